@@ -1,0 +1,192 @@
+"""Run every detection at the store's "now" and upsert the findings, in one transaction.
+
+A finding's id is derived from what it is about (kind, subkind, app, account, entitlement,
+person, rule), so the same problem is the same row run after run: first_seen_at stays,
+last_seen_at moves, a vanished one is resolved and a returning one reopened. Every status
+change is also written as a `finding.*` event through the same append path as sync runs, so
+findings join the hash chain and reach the SIEM exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+
+import duckdb
+import pyarrow as pa
+
+from evidence.config import Policy
+from evidence.detections.loader import Detection, load_detections
+from evidence.errors import StoreError
+from evidence.matching import build_account_owners
+from evidence.store.load import create_events_in, finish_run, run_sql
+
+__all__ = ["DetectResult", "detect", "store_now"]
+
+
+@dataclass
+class DetectResult:
+    run_id: int
+    as_of: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    opened: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    accepted: int = 0
+
+
+def _sql(name: str) -> str:
+    return resources.files("evidence.detections").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def store_now(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest as_of of any completed sync (detect runs excluded)."""
+    rows = con.execute(
+        "SELECT max(as_of) FROM sync_runs WHERE status = 'ok' AND kind <> 'detect'"
+    ).fetchall()
+    value = rows[0][0] if rows else None
+    return value.astimezone(UTC) if value else None
+
+
+def _policy_json(policy: Policy) -> str:
+    return json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def _accepted_table(policy: Policy) -> pa.Table:
+    rows = [
+        {
+            "kind": r.kind,
+            "subkind": r.subkind,
+            "app": r.app,
+            "account": r.account,
+            "entitlement": r.entitlement,
+            "person_id": r.person_id,
+            "owner": r.owner,
+            "ticket": r.ticket,
+            "expires": r.expires,
+        }
+        for r in policy.accepted_risks
+    ]
+    schema = pa.schema(
+        [
+            ("kind", pa.string()),
+            ("subkind", pa.string()),
+            ("app", pa.string()),
+            ("account", pa.string()),
+            ("entitlement", pa.string()),
+            ("person_id", pa.string()),
+            ("owner", pa.string()),
+            ("ticket", pa.string()),
+            ("expires", pa.timestamp("us", "UTC")),
+        ]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _run_detection(con: duckdb.DuckDBPyConnection, d: Detection, params: dict) -> int:
+    meta = {
+        "d_kind": d.kind,
+        "d_subkind": d.subkind,
+        "d_severity": d.severity,
+        "d_controls": json.dumps(list(d.controls)),
+    }
+    body = d.sql.strip().rstrip(";")
+    sql = (
+        "INSERT INTO _found SELECT $d_kind, $d_subkind, $d_severity, $d_controls::JSON, "
+        "q.app, q.account_id, q.account, q.person_id, q.entitlement, q.rule, q.explanation, "
+        f"q.evidence::JSON FROM (\n{body}\n) AS q"
+    )
+    rows = run_sql(con, sql, {**params, **meta})
+    return int(rows[0][0]) if rows else 0
+
+
+def detect(
+    con: duckdb.DuckDBPyConnection,
+    policy: Policy,
+    *,
+    as_of: datetime | None = None,
+    detections: list[Detection] | None = None,
+) -> DetectResult:
+    """Evaluate every detection at `as_of` (default: the store's now) and upsert findings."""
+    now = as_of.astimezone(UTC) if as_of else store_now(con)
+    if now is None:
+        raise StoreError("the store holds no completed sync yet: run `evidence sync` first")
+    detections = detections if detections is not None else load_detections()
+    started = datetime.now(UTC)
+    policy_text = _policy_json(policy)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
+        build_account_owners(con, policy)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
+            "severity VARCHAR, controls JSON, app VARCHAR, account_id VARCHAR, account VARCHAR, "
+            "person_id VARCHAR, entitlement VARCHAR, rule VARCHAR, explanation VARCHAR, "
+            "evidence JSON)"
+        )
+        params = {"now": now, **policy.model_dump(mode="python")}
+        result = DetectResult(run_id=run_id, as_of=now)
+        for d in detections:
+            result.counts[f"{d.kind}/{d.subkind}"] = _run_detection(con, d, params)
+        con.register("_accepted_in", _accepted_table(policy))
+        run_sql(con, _sql("next_findings.sql"), {"now": now})
+        con.unregister("_accepted_in")
+        con.execute(_sql("upsert_findings.sql"))
+        run_sql(con, _sql("apply_findings.sql"), {"now": now})
+        as_of_text = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        create_events_in(con)
+        run_sql(
+            con,
+            "INSERT INTO _events_in " + _sql("finding_events.sql"),
+            {"now": now, "as_of_text": as_of_text, "run_id": run_id},
+        )
+        for action, n in con.execute(
+            "SELECT action, count(*) FROM _transitions WHERE action IS NOT NULL GROUP BY 1"
+        ).fetchall():
+            if action == "finding.open":
+                result.opened = int(n)
+            elif action == "finding.resolve":
+                result.resolved = int(n)
+            elif action == "finding.reopen":
+                result.reopened = int(n)
+            elif action == "finding.accept":
+                result.accepted = int(n)
+        finish_run(
+            con,
+            run_id=run_id,
+            source="detect",
+            kind="detect",
+            tenant="detect",
+            mode="full",
+            as_of=now,
+            started=started,
+            counts={
+                "findings": result.counts,
+                "opened": result.opened,
+                "resolved": result.resolved,
+                "reopened": result.reopened,
+                "accepted": result.accepted,
+            },
+        )
+        run_sql(
+            con,
+            "INSERT INTO detect_runs VALUES ($run_id, $now, $started, $finished, $policy::JSON, "
+            "$policy_hash, $counts::JSON)",
+            {
+                "run_id": run_id,
+                "now": now,
+                "started": started,
+                "finished": datetime.now(UTC),
+                "policy": policy_text,
+                "policy_hash": hashlib.sha256(policy_text.encode()).hexdigest(),
+                "counts": json.dumps(result.counts, sort_keys=True),
+            },
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result

@@ -1,0 +1,27 @@
+"""Identity matching: the owner of every current app account (see matching.sql for the rules)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+import pyarrow as pa
+
+from evidence.config import Policy
+
+__all__ = ["build_account_owners"]
+
+
+def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
+    """Rebuild `account_owners` from the current versions; return the number of accounts."""
+    svc = pa.Table.from_pylist(
+        [{"app": s.app, "pattern": s.account, "owner": s.owner} for s in policy.service_accounts],
+        schema=pa.schema([("app", pa.string()), ("pattern", pa.string()), ("owner", pa.string())]),
+    )
+    con.register("_svc_in", svc)
+    con.execute("CREATE OR REPLACE TEMP TABLE _service_accounts AS SELECT * FROM _svc_in")
+    con.unregister("_svc_in")
+    con.execute("DELETE FROM account_owners")
+    sql = resources.files("evidence").joinpath("matching.sql").read_text(encoding="utf-8")
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,125 @@
+-- Identity matching: which person owns each current app account.
+-- Inputs: the current versions of people (HR), idp_users and accounts, and the temp table
+-- _service_accounts(app, pattern, owner) from policy. Output rows go to account_owners.
+--
+-- Order of evidence, first that yields a candidate wins:
+--   service_account  policy names the account (app, user_name glob) and its owner
+--   external_id      SCIM externalId = the IdP user id; that IdP user's person
+--   email            account email or user name = an HR email
+--   alias            ... = an HR alias (old address of a renamed person)
+--   login            ... = an IdP login or email; that IdP user's person
+-- Candidates are then widened to every HR record of the same human (same person_id or the
+-- same normalised email), and the best record decides the status: an active employment wins
+-- over a leave, a leave over an old terminated record (rehires), latest hire first.
+-- An IdP user with no HR record is a person of its own (idp_only), its status from the IdP.
+INSERT INTO account_owners
+WITH hr AS (
+    SELECT p.person_id, p.hire_date, p.status, p.termination_date, p.employment_type,
+           p.display_name, p.department, p.title,
+           lower(trim(p.email)) AS email_key
+    FROM people p
+    WHERE p.valid_to IS NULL AND p.source NOT LIKE 'idp:%'
+),
+hr_keys AS (
+    SELECT DISTINCT email_key AS k, person_id, 'email' AS via FROM hr WHERE email_key <> ''
+    UNION
+    SELECT DISTINCT lower(trim(a.alias)) AS k, p.person_id, 'alias' AS via
+    FROM people p, unnest(string_split(coalesce(p.aliases, ''), ';')) AS a(alias)
+    WHERE p.valid_to IS NULL AND p.source NOT LIKE 'idp:%' AND trim(a.alias) <> ''
+),
+idp AS (
+    SELECT user_id, status, status_changed_at, employee_number,
+           lower(trim(login)) AS login_key, lower(trim(email)) AS email_key,
+           lower(trim(second_email)) AS email2_key
+    FROM idp_users WHERE valid_to IS NULL
+),
+idp_keys AS (
+    SELECT DISTINCT login_key AS k, user_id FROM idp WHERE login_key <> ''
+    UNION SELECT DISTINCT email_key, user_id FROM idp WHERE email_key <> ''
+),
+-- An IdP user's HR person: employee number first, then email/login against HR emails/aliases.
+idp_person AS (
+    SELECT user_id, person_id FROM (
+        SELECT i.user_id, h.person_id, 1 AS rank FROM idp i JOIN hr h ON h.person_id = i.employee_number
+        UNION ALL
+        SELECT i.user_id, k.person_id, 2 FROM idp i JOIN hr_keys k ON k.k IN (i.email_key, i.login_key)
+    )
+    QUALIFY rank = min(rank) OVER (PARTITION BY user_id)
+),
+acc AS (
+    SELECT a.app, a.account_id, a.user_name, a.active,
+           lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
+           a.external_id
+    FROM accounts a WHERE a.valid_to IS NULL
+),
+svc AS (
+    SELECT a.app, a.account_id, min(s.owner) AS owner
+    FROM acc a JOIN _service_accounts s
+      ON lower(a.app) = lower(s.app) AND a.user_name GLOB s.pattern
+    GROUP BY ALL
+),
+-- Candidate owners: (app, account_id, rank, via, person_id or idp user_id).
+cand AS (
+    SELECT a.app, a.account_id, 2 AS rank, 'external_id' AS via, ip.person_id, i.user_id
+    FROM acc a JOIN idp i ON i.user_id = a.external_id
+    LEFT JOIN idp_person ip ON ip.user_id = i.user_id
+    UNION ALL
+    SELECT a.app, a.account_id, CASE k.via WHEN 'email' THEN 3 ELSE 4 END, k.via, k.person_id, NULL
+    FROM acc a JOIN hr_keys k ON k.k IN (a.email_key, a.user_key)
+    UNION ALL
+    SELECT a.app, a.account_id, 5, 'login', ip.person_id, k.user_id
+    FROM acc a JOIN idp_keys k ON k.k IN (a.email_key, a.user_key)
+    LEFT JOIN idp_person ip ON ip.user_id = k.user_id
+),
+best_rule AS (
+    SELECT * FROM cand QUALIFY rank = min(rank) OVER (PARTITION BY app, account_id)
+),
+-- Widen to every HR record of the same human (rehire under a new id shares the email).
+hr_cand AS (
+    SELECT DISTINCT b.app, b.account_id, b.via, h2.person_id
+    FROM best_rule b
+    JOIN hr h1 ON h1.person_id = b.person_id
+    JOIN hr h2 ON h2.person_id = h1.person_id
+               OR (h1.email_key <> '' AND h2.email_key = h1.email_key)
+),
+hr_best AS (
+    SELECT c.app, c.account_id, c.via, h.person_id, h.status, h.termination_date,
+           h.hire_date
+    FROM hr_cand c JOIN hr h ON h.person_id = c.person_id
+    QUALIFY row_number() OVER (
+        PARTITION BY c.app, c.account_id
+        ORDER BY CASE h.status WHEN 'active' THEN 0 WHEN 'leave' THEN 1 ELSE 2 END,
+                 h.hire_date DESC NULLS LAST, h.termination_date DESC NULLS LAST, h.person_id
+    ) = 1
+),
+idp_only AS (
+    SELECT b.app, b.account_id, b.via, i.user_id,
+        CASE WHEN i.status = 'DEPROVISIONED' THEN 'terminated'
+             WHEN i.status = 'SUSPENDED' THEN 'leave'
+             ELSE 'active' END AS status,
+        CASE WHEN i.status = 'DEPROVISIONED' THEN i.status_changed_at END AS termination_date
+    FROM best_rule b JOIN idp i ON i.user_id = b.user_id
+    WHERE b.person_id IS NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY b.app, b.account_id
+        ORDER BY CASE i.status WHEN 'DEPROVISIONED' THEN 1 ELSE 0 END, i.user_id
+    ) = 1
+)
+SELECT
+    a.app, a.account_id, a.user_name, a.active,
+    CASE WHEN s.owner IS NOT NULL THEN s.owner
+         WHEN h.person_id IS NOT NULL THEN h.person_id
+         ELSE o.user_id END AS person_id,
+    CASE WHEN s.owner IS NOT NULL THEN 'hr'
+         WHEN h.person_id IS NOT NULL THEN 'hr'
+         WHEN o.user_id IS NOT NULL THEN 'idp_only' END AS person_kind,
+    CASE WHEN s.owner IS NOT NULL THEN 'service_account'
+         ELSE coalesce(h.via, o.via, 'none') END AS matched_by,
+    CASE WHEN s.owner IS NOT NULL THEN NULL ELSE coalesce(h.status, o.status) END AS person_status,
+    CASE WHEN s.owner IS NOT NULL THEN NULL
+         ELSE coalesce(h.termination_date, o.termination_date) END AS termination_at,
+    s.owner IS NOT NULL AS service_account
+FROM acc a
+LEFT JOIN svc s USING (app, account_id)
+LEFT JOIN hr_best h USING (app, account_id)
+LEFT JOIN idp_only o USING (app, account_id)

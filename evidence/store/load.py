@@ -1,0 +1,310 @@
+"""Commit one observation of a source (a `SourceBatch`) as one atomic sync run.
+
+Everything happens in set operations over Arrow tables registered with DuckDB:
+snapshots are merged into the versioned tables (close what changed or vanished, open what
+is new), snapshot differences become inferred events, reported events are de-duplicated on
+event_id, numbered, hashed in SQL, and the run's digest joins the store's hash chain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+
+import duckdb
+import pyarrow as pa
+
+from connectors.records import EVENT_SCHEMA, SNAPSHOT_KEYS, SNAPSHOT_SCHEMAS, SourceBatch
+from evidence.config import Policy
+from evidence.errors import InputError, StoreError
+
+__all__ = ["RunResult", "commit_batch", "create_events_in", "finish_run", "run_sql", "sql_text"]
+
+
+_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_STMT_SPLIT = re.compile(r";\s*\n")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
+    """Execute the statements of `sql` with the `params` each names; rows of the last one.
+
+    DuckDB refuses parameters a statement does not use, so each gets only its own.
+    """
+    rows: list[tuple] = []
+    for stmt in _STMT_SPLIT.split(sql):
+        if not stmt.strip() or all(
+            ln.strip().startswith("--") or not ln.strip() for ln in stmt.splitlines()
+        ):
+            continue
+        used = set(_PARAM_RE.findall(stmt))
+        rows = con.execute(stmt, {k: v for k, v in params.items() if k in used}).fetchall()
+    return rows
+
+
+def sql_text(name: str) -> str:
+    """A .sql file of evidence/store/sql by name."""
+    return resources.files("evidence.store").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    source: str
+    as_of: datetime
+    opened: dict[str, int] = field(default_factory=dict)
+    closed: dict[str, int] = field(default_factory=dict)
+    events_new: int = 0
+    events_seen: int = 0
+    pages: int = 0
+    chain_hash: str | None = None
+
+
+def _ident(name: str, allowed: tuple[str, ...] | set[str] | dict) -> str:
+    # Identifiers come only from the canonical schemas; anything else is a bug.
+    if name not in allowed:
+        raise StoreError(f"identifier {name!r} is not in the allow-list")
+    return f'"{name}"'
+
+
+def _stage_snapshot(
+    con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, policy: Policy
+) -> None:
+    schema = SNAPSHOT_SCHEMAS[table]
+    if rows.schema != schema:
+        try:
+            rows = rows.select(schema.names).cast(schema)
+        except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as e:
+            raise StoreError(
+                f"snapshot {table}: rows do not match the canonical schema: {e}"
+            ) from None
+    con.register("_snap_in", rows)
+    cols = [_ident(c, schema.names) for c in schema.names]
+    col_list = ", ".join(cols)
+    json_cols = {"attributes", "groups"}
+    # Hash the tracked columns; JSON text is normalised first so key spacing never matters.
+    parts = ", ".join(
+        f"{c}: ({c})::JSON" if n in json_cols else f"{c}: {c}"
+        for c, n in zip(cols, schema.names, strict=True)
+    )
+    extra = ""
+    if table == "grants":
+        # Privileged is a property of the entitlement under the current policy.
+        extra = (
+            ", EXISTS (SELECT 1 FROM unnest($globs) AS g(p) "
+            "WHERE lower(s.entitlement) GLOB lower(g.p)) AS privileged"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _snap AS SELECT {col_list}{extra}, "
+        f"sha256(to_json(struct_pack({parts.replace(': ', ' := ')}))) AS row_hash "
+        f"FROM _snap_in s",
+        {"globs": list(policy.privileged)} if table == "grants" else {},
+    )
+    con.unregister("_snap_in")
+    keys = [_ident(k, schema.names) for k in SNAPSHOT_KEYS[table]]
+    dup = con.execute(
+        f"SELECT {', '.join(keys)}, count(*) FROM _snap GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+    ).fetchall()
+    if dup:
+        dup = dup[0]
+        key = "|".join("" if v is None else str(v) for v in dup[:-1])
+        raise InputError(
+            table, key, ",".join(SNAPSHOT_KEYS[table]), "duplicate key in one snapshot"
+        )
+
+
+def _merge_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    apps: tuple[str, ...] | None,
+    as_of: datetime,
+    run_id: int,
+) -> tuple[int, int, bool]:
+    """Close changed/vanished current rows and open new ones; return (opened, closed, had_rows)."""
+    t = _ident(table, SNAPSHOT_SCHEMAS)
+    schema = SNAPSHOT_SCHEMAS[table]
+    extra_cols = ["privileged"] if table == "grants" else []
+    names = list(schema.names) + extra_cols
+    cols = ", ".join(f'"{n}"' for n in names)
+    scope = "source = $source AND valid_to IS NULL"
+    params: dict = {"source": source}
+    if apps is not None:
+        scope += " AND app IN (SELECT unnest($apps))"
+        params["apps"] = list(apps)
+    had = con.execute(f"SELECT count(*) > 0 FROM {t} WHERE {scope}", params).fetchall()[0]
+    # Rows this run closes, kept for the inferred events.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _closed AS SELECT * FROM {t} WHERE {scope} "
+        f"AND row_hash NOT IN (SELECT row_hash FROM _snap)",
+        params,
+    )
+    closed = con.execute("SELECT count(*) FROM _closed").fetchall()[0][0]
+    if closed:
+        con.execute(
+            f"UPDATE {t} SET valid_to = $as_of WHERE {scope} "
+            f"AND row_hash IN (SELECT row_hash FROM _closed)",
+            {**params, "as_of": as_of},
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _opened AS SELECT * FROM _snap WHERE row_hash NOT IN "
+        f"(SELECT row_hash FROM {t} WHERE {scope})",
+        params,
+    )
+    opened = con.execute("SELECT count(*) FROM _opened").fetchall()[0][0]
+    if opened:
+        con.execute(
+            f"INSERT INTO {t} (source, valid_from, valid_to, run_id, row_hash, {cols}) "
+            f"SELECT $source, $as_of, NULL, $run_id, row_hash, {cols} FROM _opened",
+            {"source": source, "as_of": as_of, "run_id": run_id},
+        )
+    return opened, closed, bool(had and had[0])
+
+
+_INFER = {
+    "accounts": "infer_accounts.sql",
+    "grants": "infer_grants.sql",
+    "assignments": "infer_assignments.sql",
+    "people": "infer_people.sql",
+    "idp_users": "infer_idp_users.sql",
+}
+
+
+def _infer_events(con: duckdb.DuckDBPyConnection, table: str, params: dict) -> None:
+    name = _INFER.get(table)
+    if name is None:
+        return
+    run_sql(con, f"INSERT INTO _events_in {sql_text(name)}", params)
+
+
+def commit_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: SourceBatch,
+    policy: Policy,
+    *,
+    mode: str = "full",
+    now: datetime | None = None,
+) -> RunResult:
+    """Commit `batch` as one run: all of it or, on any error, none of it."""
+    started = now or datetime.now(UTC)
+    as_of = batch.as_of.astimezone(UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
+        result = RunResult(run_id=run_id, source=batch.source, as_of=as_of)
+        create_events_in(con)
+        params = {
+            "source": batch.source,
+            "kind": batch.kind,
+            "tenant": batch.tenant,
+            "as_of": as_of,
+            "as_of_text": as_of.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        for snap in batch.snapshots:
+            _stage_snapshot(con, snap.table, snap.rows, policy)
+            opened, closed, had = _merge_snapshot(
+                con, snap.table, batch.source, snap.apps, as_of, run_id
+            )
+            result.opened[snap.table] = result.opened.get(snap.table, 0) + opened
+            result.closed[snap.table] = result.closed.get(snap.table, 0) + closed
+            # The first listing of a scope is an observation, not a change: infer nothing.
+            if had and (opened or closed):
+                _infer_events(con, snap.table, params)
+        events = batch.events
+        if events.num_rows:
+            if events.schema != EVENT_SCHEMA:
+                events = events.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+            con.register("_reported", events)
+            con.execute("INSERT INTO _events_in SELECT *, false FROM _reported")
+            con.unregister("_reported")
+        for i, page in enumerate(batch.pages, start=1):
+            con.execute(
+                "INSERT INTO sync_pages VALUES ($run, $page, $req, $sha, $n, $total)",
+                {
+                    "run": run_id,
+                    "page": i,
+                    "req": page.request,
+                    "sha": page.sha256,
+                    "n": page.item_count,
+                    "total": page.total_results,
+                },
+            )
+        result.pages = len(batch.pages)
+        counts = {"opened": result.opened, "closed": result.closed, "pages": result.pages}
+        result.events_new, result.events_seen, result.chain_hash = finish_run(
+            con,
+            run_id=run_id,
+            source=batch.source,
+            kind=batch.kind,
+            tenant=batch.tenant,
+            mode=mode,
+            as_of=as_of,
+            started=started,
+            counts=counts,
+            cursor=batch.cursor,
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: int,
+    source: str,
+    kind: str,
+    tenant: str,
+    mode: str,
+    as_of: datetime,
+    started: datetime,
+    counts: dict,
+    cursor: str | None = None,
+) -> tuple[int, int, str | None]:
+    """Append the events staged in `_events_in` and record the run in sync_runs.
+
+    Returns (events appended, events seen, chain hash or None). Call inside the transaction.
+    """
+    params = {
+        "source": source,
+        "kind": kind,
+        "tenant": tenant,
+        "run_id": run_id,
+        "ingested_at": started,
+    }
+    new = run_sql(con, sql_text("append_events.sql"), params)
+    events_new = int(new[0][0]) if new else 0
+    seen = int(con.execute("SELECT count(*) FROM _events_in").fetchall()[0][0])
+    row = run_sql(
+        con,
+        sql_text("close_run.sql"),
+        {
+            "run_id": run_id,
+            "source": source,
+            "kind": kind,
+            "mode": mode,
+            "started_at": started,
+            "finished_at": datetime.now(UTC),
+            "as_of": as_of,
+            "counts": json.dumps(
+                {**counts, "events_new": events_new, "events_seen": seen},
+                sort_keys=True,
+                default=str,
+            ),
+            "cursors": json.dumps({"cursor": cursor}) if cursor else None,
+        },
+    )
+    return events_new, seen, (row[0][0] if row else None)
+
+
+def create_events_in(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the temp table `_events_in` where a run stages its events."""
+    con.register("_empty_events", EVENT_SCHEMA.empty_table())
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _events_in AS SELECT *, false AS inferred FROM _empty_events"
+    )
+    con.unregister("_empty_events")

@@ -1,0 +1,296 @@
+"""The store's tables, defined once as SQLModel classes (columns, types, keys).
+
+The DDL is compiled from these classes through duckdb-engine's dialect (see `schema.py`).
+Table and column names are a public contract: analysts, notebooks and tests use them.
+Versioned tables carry `source`, `valid_from`, `valid_to` (null on the current row), the
+`run_id` that opened the version and a `row_hash` of the tracked columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = ["TABLES", "VERSIONED", "model_for"]
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default=None, sa_type=sa.DateTime(timezone=True), **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default=None, sa_type=sa.JSON, nullable=True, **kw)
+
+
+class _Versioned(SQLModel):
+    source: str = Field(primary_key=True)
+    valid_from: datetime = Field(sa_type=sa.DateTime(timezone=True), primary_key=True)
+    valid_to: datetime | None = _ts()
+    run_id: int
+    row_hash: str
+
+
+class People(_Versioned, table=True):
+    __tablename__ = "people"
+    person_id: str = Field(primary_key=True)
+    hire_date: datetime | None = _ts(primary_key=True, nullable=True)
+    email: str | None = None
+    aliases: str | None = None
+    display_name: str | None = None
+    department: str | None = None
+    title: str | None = None
+    manager_id: str | None = None
+    employment_type: str | None = None
+    status: str | None = None
+    termination_date: datetime | None = _ts()
+    effective_at: datetime | None = _ts()
+
+
+class IdpUsers(_Versioned, table=True):
+    __tablename__ = "idp_users"
+    user_id: str = Field(primary_key=True)
+    login: str | None = None
+    email: str | None = None
+    second_email: str | None = None
+    display_name: str | None = None
+    employee_number: str | None = None
+    department: str | None = None
+    title: str | None = None
+    status: str | None = None
+    created_at: datetime | None = _ts()
+    status_changed_at: datetime | None = _ts()
+    last_login_at: datetime | None = _ts()
+    attributes: Any = _json()
+
+
+class IdpGroups(_Versioned, table=True):
+    __tablename__ = "idp_groups"
+    group_id: str = Field(primary_key=True)
+    name: str | None = None
+    attributes: Any = _json()
+
+
+class IdpGroupMembers(_Versioned, table=True):
+    __tablename__ = "idp_group_members"
+    group_id: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+
+
+class GroupPush(_Versioned, table=True):
+    __tablename__ = "group_push"
+    app: str = Field(primary_key=True)
+    group_id: str = Field(primary_key=True)
+    target_group_name: str = Field(primary_key=True)
+
+
+class Apps(_Versioned, table=True):
+    __tablename__ = "apps"
+    app_id: str = Field(primary_key=True)
+    app: str | None = None
+    status: str | None = None
+    sign_on_mode: str | None = None
+    attributes: Any = _json()
+
+
+class Assignments(_Versioned, table=True):
+    __tablename__ = "assignments"
+    app: str = Field(primary_key=True)
+    idp_user_id: str = Field(primary_key=True)
+    user_name: str | None = None
+    status: str | None = None
+    scope: str | None = None
+    assigned_at: datetime | None = _ts()
+    groups: Any = _json()
+
+
+class Accounts(_Versioned, table=True):
+    __tablename__ = "accounts"
+    app: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    user_name: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    active: bool | None = None
+    last_login_at: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    attributes: Any = _json()
+
+
+class Grants(_Versioned, table=True):
+    __tablename__ = "grants"
+    app: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    entitlement: str = Field(primary_key=True)
+    entitlement_type: str | None = None
+    privileged: bool | None = None
+    expires_at: datetime | None = _ts()
+
+
+class Events(SQLModel, table=True):
+    __tablename__ = "events"
+    event_id: str = Field(primary_key=True)
+    seq: int = Field(sa_type=sa.BigInteger)
+    run_id: int
+    source: str
+    native_id: str | None = None
+    native_type: str | None = None
+    occurred_at: datetime | None = _ts()
+    ingested_at: datetime | None = _ts()
+    action: str
+    outcome: str | None = None
+    actor: str | None = None
+    person_id: str | None = None
+    app: str | None = None
+    account_id: str | None = None
+    entitlement: str | None = None
+    details: Any = _json()
+    inferred: bool = False
+    raw: Any = _json()
+    event_hash: str
+
+
+class SyncRuns(SQLModel, table=True):
+    __tablename__ = "sync_runs"
+    run_id: int = Field(primary_key=True)
+    source: str
+    kind: str
+    mode: str  # full | delta
+    started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = _ts()
+    as_of: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    status: str  # ok (a failed run leaves no row: it commits nothing)
+    counts: Any = _json()
+    cursors: Any = _json()
+    error: str | None = None
+    digest: str | None = None
+    chain_hash: str | None = None
+
+
+class SyncPages(SQLModel, table=True):
+    __tablename__ = "sync_pages"
+    run_id: int = Field(primary_key=True)
+    page: int = Field(primary_key=True)
+    request: str
+    sha256: str
+    item_count: int
+    total_results: int | None = None
+
+
+class DetectRuns(SQLModel, table=True):
+    __tablename__ = "detect_runs"
+    run_id: int = Field(primary_key=True)
+    as_of: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = _ts()
+    policy: Any = _json()
+    policy_hash: str
+    counts: Any = _json()
+
+
+class Findings(SQLModel, table=True):
+    __tablename__ = "findings"
+    finding_id: str = Field(primary_key=True)
+    kind: str
+    subkind: str
+    severity: str
+    status: str  # open | resolved | accepted
+    app: str | None = None
+    account_id: str | None = None
+    account: str | None = None
+    person_id: str | None = None
+    entitlement: str | None = None
+    rule: str | None = None
+    controls: Any = _json()
+    first_seen_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    last_seen_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    resolved_at: datetime | None = _ts()
+    explanation: str | None = None
+    evidence: Any = _json()
+    accepted_ticket: str | None = None
+    accepted_owner: str | None = None
+    accepted_until: datetime | None = _ts()
+
+
+class SinkCursors(SQLModel, table=True):
+    __tablename__ = "sink_cursors"
+    sink: str = Field(primary_key=True)
+    last_seq: int = Field(sa_type=sa.BigInteger)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class DeadLetters(SQLModel, table=True):
+    __tablename__ = "dead_letters"
+    sink: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    seq: int = Field(sa_type=sa.BigInteger)
+    reason: str
+    document: Any = _json()
+    refused_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class AccountOwners(SQLModel, table=True):
+    """Who owns each current account, as the identity matcher decided at the last detect run."""
+
+    __tablename__ = "account_owners"
+    app: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    user_name: str | None = None
+    active: bool | None = None
+    person_id: str | None = None
+    person_kind: str | None = None  # hr | idp_only
+    matched_by: str  # service_account | external_id | email | alias | login | none
+    person_status: str | None = None  # active | leave | terminated
+    termination_at: datetime | None = _ts()
+    service_account: bool = False
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+    version: int = Field(primary_key=True)
+    applied_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    description: str
+
+
+TABLES: dict[str, type[SQLModel]] = {
+    m.__tablename__: m  # type: ignore[misc]
+    for m in (
+        People,
+        IdpUsers,
+        IdpGroups,
+        IdpGroupMembers,
+        GroupPush,
+        Apps,
+        Assignments,
+        Accounts,
+        Grants,
+        Events,
+        SyncRuns,
+        SyncPages,
+        DetectRuns,
+        Findings,
+        SinkCursors,
+        DeadLetters,
+        AccountOwners,
+        SchemaVersion,
+    )
+}
+
+VERSIONED: tuple[str, ...] = (
+    "people",
+    "idp_users",
+    "idp_groups",
+    "idp_group_members",
+    "group_push",
+    "apps",
+    "assignments",
+    "accounts",
+    "grants",
+)
+
+
+def model_for(table: str) -> type[SQLModel]:
+    """The model class of a table name from the allow-list."""
+    return TABLES[table]

@@ -1,0 +1,98 @@
+"""DDL compiled from the SQLModel classes, and the numbered forward migrations.
+
+Only small bookkeeping tables get a PRIMARY KEY: on the big versioned tables and on `events`
+an ART index would cost memory on every bulk load, and uniqueness there is kept by the
+set-based loads (anti-joins inside one writer transaction) and checked by `verify --store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import duckdb
+import sqlalchemy as sa
+from duckdb_engine import Dialect
+
+from evidence.store.models import TABLES, VERSIONED
+
+__all__ = ["SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
+
+_KEYED = {
+    "sync_runs",
+    "sync_pages",
+    "detect_runs",
+    "findings",
+    "sink_cursors",
+    "dead_letters",
+    "schema_version",
+}
+_DIALECT = Dialect()
+
+
+def create_table_sql(table: str) -> str:
+    """CREATE TABLE for one table of the model, types compiled by duckdb-engine."""
+    t: sa.Table = TABLES[table].__table__  # type: ignore[attr-defined]
+    cols = []
+    for c in t.columns:
+        typ = c.type.compile(dialect=_DIALECT)
+        null = "" if c.nullable else " NOT NULL"
+        cols.append(f'"{c.name}" {typ}{null}')
+    if table in _KEYED:
+        pk = ", ".join(f'"{c.name}"' for c in t.primary_key.columns)
+        cols.append(f"PRIMARY KEY ({pk})")
+    return f'CREATE TABLE "{table}" (\n  ' + ",\n  ".join(cols) + "\n)"
+
+
+def _v1(con: duckdb.DuckDBPyConnection) -> None:
+    for name in TABLES:
+        con.execute(create_table_sql(name))
+    con.execute("CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1")
+
+
+def _v2(con: duckdb.DuckDBPyConnection) -> None:
+    # Views of the current state: what analysts query most.
+    for name in VERSIONED:
+        con.execute(
+            f'CREATE VIEW "current_{name}" AS SELECT * FROM "{name}" WHERE valid_to IS NULL'
+        )
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
+    (1, "tables of ARCHITECTURE.md's canonical model", _v1),
+    (2, "current_* views over the versioned tables", _v2),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Schema version of an open store (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every pending migration, each in its own transaction; return those applied."""
+    applied = []
+    have = current_version(con)
+    for version, description, step in MIGRATIONS:
+        if version <= have:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            step(con)
+            con.execute(
+                "INSERT INTO schema_version VALUES ($v, $at, $d)",
+                {"v": version, "at": datetime.now(UTC), "d": description},
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
