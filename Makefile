@@ -1,0 +1,43 @@
+# Each target sets up what it needs on a fresh Debian machine, then runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= default
+# WeasyPrint needs Pango (pangoft2) and fonts; the tests read PDFs with poppler-utils.
+APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils qpdf
+
+.PHONY: demo test bench lint sysdeps venv clean
+
+sysdeps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+demo: sysdeps venv
+	$(BIN)/evidence demo --out demo-out
+
+test: sysdeps venv
+	$(BIN)/python -m pytest -q
+
+bench: sysdeps venv
+	$(BIN)/python -m tests.bench --scale $(SCALE) --out bench-out
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf demo-out bench-out .pytest_cache

@@ -1,0 +1,117 @@
+"""`evidence demo`: synthetic tenant → DuckDB → detections → NDJSON ECS → SOC 2 PDF."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from evidence import __version__
+from evidence.cli.progress import make_progress, sync_summary_table, sync_with_progress
+from evidence.config import load_config
+from evidence.errors import ConfigError, EvidenceError
+from evidence.store.db import open_store
+
+__all__ = ["run_demo"]
+
+err = Console(stderr=True)
+_DEMO_MARKERS = ("truth.json", "evidence.toml", "evidence.duckdb")
+
+
+def _clear(out: Path) -> None:
+    # Replace a previous demo, but never wipe a folder that is not one.
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    if any(out.iterdir()) and not any((out / m).exists() for m in _DEMO_MARKERS):
+        raise ConfigError(f"{out}: not empty and not a previous demo folder; choose another --out")
+    shutil.rmtree(out)
+
+
+def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) -> None:
+    """Generate, sync, detect, forward and report; print a summary and the paths written."""
+    from connectors.synthetic import generate_tenant
+    from evidence.detections.runner import detect
+    from evidence.siem.forwarder import forward
+    from reports.build import build_report
+
+    out = Path(out)
+    _clear(out)
+    timings: list[tuple[str, str, float]] = []
+    progress = make_progress()
+    with progress:
+        t0 = time.monotonic()
+        task = progress.add_task("generate synthetic tenant", total=1)
+        info = generate_tenant(out, seed=seed, people=people, apps=apps)
+        progress.advance(task)
+        timings.append(("generate", f"{people} people, {apps} apps", time.monotonic() - t0))
+
+        cfg = load_config(out / "evidence.toml")
+        con = open_store(cfg.store.path)
+        try:
+            t0 = time.monotonic()
+            outcomes = sync_with_progress(con, cfg, progress=progress, show_summary=False)
+            failed = [o for o in outcomes if not o.ok]
+            if failed:
+                raise EvidenceError(f"demo sync failed: {failed[0].source}: {failed[0].error}")
+            n_events = sum(r.events_new for o in outcomes for r in o.runs)
+            timings.append(
+                ("sync", f"{len(outcomes)} sources, {n_events} events", time.monotonic() - t0)
+            )
+
+            t0 = time.monotonic()
+            task = progress.add_task("detect", total=1)
+            result = detect(con, cfg.policy)
+            progress.advance(task)
+            n_found = sum(result.counts.values())
+            timings.append(("detect", f"{n_found} findings", time.monotonic() - t0))
+
+            t0 = time.monotonic()
+            task = progress.add_task("forward to NDJSON (ECS)", total=None)
+            sink = cfg.sink("file")
+            fwd = forward(con, sink)
+            progress.update(task, total=1, completed=1)
+            timings.append(("forward", f"{fwd.sent} documents", time.monotonic() - t0))
+
+            t0 = time.monotonic()
+            task = progress.add_task("render SOC 2 report", total=1)
+            start = info.as_of - timedelta(days=365)
+            rep = build_report(
+                con, "soc2", start, info.as_of, out / "reports", tool_version=__version__
+            )
+            progress.advance(task)
+            timings.append(("report", rep.pdf.name, time.monotonic() - t0))
+        finally:
+            con.close()
+
+    err.print(sync_summary_table(outcomes))
+    t = Table(title="demo")
+    t.add_column("stage")
+    t.add_column("result")
+    t.add_column("seconds", justify="right")
+    for stage, what, secs in timings:
+        t.add_row(stage, what, f"{secs:.1f}")
+    t.add_row("total", "", f"{sum(s for _, _, s in timings):.1f}")
+    err.print(t)
+    f = Table(title="findings")
+    f.add_column("kind/subkind")
+    f.add_column("count", justify="right")
+    for k, n in sorted(result.counts.items()):
+        f.add_row(k, str(n))
+    err.print(f)
+    err.print("wrote:")
+    for p in (
+        out / "evidence.toml",
+        out / "sources",
+        out / "truth.json",
+        cfg.store.path,
+        sink.path,
+        rep.pdf,
+        out / "reports",
+    ):
+        err.print(f"  {p}")

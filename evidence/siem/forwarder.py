@@ -1,0 +1,178 @@
+"""Forward events (and finding status changes, which are events) to one sink, exactly once.
+
+How exactly-once holds:
+
+1. The sink's cursor (`sink_cursors.last_seq`) is the last seq it acknowledged. A run reads
+   events with seq > cursor, in seq order, `batch_size` at a time, maps them (ECS today) and
+   hands each batch to the sink.
+2. After a batch, the cursor moves to the end of its longest prefix in which every event was
+   acknowledged or refused, and the refused ones go to `dead_letters`, in one transaction. An
+   event the sink neither acknowledged nor refused stops the run (SinkError) with the cursor
+   just before it, so the next run sends it again.
+3. The only gap is a crash after the sink has the documents but before the cursor commit.
+   Destinations that de-duplicate (Elasticsearch with `_id` = event id and op_type create)
+   need nothing more. The NDJSON file cannot, so at the start of a run the sink repairs its
+   tail: a torn last line is cut off, and the last complete line names the newest event the
+   file holds. Lines are appended strictly in seq order, one fsync'ed batch at a time, and
+   the cursor never passes a line that is not on disk, so the lines after the cursor are
+   exactly the events with seq in (cursor, seq of that last line]. The run counts those as
+   `skipped` and commits the cursor there before sending anything, whatever batch size the
+   crashed run used. A last line naming an event this store does not hold (another file) or
+   one at or before the cursor changes nothing.
+4. A re-run with nothing new sends nothing and leaves the file byte for byte as it was.
+
+A data stream in Elasticsearch cannot de-duplicate across a rollover, so there the cursor
+is the only guard (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import duckdb
+
+from evidence.config import SinkConfig
+from evidence.errors import ConfigError, SinkError
+from evidence.siem import ecs
+from evidence.siem.ndjson import NdjsonSink
+from evidence.siem.sinks import Doc, Sink
+
+__all__ = ["ForwardResult", "forward", "open_sink"]
+
+Mapper = Callable[..., list[Doc]]
+_MAPPERS: dict[str, Mapper] = {"ecs": ecs.documents}
+
+
+def _statements() -> dict[str, str]:
+    text = files("evidence.siem").joinpath("forwarder.sql").read_text(encoding="utf-8")
+    parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.M)
+    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+_SQL = _statements()
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardResult:
+    """What one forward run did: documents acknowledged, skipped as already delivered, and
+    refused (dead-lettered), and the sink's cursor afterwards."""
+
+    sent: int
+    skipped: int
+    dead: int
+    last_seq: int
+
+
+def open_sink(sink: SinkConfig) -> Sink:
+    """The transport for a configured sink."""
+    if sink.kind == "ndjson":
+        if sink.path is None:
+            raise ConfigError(f"sink {sink.name!r}: an ndjson sink needs `path`")
+        return NdjsonSink(sink.path)
+    raise ConfigError(f"sink {sink.name!r}: kind {sink.kind!r} is not available yet")
+
+
+def forward(
+    con: duckdb.DuckDBPyConnection,
+    sink: SinkConfig,
+    *,
+    batch_size: int = 5000,
+    destination: Sink | None = None,
+) -> ForwardResult:
+    """Send every event after the sink's cursor to it, exactly once.
+
+    `destination` replaces the transport `open_sink` would build (a follow loop keeps one
+    open; tests use it to cut a run short); it is closed either way.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"sink {sink.name!r}: batch size must be at least 1")
+    mapper = _MAPPERS.get(sink.format)
+    if mapper is None:
+        raise ConfigError(f"sink {sink.name!r}: format {sink.format!r} is not available yet")
+    transport = destination if destination is not None else open_sink(sink)
+    try:
+        return _run(con, sink.name, mapper, transport, batch_size)
+    finally:
+        transport.close()
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, name: str, mapper: Mapper, transport: Sink, batch_size: int
+) -> ForwardResult:
+    cursor = _scalar(con, "cursor", {"sink": name}) or 0
+    sent = dead = 0
+    skipped, cursor = _recover(con, name, transport, cursor)
+    while True:
+        docs = mapper(con, after_seq=cursor, limit=batch_size)
+        if not docs:
+            break
+        result = transport.send(docs)
+        acked = set(result.acked)
+        new_cursor, refused, unresolved = cursor, [], 0
+        for i, doc in enumerate(docs):
+            if doc.event_id in result.refused:
+                refused.append(doc)
+            elif doc.event_id in acked:
+                sent += 1
+            else:
+                unresolved = len(docs) - i
+                break
+            new_cursor = doc.seq
+        if new_cursor != cursor:
+            _commit(con, name, new_cursor, refused, result.refused)
+        dead += len(refused)
+        cursor = new_cursor
+        if unresolved:
+            raise SinkError(
+                f"sink {name!r}: {unresolved} documents not acknowledged after seq {cursor}; "
+                "the next run sends them again"
+            )
+    return ForwardResult(sent=sent, skipped=skipped, dead=dead, last_seq=cursor)
+
+
+def _recover(
+    con: duckdb.DuckDBPyConnection, name: str, transport: Sink, cursor: int
+) -> tuple[int, int]:
+    """Skip what the destination already holds past the cursor; (skipped, new cursor)."""
+    last_id = transport.last_delivered()
+    if last_id is None:
+        return 0, cursor
+    held = _scalar(con, "seq_of", {"event_id": last_id})
+    if held is None or held <= cursor:
+        return 0, cursor
+    skipped = _scalar(con, "count_between", {"after": cursor, "upto": held}) or 0
+    _commit(con, name, held, [], {})
+    return skipped, held
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    last_seq: int,
+    refused: list[Doc],
+    reasons: dict[str, str],
+) -> None:
+    """Dead letters and the cursor move together or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if refused:
+            rows = [
+                {"event_id": d.event_id, "seq": d.seq, "reason": reasons[d.event_id],
+                 "document": d.body}
+                for d in refused
+            ]
+            con.execute(_SQL["dead_letters"], {"sink": name, "rows": rows})
+        con.execute(_SQL["set_cursor"], {"sink": name, "last_seq": last_seq})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, Any]) -> Any:
+    row = con.execute(_SQL[statement], params).fetchone()
+    return row[0] if row else None

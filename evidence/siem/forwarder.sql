@@ -1,0 +1,26 @@
+-- Statements of the forwarder, one per `-- name:` block.
+
+-- name: cursor
+SELECT last_seq FROM sink_cursors WHERE sink = $sink;
+
+-- name: seq_of
+SELECT seq FROM events WHERE event_id = $event_id;
+
+-- name: count_between
+SELECT count(*) FROM events WHERE seq > $after AND seq <= $upto;
+
+-- name: dead_letters
+-- A CEF or syslog document is a line, not JSON: keep it as a JSON string then.
+INSERT OR REPLACE INTO dead_letters (sink, event_id, seq, reason, document, refused_at)
+SELECT
+    $sink,
+    d.event_id,
+    d.seq,
+    d.reason,
+    CASE WHEN json_valid(d.document) THEN d.document::JSON ELSE to_json(d.document) END,
+    now()
+FROM (SELECT unnest($rows, recursive := true)) d;
+
+-- name: set_cursor
+INSERT INTO sink_cursors (sink, last_seq, updated_at) VALUES ($sink, $last_seq, now())
+ON CONFLICT (sink) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at;

@@ -1,0 +1,85 @@
+"""Run the connectors of a config and commit what they read, one atomic run per observation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from connectors.records import SourceBatch
+from evidence.config import Config, SourceConfig
+from evidence.errors import ConfigError, EvidenceError
+from evidence.store.load import RunResult, commit_batch
+
+__all__ = ["SourceOutcome", "sync_sources", "read_batches"]
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    kind: str
+    runs: list[RunResult] = field(default_factory=list)
+    skipped: int = 0  # observations older than what the store already holds
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def read_batches(source: SourceConfig) -> list[SourceBatch]:
+    """Read one source with its connector (export files from `path`)."""
+    from connectors.files import read_source
+
+    if source.path is None:
+        raise ConfigError(
+            f"source {source.name!r}: live API connectors are not available yet; "
+            "set `path` to the vendor's export files"
+        )
+    return read_source(source)
+
+
+def _latest_as_of(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
+    rows = con.execute(
+        "SELECT max(as_of) FROM sync_runs WHERE source = $s AND status = 'ok'", {"s": source}
+    ).fetchall()
+    return rows[0][0].astimezone(UTC) if rows and rows[0][0] else None
+
+
+def sync_sources(
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    *,
+    names: list[str] | None = None,
+    mode: str = "full",
+    on_source: Callable[[SourceConfig], None] | None = None,
+    on_run: Callable[[SourceConfig, RunResult], None] | None = None,
+) -> list[SourceOutcome]:
+    """Sync the named sources (all when None). A failing source commits nothing of its
+    failing observation; the other sources go on."""
+    sources = [cfg.source(n) for n in names] if names else list(cfg.sources)
+    outcomes = []
+    for src in sources:
+        if on_source:
+            on_source(src)
+        outcome = SourceOutcome(source=src.name, kind=src.kind)
+        outcomes.append(outcome)
+        try:
+            batches = read_batches(src)
+            latest = _latest_as_of(con, src.name)
+            for batch in sorted(batches, key=lambda b: b.as_of):
+                # History cannot be re-written backwards: an older snapshot than the store's
+                # newest for this source would close current rows with stale ones.
+                if latest is not None and batch.as_of < latest:
+                    outcome.skipped += 1
+                    continue
+                run = commit_batch(con, batch, cfg.policy, mode=mode)
+                outcome.runs.append(run)
+                latest = batch.as_of
+                if on_run:
+                    on_run(src, run)
+        except EvidenceError as e:
+            outcome.error = str(e)
+    return outcomes

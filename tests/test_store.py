@@ -1,0 +1,301 @@
+"""The store: migrations, atomic runs, versioned snapshots, event ids and the hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from evidence.config import Policy
+from evidence.errors import InputError, StoreBusy
+from evidence.store.db import open_store
+from evidence.store.load import commit_batch
+from evidence.store.models import TABLES
+from evidence.store.schema import SCHEMA_VERSION, current_version
+from evidence.store.verify import verify_store
+from tests.conftest import batch, events, snap, utc
+
+T0 = utc(2026, 1, 1)
+T1 = utc(2026, 1, 2)
+
+DATA_TABLES = ("people", "idp_users", "accounts", "grants", "assignments", "events")
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in DATA_TABLES}
+
+
+def head(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute(
+        "SELECT chain_hash FROM sync_runs WHERE chain_hash IS NOT NULL ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def gh(as_of, accounts, grants=()):
+    return batch(
+        "gh",
+        "scim",
+        as_of,
+        snap("accounts", [dict(app="gh", **a) for a in accounts], ("gh",)),
+        snap("grants", [dict(app="gh", **g) for g in grants], ("gh",)),
+    )
+
+
+def test_migrations_from_an_empty_file(store_path: Path) -> None:
+    con = duckdb.connect(str(store_path))
+    assert current_version(con) == 0
+    con.close()
+    con = open_store(store_path)
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    assert set(TABLES) <= tables
+    assert {"current_accounts", "current_people"} <= tables  # views
+    assert current_version(con) == SCHEMA_VERSION
+    versions = [
+        r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    ]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    con.close()
+    # Re-opening applies nothing twice.
+    con = open_store(store_path)
+    assert con.execute("SELECT count(*) FROM schema_version").fetchall()[0][0] == SCHEMA_VERSION
+    con.close()
+
+
+def test_contract_columns_exist(store) -> None:
+    cols = lambda t: [r[0] for r in store.execute(f"DESCRIBE {t}").fetchall()]  # noqa: E731
+    assert {
+        "event_id",
+        "seq",
+        "source",
+        "native_type",
+        "occurred_at",
+        "ingested_at",
+        "action",
+        "outcome",
+        "actor",
+        "person_id",
+        "app",
+        "account_id",
+        "entitlement",
+        "details",
+        "inferred",
+        "raw",
+        "event_hash",
+    } <= set(cols("events"))
+    assert {
+        "app",
+        "account_id",
+        "user_name",
+        "email",
+        "external_id",
+        "active",
+        "last_login_at",
+        "created_at",
+        "attributes",
+        "valid_from",
+        "valid_to",
+    } <= set(cols("accounts"))
+    assert {
+        "run_id",
+        "source",
+        "mode",
+        "started_at",
+        "finished_at",
+        "as_of",
+        "status",
+        "counts",
+        "cursors",
+        "error",
+        "digest",
+        "chain_hash",
+    } <= set(cols("sync_runs"))
+
+
+def test_snapshot_versions_and_inferred_events(store) -> None:
+    p = Policy()
+    commit_batch(
+        store,
+        gh(
+            T0,
+            [
+                dict(account_id="1", user_name="a", active=True),
+                dict(account_id="2", user_name="b", active=True),
+            ],
+            [dict(account_id="1", entitlement="org-admin", entitlement_type="group")],
+        ),
+        p,
+    )
+    # The first listing is an observation, not a change: no inferred events.
+    assert store.execute("SELECT count(*) FROM events").fetchall()[0][0] == 0
+    commit_batch(
+        store,
+        gh(
+            T1,
+            [
+                dict(account_id="1", user_name="a", active=False),
+                dict(account_id="3", user_name="c", active=True),
+            ],
+        ),
+        p,
+    )
+    rows = store.execute(
+        "SELECT account_id, active, valid_from, valid_to FROM accounts ORDER BY account_id, valid_from"
+    ).fetchall()
+    assert rows == [
+        ("1", True, T0, T1),
+        ("1", False, T1, None),
+        ("2", True, T0, T1),
+        ("3", True, T1, None),
+    ]
+    ev = store.execute(
+        "SELECT action, account_id, entitlement, inferred, occurred_at FROM events ORDER BY seq"
+    ).fetchall()
+    assert sorted(ev, key=lambda r: (r[0], r[1])) == [
+        ("account.create", "3", None, True, T1),
+        ("account.deactivate", "1", None, True, T1),
+        ("account.delete", "2", None, True, T1),
+        ("group.member.remove", "1", "org-admin", True, T1),
+    ]
+    assert store.execute("SELECT privileged FROM grants").fetchall() == [(True,)]
+
+
+def test_reingest_is_a_noop(store) -> None:
+    p = Policy()
+    b = gh(T0, [dict(account_id="1", user_name="a", active=True)])
+    b.events = events(
+        [
+            dict(
+                native_id="u-1",
+                native_type="user.session.start",
+                occurred_at=T0,
+                action="user.login",
+                details="{}",
+                raw='{"uuid": "u-1"}',
+            )
+        ]
+    )
+    commit_batch(store, b, p)
+    before, chain = counts(store), head(store)
+    commit_batch(store, b, p)
+    assert counts(store) == before
+    assert head(store) == chain
+    last = store.execute(
+        "SELECT digest, chain_hash FROM sync_runs ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    assert last == [(None, None)]
+
+
+def test_event_id_and_hash_are_the_documented_ones(store) -> None:
+    b = gh(T0, [])
+    b.tenant = "example.okta.com"
+    raw = {"uuid": "abc", "eventType": "user.session.start"}
+    b.events = events(
+        [
+            dict(
+                native_id="abc",
+                native_type="user.session.start",
+                occurred_at=T0,
+                action="user.login",
+                outcome="success",
+                actor="x@y",
+                details="{}",
+                raw=json.dumps(raw),
+            )
+        ]
+    )
+    commit_batch(store, b, Policy())
+    event_id, h = store.execute("SELECT event_id, event_hash FROM events").fetchall()[0]
+    assert event_id == hashlib.sha256(b"scim|example.okta.com|abc").hexdigest()
+    doc = {
+        "event_id": event_id,
+        "source": "gh",
+        "native_type": "user.session.start",
+        "occurred_at": "2026-01-01T00:00:00.000000Z",
+        "action": "user.login",
+        "outcome": "success",
+        "actor": "x@y",
+        "person_id": None,
+        "app": None,
+        "account_id": None,
+        "entitlement": None,
+        "details": {},
+        "raw": raw,
+    }
+    assert h == hashlib.sha256(json.dumps(doc, separators=(",", ":")).encode()).hexdigest()
+    digest, chain = store.execute("SELECT digest, chain_hash FROM sync_runs").fetchall()[0]
+    assert digest == hashlib.sha256(h.encode()).hexdigest()
+    assert chain == hashlib.sha256(digest.encode()).hexdigest()
+
+
+def test_a_failing_run_leaves_no_trace(store) -> None:
+    p = Policy()
+    commit_batch(store, gh(T0, [dict(account_id="1", user_name="a", active=True)]), p)
+    before, chain = counts(store), head(store)
+    runs = store.execute("SELECT count(*) FROM sync_runs").fetchall()[0][0]
+    bad = gh(
+        T1,
+        [
+            dict(account_id="1", user_name="a", active=False),
+            dict(account_id="1", user_name="dup", active=True),
+        ],
+    )
+    with pytest.raises(InputError, match="duplicate key"):
+        commit_batch(store, bad, p)
+    assert counts(store) == before
+    assert head(store) == chain
+    assert store.execute("SELECT count(*) FROM sync_runs").fetchall()[0][0] == runs
+    assert store.execute("SELECT active FROM accounts WHERE valid_to IS NULL").fetchall() == [
+        (True,)
+    ]
+
+
+def test_verify_store_detects_tampering(store) -> None:
+    b = gh(T0, [])
+    b.events = events(
+        [
+            dict(
+                native_id=f"e{i}",
+                native_type="t",
+                occurred_at=T0,
+                action="user.login",
+                details="{}",
+                raw="{}",
+            )
+            for i in range(3)
+        ]
+    )
+    commit_batch(store, b, Policy())
+    assert verify_store(store).ok
+    store.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2")
+    report = verify_store(store)
+    assert not report.ok
+    assert any("seq 2" in p for p in report.problems)
+
+
+def test_busy_store_waits_then_says_who(store_path: Path) -> None:
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(30)",
+            str(store_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(StoreBusy, match=r"^store busy: "):
+            open_store(store_path, wait=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
