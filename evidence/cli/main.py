@@ -383,6 +383,6 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Tenant seed.")] = 7,
 ) -> None:
     """Generate a synthetic tenant and run the whole pipeline on it."""
-    from evidence.cli.progress import run_demo
+    from evidence.cli.demo import run_demo
 
     run_demo(out, people=people, apps=apps, seed=seed)

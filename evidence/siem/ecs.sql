@@ -19,34 +19,48 @@ batch AS (
     SELECT * FROM events WHERE seq > $after ORDER BY seq LIMIT $limit
 ),
 shaped AS (
+    -- One parse of raw and of details per event: every `->>` would parse them again.
     SELECT
         b.*,
-        b.raw->>'uuid' IS NOT NULL AND b.raw->>'eventType' IS NOT NULL AS is_okta,
-        b.action LIKE 'finding.%' AS is_finding,
-        CAST(b.raw->'target' AS JSON[]) AS targets
+        json_extract_string(b.raw, ['$.uuid', '$.eventType', '$.outcome.result',
+            '$.displayMessage', '$.actor.id', '$.actor.alternateId', '$.actor.displayName'])
+            AS r,
+        b.action LIKE 'finding.%' AS is_finding
     FROM batch b
 ),
 okta AS (
     SELECT
         s.*,
-        list_filter(targets, lambda t: lower(t->>'type') = 'user')[1] AS t_user,
-        list_filter(targets, lambda t: lower(t->>'type') = 'usergroup')[1] AS t_group
+        s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL AS is_okta,
+        CASE WHEN s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL
+            THEN CAST(json_extract(s.raw, '$.target') AS JSON[]) END AS targets,
+        CASE WHEN s.is_finding THEN json_extract_string(s.details, ['$.finding_id', '$.kind',
+            '$.subkind', '$.severity', '$.status', '$.rule', '$.account', '$.explanation',
+            '$.first_seen_at', '$.last_seen_at', '$.resolved_at']) END AS d,
+        CASE WHEN s.is_finding THEN json_extract(s.details, '$.controls') END AS controls
     FROM shaped s
+),
+picked AS (
+    SELECT
+        o.*,
+        list_filter(o.targets, lambda t: lower(t->>'type') = 'user')[1] AS t_user,
+        list_filter(o.targets, lambda t: lower(t->>'type') = 'usergroup')[1] AS t_group
+    FROM okta o
 ),
 fields AS (
     SELECT
         o.seq, o.event_id, o.source, o.native_type, o.action, o.app, o.account_id,
         o.person_id, o.entitlement, o.inferred, o.event_hash, o.is_okta, o.is_finding,
-        o.details, o.raw,
+        o.details, o.raw, o.d, o.controls,
         strftime(timezone('UTC', coalesce(o.occurred_at, o.ingested_at)),
             '%Y-%m-%dT%H:%M:%S.%gZ') AS ts,
         strftime(timezone('UTC', o.ingested_at), '%Y-%m-%dT%H:%M:%S.%gZ') AS ingested,
         CASE WHEN o.is_okta THEN o.native_id ELSE o.event_id END AS ev_id,
-        CASE WHEN o.is_okta THEN o.raw->>'eventType' ELSE o.action END AS ev_action,
+        CASE WHEN o.is_okta THEN o.r[2] ELSE o.action END AS ev_action,
         -- Elastic's rule for Okta (SUCCESS/ALLOW, FAILURE/DENY, else unknown); our canonical
         -- outcome otherwise, left out when the source reports none.
         CASE
-            WHEN o.is_okta THEN CASE upper(o.raw->'outcome'->>'result')
+            WHEN o.is_okta THEN CASE upper(o.r[3])
                 WHEN 'SUCCESS' THEN 'success' WHEN 'ALLOW' THEN 'success'
                 WHEN 'FAILURE' THEN 'failure' WHEN 'DENY' THEN 'failure'
                 ELSE 'unknown' END
@@ -54,17 +68,17 @@ fields AS (
             WHEN o.outcome IS NOT NULL THEN 'unknown'
         END AS ev_outcome,
         CASE
-            WHEN o.is_okta THEN nullif(o.raw->>'displayMessage', '')
-            WHEN o.is_finding THEN o.details->>'explanation'
+            WHEN o.is_okta THEN nullif(o.r[4], '')
+            WHEN o.is_finding THEN o.d[8]
         END AS message,
-        CASE WHEN o.is_okta THEN nullif(o.raw->'actor'->>'id', '') END AS user_id,
-        CASE WHEN o.is_okta THEN nullif(o.raw->'actor'->>'alternateId', '') ELSE o.actor END
+        CASE WHEN o.is_okta THEN nullif(o.r[5], '') END AS user_id,
+        CASE WHEN o.is_okta THEN nullif(o.r[6], '') ELSE o.actor END
             AS user_name,
-        CASE WHEN o.is_okta THEN nullif(o.raw->'actor'->>'displayName', '') END
+        CASE WHEN o.is_okta THEN nullif(o.r[7], '') END
             AS user_full_name,
         CASE WHEN o.is_okta THEN nullif(o.t_user->>'id', '')
             ELSE coalesce(o.account_id, o.person_id) END AS target_id,
-        CASE WHEN o.is_finding THEN o.details->>'account' END AS target_name,
+        CASE WHEN o.is_finding THEN o.d[7] END AS target_name,
         CASE WHEN o.is_okta THEN nullif(o.t_user->>'displayName', '') END AS target_full_name,
         CASE WHEN o.is_okta THEN nullif(o.t_group->>'id', '') END AS target_group_id,
         CASE
@@ -76,10 +90,10 @@ fields AS (
         CASE WHEN ot.event_type IS NOT NULL THEN ot.category ELSE a.category END AS category,
         CASE WHEN ot.event_type IS NOT NULL THEN ot.type ELSE a.type END AS ev_type,
         sv.score AS severity
-    FROM okta o
-    LEFT JOIN okta_types ot ON o.is_okta AND ot.event_type = o.raw->>'eventType'
+    FROM picked o
+    LEFT JOIN okta_types ot ON o.is_okta AND ot.event_type = o.r[2]
     LEFT JOIN actions a ON a.action = o.action
-    LEFT JOIN severities sv ON o.is_finding AND sv.severity = lower(o.details->>'severity')
+    LEFT JOIN severities sv ON o.is_finding AND sv.severity = lower(o.d[4])
 ),
 related AS (
     SELECT
@@ -147,10 +161,9 @@ core AS (
             'related', CASE WHEN related_user IS NOT NULL
                 THEN json_object('user', related_user) END,
             'rule', CASE WHEN is_finding THEN json_object(
-                'id', concat_ws('.', details->>'kind', details->>'subkind'),
-                'name', coalesce(details->>'rule',
-                    concat_ws('.', details->>'kind', details->>'subkind')),
-                'category', details->>'kind',
+                'id', concat_ws('.', d[2], d[3]),
+                'name', coalesce(d[6], concat_ws('.', d[2], d[3])),
+                'category', d[2],
                 'ruleset', 'scim-evidence'
             ) END,
             -- Must stay last, and non-empty: details and raw are appended to it below.
@@ -165,33 +178,45 @@ core AS (
                 'entitlement', entitlement,
                 'inferred', inferred,
                 'finding', CASE WHEN is_finding THEN json_object(
-                    'id', details->>'finding_id',
-                    'kind', details->>'kind',
-                    'subkind', details->>'subkind',
-                    'severity', details->>'severity',
-                    'status', details->>'status',
-                    'rule', details->>'rule',
-                    'account', details->>'account',
-                    'controls', details->'controls',
-                    'first_seen_at', details->>'first_seen_at',
-                    'last_seen_at', details->>'last_seen_at',
-                    'resolved_at', details->>'resolved_at'
+                    'id', d[1],
+                    'kind', d[2],
+                    'subkind', d[3],
+                    'severity', d[4],
+                    'status', d[5],
+                    'rule', d[6],
+                    'account', d[7],
+                    'controls', controls,
+                    'first_seen_at', d[9],
+                    'last_seen_at', d[10],
+                    'resolved_at', d[11]
                 ) END
             )
         )) AS VARCHAR) AS body
     FROM objects
+),
+verbatim AS (
+    SELECT
+        seq, event_id, body,
+        nullif(CAST(details AS VARCHAR), 'null') AS details_text,
+        nullif(CAST(raw AS VARCHAR), 'null') AS raw_text
+    FROM core
 )
 SELECT
     event_id,
     seq,
-    -- details and raw go in as stored (nulls included, only minified), not null-stripped:
-    -- they are the source's own record, which event.hash covers. Spliced in before the
-    -- closing braces of scim_evidence and of the document.
+    -- details and raw go in as stored (nulls included), not null-stripped: they are the
+    -- source's own record, which event.hash covers. Spliced in before the closing braces of
+    -- scim_evidence and of the document; re-serialized only when stored with line breaks,
+    -- which would split an NDJSON line (inside JSON strings they are always escaped).
     left(body, length(body) - 2)
-        || CASE WHEN details IS NULL OR json_type(details) = 'NULL' THEN ''
-            ELSE ',"details":' || json(details) END
-        || CASE WHEN raw IS NULL OR json_type(raw) = 'NULL' THEN ''
-            ELSE ',"raw":' || json(raw) END
+        || CASE WHEN details_text IS NULL THEN ''
+            WHEN contains(details_text, chr(10)) OR contains(details_text, chr(13))
+                THEN ',"details":' || json(details_text)
+            ELSE ',"details":' || details_text END
+        || CASE WHEN raw_text IS NULL THEN ''
+            WHEN contains(raw_text, chr(10)) OR contains(raw_text, chr(13))
+                THEN ',"raw":' || json(raw_text)
+            ELSE ',"raw":' || raw_text END
         || '}}' AS body
-FROM core
+FROM verbatim
 ORDER BY seq

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -106,31 +107,37 @@ def _run(
     cursor = _scalar(con, "cursor", {"sink": name}) or 0
     sent = dead = 0
     skipped, cursor = _recover(con, name, transport, cursor)
-    while True:
-        docs = mapper(con, after_seq=cursor, limit=batch_size)
-        if not docs:
-            break
-        result = transport.send(docs)
-        acked = set(result.acked)
-        new_cursor, refused, unresolved = cursor, [], 0
-        for i, doc in enumerate(docs):
-            if doc.event_id in result.refused:
-                refused.append(doc)
-            elif doc.event_id in acked:
-                sent += 1
-            else:
-                unresolved = len(docs) - i
-                break
-            new_cursor = doc.seq
-        if new_cursor != cursor:
-            _commit(con, name, new_cursor, refused, result.refused)
-        dead += len(refused)
-        cursor = new_cursor
-        if unresolved:
-            raise SinkError(
-                f"sink {name!r}: {unresolved} documents not acknowledged after seq {cursor}; "
-                "the next run sends them again"
-            )
+    # The next batch is mapped on a second connection while this one is sent: DuckDB runs
+    # the query without the GIL, so mapping overlaps the destination's indexing time.
+    reader = con.cursor()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siem-map") as pool:
+            pending = pool.submit(mapper, reader, after_seq=cursor, limit=batch_size)
+            while docs := pending.result():
+                pending = pool.submit(mapper, reader, after_seq=docs[-1].seq, limit=batch_size)
+                result = transport.send(docs)
+                acked = set(result.acked)
+                new_cursor, refused, unresolved = cursor, [], 0
+                for i, doc in enumerate(docs):
+                    if doc.event_id in result.refused:
+                        refused.append(doc)
+                    elif doc.event_id in acked:
+                        sent += 1
+                    else:
+                        unresolved = len(docs) - i
+                        break
+                    new_cursor = doc.seq
+                if new_cursor != cursor:
+                    _commit(con, name, new_cursor, refused, result.refused)
+                dead += len(refused)
+                cursor = new_cursor
+                if unresolved:
+                    raise SinkError(
+                        f"sink {name!r}: {unresolved} documents not acknowledged after seq "
+                        f"{cursor}; the next run sends them again"
+                    )
+    finally:
+        reader.close()
     return ForwardResult(sent=sent, skipped=skipped, dead=dead, last_seq=cursor)
 
 
@@ -161,8 +168,12 @@ def _commit(
     try:
         if refused:
             rows = [
-                {"event_id": d.event_id, "seq": d.seq, "reason": reasons[d.event_id],
-                 "document": d.body}
+                {
+                    "event_id": d.event_id,
+                    "seq": d.seq,
+                    "reason": reasons[d.event_id],
+                    "document": d.body,
+                }
                 for d in refused
             ]
             con.execute(_SQL["dead_letters"], {"sink": name, "rows": rows})

@@ -1,0 +1,234 @@
+"""Vendor-native export files: shared reading helpers and the `read_source` dispatch.
+
+Provenance: every file read becomes a `PageRecord` whose `request` is the file's path relative
+to the folder holding the source's `path` (`okta/users.json`, `workers.csv`), so a bundle
+names the same file on any machine.
+
+Observation time (`as_of`) of a batch: the source's `as_of` when set, else the newest
+modification time of the files read (the export cannot be younger than its newest file).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.records import PageRecord, SourceBatch
+from evidence.config import SourceConfig
+from evidence.errors import ConfigError, InputError
+
+__all__ = [
+    "read_source",
+    "hris_snapshot_files",
+    "load_json_file",
+    "page_record",
+    "relative_request",
+    "parse_instant_field",
+    "source_zone",
+    "files_as_of",
+    "split_files",
+    "read_records",
+]
+
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
+_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<n>\d{4,})$")
+_END_OF_DAY = time(23, 59, 59, 999999)
+
+
+def read_source(source: SourceConfig) -> list[SourceBatch]:
+    """Read one export source from `source.path`; one batch per snapshot, oldest first."""
+    # Imported here: the readers import this module's helpers.
+    from connectors.app_export import read_app_export
+    from connectors.hris import read_hris
+    from connectors.okta import read_okta_export
+    from connectors.scim import read_scim_export
+
+    if source.path is None:
+        raise ConfigError(f"source {source.name!r}: no `path` to read exports from")
+    if not source.path.exists():
+        raise InputError(str(source.path), None, None, "no such file or directory")
+    if source.kind == "hris":
+        if source.path.is_dir():
+            return [
+                read_hris(source, as_of=when, path=p) for p, when in hris_snapshot_files(source)
+            ]
+        return [read_hris(source)]
+    readers = {"okta": read_okta_export, "scim": read_scim_export, "app_export": read_app_export}
+    reader = readers.get(source.kind)
+    if reader is None:
+        raise ConfigError(f"source {source.name!r}: kind {source.kind!r} has no export reader")
+    return [reader(source)]
+
+
+def hris_snapshot_files(source: SourceConfig) -> list[tuple[Path, datetime | None]]:
+    """Dated `*-YYYY-MM-DD.csv|json` snapshots oldest first (as_of = that day's start), then
+    the one undated file (as_of None: the source's as_of or the file's mtime)."""
+    assert source.path is not None
+    zone = source_zone(source)
+    dated: list[tuple[date, Path]] = []
+    undated: list[Path] = []
+    for p in sorted(source.path.iterdir()):
+        if not p.is_file() or p.suffix.lower() not in (".csv", ".json"):
+            continue
+        m = _DATED.search(p.stem)
+        if m is None:
+            undated.append(p)
+            continue
+        try:
+            dated.append((date.fromisoformat(m.group(1)), p))
+        except ValueError:
+            raise InputError(str(p), None, None, "file name date is not a valid date") from None
+    if len(undated) > 1:
+        names = ", ".join(p.name for p in undated)
+        raise InputError(str(source.path), None, None, f"more than one undated snapshot: {names}")
+    if not dated and not undated:
+        raise InputError(str(source.path), None, None, "no *.csv or *.json HR snapshot found")
+    out: list[tuple[Path, datetime | None]] = [
+        (p, datetime.combine(d, time(), zone).astimezone(UTC)) for d, p in sorted(dated)
+    ]
+    return out + [(p, None) for p in undated]
+
+
+def source_zone(source: SourceConfig) -> ZoneInfo:
+    """The source's `timezone` as a ZoneInfo (ConfigError when unknown)."""
+    try:
+        return ZoneInfo(source.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"source {source.name!r}: unknown timezone {source.timezone!r}") from None
+
+
+def relative_request(path: Path, source: SourceConfig) -> str:
+    """`path` relative to the folder holding `source.path` (posix form), for PageRecord."""
+    base = source.path.parent if source.path is not None else path.parent
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def page_record(
+    path: Path, source: SourceConfig, data: bytes, items: int, total: int | None = None
+) -> PageRecord:
+    """Provenance of one file read: relative path, sha256 of its bytes, item count."""
+    return PageRecord(
+        relative_request(path, source), hashlib.sha256(data).hexdigest(), items, total
+    )
+
+
+def load_json_file(path: Path) -> tuple[Any, bytes]:
+    """Parse a JSON file; InputError naming file, line and column when malformed."""
+    data = path.read_bytes()
+    try:
+        return json.loads(data.decode("utf-8-sig")), data
+    except UnicodeDecodeError as e:
+        raise InputError(str(path), None, None, f"not UTF-8 text at byte {e.start}") from None
+    except json.JSONDecodeError as e:
+        raise InputError(
+            str(path), None, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
+
+
+def split_files(folder: Path, stem: str) -> list[Path]:
+    """`stem.json` then its splits `stem-0001.json`, ... in order; empty when none exist."""
+    found: list[tuple[int, Path]] = []
+    whole = folder / f"{stem}.json"
+    if whole.is_file():
+        found.append((-1, whole))
+    for p in folder.glob(f"{stem}-*.json"):
+        m = _SPLIT.match(p.stem)
+        if m and m.group("stem") == stem:
+            found.append((int(m.group("n")), p))
+    return [p for _, p in sorted(found)]
+
+
+def files_as_of(source: SourceConfig, paths: Iterable[Path]) -> datetime:
+    """The batch's observation instant: `source.as_of`, else the newest file mtime (UTC)."""
+    if source.as_of is not None:
+        return source.as_of.astimezone(UTC)
+    mtimes = [p.stat().st_mtime for p in paths]
+    if not mtimes:
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(max(mtimes), UTC)
+
+
+def parse_instant_field(
+    value: Any,
+    file: str,
+    record: str | int | None,
+    field: str,
+    zone: ZoneInfo | None = None,
+    end_of_day: bool = False,
+) -> datetime | None:
+    """An ISO 8601 date or date-time as UTC; a bare date is the start (or end) of that day in
+    `zone`, a date-time without offset is local to `zone`. Empty means None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    zone = zone or ZoneInfo("UTC")
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            local = datetime.combine(d, _END_OF_DAY if end_of_day else time(), zone)
+            return local.astimezone(UTC)
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            file, record, field, f"not an ISO 8601 date or date-time: {text!r}"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=zone)
+    return dt.astimezone(UTC)
+
+
+def read_records(
+    path: Path,
+) -> tuple[list[str], list[dict[str, Any]], bytes, Callable[[int], str | int]]:
+    """CSV (header row) or JSON array of objects: header, records, the file's bytes, and how
+    to name record n in an error (CSV: 1-based data row; JSON: `[n]`, 0-based index)."""
+    file = str(path)
+    if path.suffix.lower() == ".json":
+        doc, data = load_json_file(path)
+        if not isinstance(doc, list):
+            raise InputError(file, None, None, "expected a JSON array of records")
+        header: list[str] = []
+        for i, rec in enumerate(doc):
+            if not isinstance(rec, dict):
+                raise InputError(file, f"[{i}]", None, "expected a JSON object")
+            header.extend(k for k in rec if k not in header)
+        return header, doc, data, lambda n: f"[{n}]"
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(file, None, None, f"not UTF-8 text at byte {e.start}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(file, None, None, "empty file: no header row") from None
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise InputError(file, None, dup[0], "duplicate column in the header")
+    records: list[dict[str, Any]] = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise InputError(
+                file,
+                len(records) + 1,
+                None,
+                f"has {len(cells)} fields, the header has {len(header)}",
+            )
+        records.append(dict(zip(header, cells, strict=True)))
+    return header, records, data, lambda n: n + 1

@@ -1,0 +1,227 @@
+"""HR exports (CSV or JSON array) → the `people` snapshot and hr.* events.
+
+Rules the architecture leaves to us:
+- `[sources.columns]` maps canonical field → header; a canonical field whose name is itself a
+  header needs no entry. Unmapped columns never reach `people` (they stay in `raw`).
+- Text is kept as the source wrote it (no trimming, no case folding: matching is the
+  matcher's job); an empty or blank cell is null. `aliases` is normalised: parts trimmed,
+  empty parts dropped, re-joined with ';'.
+- Dates are ISO 8601. A bare hire date is the start of that day, a bare termination date the
+  end of it (23:59:59.999999), an `effective_date` the start, all in the source's timezone.
+- Status without a status column (or a blank cell) is derived: `terminated` once the
+  termination date has passed at the snapshot's as_of, else `active`.
+- Events are what happened by the snapshot's as_of: `hr.hire` at the hire date, `hr.terminate`
+  at the termination date (at as_of when a terminated record has none), `hr.leave` at as_of.
+  Future-dated hires and terminations are left to a later snapshot; identities
+  (`person_id|hire_date|action`) are stable, so each is recorded once whichever snapshot
+  reports it first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.files import page_record, parse_instant_field, read_records, source_zone
+from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
+from connectors.redact import dumps, redact
+from evidence.config import SourceConfig
+from evidence.errors import ConfigError, InputError
+
+__all__ = ["read_hris", "PERSON_FIELDS", "STATUSES"]
+
+PERSON_FIELDS = (
+    "person_id",
+    "email",
+    "aliases",
+    "display_name",
+    "department",
+    "title",
+    "manager_id",
+    "employment_type",
+    "status",
+    "hire_date",
+    "termination_date",
+    "effective_date",
+)
+STATUSES = ("active", "leave", "terminated")
+_TEXT = ("person_id", "email", "display_name", "department", "title", "manager_id")
+
+
+def read_hris(
+    source: SourceConfig, as_of: datetime | None = None, path: Path | None = None
+) -> SourceBatch:
+    """Parse one HR export file into a `people` snapshot and hr.hire/terminate/leave events."""
+    path = path or source.path
+    if path is None:
+        raise ConfigError(f"source {source.name!r}: no `path` for the HR export")
+    file = str(path)
+    header, records, data, numbering = read_records(path)
+    when = as_of or source.as_of
+    if when is None:
+        when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    when = when.astimezone(UTC)
+    mapping = _mapping(source, header, file)
+    statuses = _value_map(source, "status_values", source.status_values, STATUSES)
+    types = _value_map(source, "employment_type_values", source.employment_type_values, None)
+    zone = source_zone(source)
+
+    people: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    seen: dict[tuple[str, datetime | None], Any] = {}
+    known = ", ".join(dict.fromkeys([*source.status_values, *STATUSES]))
+    for n, rec in enumerate(records):
+        where = numbering(n)
+        cells = {f: _cell(rec, col) for f, col in mapping.items()}
+        pid = cells.get("person_id")
+        if pid is None:
+            raise InputError(file, where, mapping["person_id"], "person_id is missing")
+
+        hire, term, effective = (
+            parse_instant_field(cells.get(f), file, where, mapping.get(f, f), zone, end)
+            for f, end in (
+                ("hire_date", False),
+                ("termination_date", True),
+                ("effective_date", False),
+            )
+        )
+        status = _status(cells.get("status"), statuses, known, file, where, mapping.get("status"))
+        if status is None:
+            status = "terminated" if term is not None and term <= when else "active"
+        key = (pid, hire)
+        if key in seen:
+            raise InputError(
+                file,
+                where,
+                mapping["person_id"],
+                f"duplicate of record {seen[key]} (same person_id and hire_date)",
+            )
+        seen[key] = where
+        etype = cells.get("employment_type")
+        if etype is not None:
+            etype = types.get(etype) or types.get(etype.strip().casefold()) or etype
+        aliases = cells.get("aliases")
+        if aliases is not None:
+            aliases = ";".join(p.strip() for p in aliases.split(";") if p.strip()) or None
+        row: dict[str, Any] = {f: cells.get(f) for f in _TEXT}
+        row.update(
+            person_id=pid,
+            aliases=aliases,
+            employment_type=etype,
+            status=status,
+            hire_date=hire,
+            termination_date=term,
+            effective_at=effective,
+        )
+        people.append(row)
+        raw = dumps(redact(rec))
+        details = dumps({k: row[k] for k in _DETAIL_KEYS if row[k] is not None})
+        hire_text = _rfc3339(hire) if hire is not None else ""
+        if hire is not None and hire <= when:
+            events.append(_event(pid, hire_text, "hire", hire, details, raw))
+        if status == "terminated":
+            at = term if term is not None else when
+            if at <= when:
+                events.append(_event(pid, hire_text, "terminate", at, details, raw))
+        elif status == "leave":
+            events.append(_event(pid, hire_text, "leave", when, details, raw))
+
+    return SourceBatch(
+        source=source.name,
+        kind=source.kind,
+        tenant=source.tenant_id(),
+        as_of=when,
+        snapshots=[Snapshot("people", pa.Table.from_pylist(people, SNAPSHOT_SCHEMAS["people"]))],
+        events=pa.Table.from_pylist(events, EVENT_SCHEMA),
+        pages=[page_record(path, source, data, len(records))],
+    )
+
+
+_DETAIL_KEYS = ("status", "employment_type", "department", "title", "manager_id")
+
+
+def _event(
+    pid: str, hire_text: str, verb: str, at: datetime, details: str, raw: str
+) -> dict[str, Any]:
+    return {
+        "native_id": None,
+        "identity": f"{pid}|{hire_text}|hr.{verb}",
+        "native_type": verb,
+        "occurred_at": at,
+        "action": f"hr.{verb}",
+        "outcome": "success",
+        "actor": None,
+        "person_id": pid,
+        "app": None,
+        "account_id": None,
+        "entitlement": None,
+        "details": details,
+        "raw": raw,
+    }
+
+
+def _rfc3339(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _mapping(source: SourceConfig, header: list[str], file: str) -> dict[str, str]:
+    unknown = sorted(set(source.columns) - set(PERSON_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"source {source.name!r}: columns: {unknown[0]!r} is not a person field "
+            f"({', '.join(PERSON_FIELDS)})"
+        )
+    mapping = {f: f for f in PERSON_FIELDS if f in header}
+    mapping.update(source.columns)
+    for canonical, col in mapping.items():
+        if col not in header:
+            raise InputError(file, None, col, f"column (mapped to {canonical}) not in the header")
+    if "person_id" not in mapping:
+        raise InputError(file, None, "person_id", "no column is mapped to person_id")
+    return mapping
+
+
+def _value_map(
+    source: SourceConfig, key: str, values: dict[str, str], allowed: tuple[str, ...] | None
+) -> dict[str, str]:
+    """Raw → canonical, looked up as written, then trimmed and case-folded."""
+    out: dict[str, str] = {}
+    for raw, canonical in values.items():
+        if allowed is not None and canonical not in allowed:
+            raise ConfigError(
+                f"source {source.name!r}: {key}: {canonical!r} is not one of {', '.join(allowed)}"
+            )
+        out[raw] = canonical
+        out.setdefault(raw.strip().casefold(), canonical)
+    return out
+
+
+def _cell(rec: dict[str, Any], col: str) -> str | None:
+    """A cell as text; empty or blank is null, anything else kept as written."""
+    v = rec.get(col)
+    if v is None:
+        return None
+    text = v if isinstance(v, str) else str(v)
+    return text if text.strip() else None
+
+
+def _status(
+    raw: str | None,
+    statuses: dict[str, str],
+    known: str,
+    file: str,
+    where: Any,
+    col: str | None,
+) -> str | None:
+    if raw is None:
+        return None
+    folded = raw.strip().casefold()
+    found = statuses.get(raw) or statuses.get(folded)
+    if found is None and folded in STATUSES:
+        found = folded
+    if found is None:
+        raise InputError(file, where, col, f"unknown status {raw!r} (known: {known})")
+    return found

@@ -1,0 +1,381 @@
+"""Okta export folder (JSON arrays exactly as the Okta API returns them) → a SourceBatch.
+
+Layout (ARCHITECTURE.md, every file optional, `name-0001.json` splits concatenate):
+users.json, groups.json, group_members/<groupId>.json, apps.json, app_users/<appId>.json,
+group_push/<appId>.json, logs.json. A snapshot is emitted only for a table whose files exist;
+`assignments` and `group_push` are scoped to the apps whose files exist.
+
+Rules the architecture leaves to us:
+- An app id with app_users or group_push files but no entry in apps.json is named by its id.
+- `assignments.groups` lists, sorted, the app group names the app's push mappings give the
+  user through the Okta groups they are a member of (per group_members/); null when the app
+  has no group_push file, `[]` when it has one but the user is in none of its groups.
+- `idp_users.display_name` is profile.displayName, else "firstName lastName".
+- Event `person_id`: the first User target's id, else the actor's id when the actor is a User
+  (a system actor is no person). `entitlement`: for privilege grants the role named in
+  debugData (privilegeGranted/privilegeRevoked), else the first UserGroup (then AppGroup)
+  target's displayName.
+- Event errors name the record as `[i]`, the 0-based index within its file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.files import (
+    files_as_of,
+    load_json_file,
+    page_record,
+    parse_instant_field,
+    split_files,
+)
+from connectors.records import (
+    EVENT_SCHEMA,
+    SNAPSHOT_KEYS,
+    SNAPSHOT_SCHEMAS,
+    PageRecord,
+    Snapshot,
+    SourceBatch,
+)
+from connectors.redact import dumps, redact_column
+from evidence.config import SourceConfig
+from evidence.errors import ConfigError, InputError
+
+__all__ = ["read_okta_export", "OKTA_ACTIONS", "okta_action", "okta_outcome"]
+
+# Okta eventType → canonical action. Anything else becomes `okta.<eventType>`.
+#
+# Provisioning to downstream apps (application.provision.user.*), from Okta's event catalogue:
+# - `push` is "push new user to the app": the app account is created → account.create.
+#   (`push_profile` updates an existing one → account.update.)
+# - `activate`/`reactivate` turn the app account on → account.activate.
+# - `deactivate` sets it inactive (SCIM active=false) → account.deactivate.
+# - `deprovision` is logged when a deprovisioning task completes (legacy
+#   app.user_management.deprovision_task_complete). Depending on the app's settings that
+#   removes or only disables the account, so we claim what every case supports,
+#   account.deactivate; both end access, so the SLA detection is unaffected, and a real
+#   deletion still shows as the account missing from the next app snapshot.
+OKTA_ACTIONS: dict[str, str] = {
+    "user.lifecycle.create": "user.create",
+    "user.lifecycle.activate": "user.activate",
+    "user.lifecycle.reactivate": "user.activate",
+    "user.lifecycle.deactivate": "user.deactivate",
+    "user.lifecycle.suspend": "user.suspend",
+    "user.lifecycle.unsuspend": "user.unsuspend",
+    "user.lifecycle.delete.completed": "user.delete",
+    "user.session.start": "user.login",
+    "user.authentication.sso": "user.login",
+    "application.user_membership.add": "app.assign",
+    "application.user_membership.remove": "app.unassign",
+    "application.provision.user.push": "account.create",
+    "application.provision.user.push_profile": "account.update",
+    "application.provision.user.activate": "account.activate",
+    "application.provision.user.reactivate": "account.activate",
+    "application.provision.user.deactivate": "account.deactivate",
+    "application.provision.user.deprovision": "account.deactivate",
+    "group.user_membership.add": "group.member.add",
+    "group.user_membership.remove": "group.member.remove",
+    "application.provision.group_membership.add": "group.member.add",
+    "application.provision.group_membership.remove": "group.member.remove",
+    "user.account.privilege.grant": "privilege.grant",
+    "user.account.privilege.revoke": "privilege.revoke",
+}
+_OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
+_SPLIT = re.compile(r"^(?P<id>.+?)(?:-\d{4,})?$")
+
+
+def okta_action(event_type: str) -> str:
+    """Canonical action of an Okta eventType (`okta.<eventType>` when unmapped)."""
+    return OKTA_ACTIONS.get(event_type, f"okta.{event_type}")
+
+
+def okta_outcome(result: str | None) -> str:
+    """success | failure | unknown from Okta's outcome.result."""
+    return _OUTCOMES.get((result or "").upper(), "unknown")
+
+
+def read_okta_export(source: SourceConfig) -> SourceBatch:
+    """Parse an Okta export folder into IdP snapshots and System Log events."""
+    folder = source.path
+    if folder is None:
+        raise ConfigError(f"source {source.name!r}: no `path` for the Okta export")
+    if not folder.is_dir():
+        raise InputError(str(folder), None, None, "an Okta export must be a folder")
+    reader = _Reader(source)
+    snapshots: list[Snapshot] = []
+
+    users = reader.records(split_files(folder, "users"))
+    if users is not None:
+        snapshots.append(_snapshot("idp_users", [_user(*r) for r in users]))
+    groups = reader.records(split_files(folder, "groups"))
+    if groups is not None:
+        snapshots.append(_snapshot("idp_groups", [_group(*r) for r in groups]))
+    members: dict[str, set[str]] = defaultdict(set)
+    for gid, recs in reader.per_id(folder / "group_members").items():
+        members[gid].update(_req(rec, file, i, "id") for file, i, rec in recs)
+    if members:
+        rows = [{"group_id": g, "user_id": u} for g in sorted(members) for u in sorted(members[g])]
+        snapshots.append(_snapshot("idp_group_members", rows))
+    labels: dict[str, str] = {}
+    apps = reader.records(split_files(folder, "apps"))
+    if apps is not None:
+        rows = [_app(*r) for r in apps]
+        labels = {r["app_id"]: r["app"] for r in rows}
+        snapshots.append(_snapshot("apps", rows))
+
+    pushes = reader.per_id(folder / "group_push")
+    pushed: dict[str, dict[str, list[str]]] = {}  # app id → Okta group id → app group names
+    rows = []
+    for app_id, recs in pushes.items():
+        by_group = pushed.setdefault(app_id, defaultdict(list))
+        for file, i, rec in recs:
+            gid, name = _req(rec, file, i, "sourceGroupId"), _req(rec, file, i, "targetGroupName")
+            by_group[gid].append(name)
+            rows.append(
+                {"app": labels.get(app_id, app_id), "group_id": gid, "target_group_name": name}
+            )
+    if pushes:
+        scope = tuple(labels.get(a, a) for a in pushes)
+        snapshots.append(_snapshot("group_push", rows, scope))
+
+    assigned = reader.per_id(folder / "app_users")
+    if assigned:
+        _check_labels(folder, assigned, labels)
+        rows = [
+            _assignment(labels.get(app_id, app_id), pushed.get(app_id), members, *r)
+            for app_id, recs in assigned.items()
+            for r in recs
+        ]
+        snapshots.append(_snapshot("assignments", rows, tuple(labels.get(a, a) for a in assigned)))
+
+    events = EVENT_SCHEMA.empty_table()
+    logs = reader.records(split_files(folder, "logs"))
+    if logs is not None:
+        # The same uuid in two split files (overlapping exports) is one event: the first.
+        unique: dict[str, dict[str, Any]] = {}
+        for r in logs:
+            row = _event(*r)
+            unique.setdefault(row["native_id"], row)
+        events = pa.Table.from_pylist(list(unique.values()), EVENT_SCHEMA)
+        for col in ("details", "raw"):
+            idx = events.schema.get_field_index(col)
+            events = events.set_column(idx, col, redact_column(events[col]))
+
+    return SourceBatch(
+        source=source.name,
+        kind=source.kind,
+        tenant=source.tenant_id(),
+        as_of=files_as_of(source, reader.paths),
+        snapshots=snapshots,
+        events=events,
+        pages=reader.pages,
+    )
+
+
+def _assignment(
+    label: str,
+    pushed: dict[str, list[str]] | None,
+    members: dict[str, set[str]],
+    file: str,
+    i: int,
+    rec: dict[str, Any],
+) -> dict[str, Any]:
+    uid = _req(rec, file, i, "id")
+    groups = None
+    if pushed is not None:
+        names = {n for gid, ns in pushed.items() if uid in members.get(gid, ()) for n in ns}
+        groups = dumps(sorted(names))
+    return {
+        "app": label,
+        "idp_user_id": uid,
+        "user_name": (rec.get("credentials") or {}).get("userName"),
+        "status": rec.get("status"),
+        "scope": rec.get("scope"),
+        "assigned_at": _instant(rec, file, i, "created"),
+        "groups": groups,
+    }
+
+
+class _Reader:
+    """Loads JSON-array files, recording provenance for each."""
+
+    def __init__(self, source: SourceConfig) -> None:
+        self.source = source
+        self.paths: list[Path] = []
+        self.pages: list[PageRecord] = []
+
+    def records(self, paths: list[Path]) -> list[tuple[str, int, dict[str, Any]]] | None:
+        """(file, index, record) of every file in order; None when there is no file."""
+        if not paths:
+            return None
+        out: list[tuple[str, int, dict[str, Any]]] = []
+        for path in paths:
+            doc, data = load_json_file(path)
+            if not isinstance(doc, list):
+                raise InputError(str(path), None, None, "expected a JSON array")
+            for i, rec in enumerate(doc):
+                if not isinstance(rec, dict):
+                    raise InputError(str(path), f"[{i}]", None, "expected a JSON object")
+                out.append((str(path), i, rec))
+            self.paths.append(path)
+            self.pages.append(page_record(path, self.source, data, len(doc)))
+        return out
+
+    def per_id(self, folder: Path) -> dict[str, list[tuple[str, int, dict[str, Any]]]]:
+        """Files `<id>.json` / `<id>-0001.json` of a sub-folder, grouped by id (sorted)."""
+        if not folder.is_dir():
+            return {}
+        ids = sorted({_SPLIT.match(p.stem).group("id") for p in folder.glob("*.json")})  # type: ignore[union-attr]
+        return {i: self.records(split_files(folder, i)) or [] for i in ids}
+
+
+def _check_labels(folder: Path, assigned: dict[str, Any], labels: dict[str, str]) -> None:
+    """Two assigned apps sharing a label would merge their desired states: refuse."""
+    first: dict[str, str] = {}
+    for app_id in assigned:
+        label = labels.get(app_id, app_id)
+        other = first.setdefault(label.casefold(), app_id)
+        if other != app_id:
+            raise InputError(
+                str(folder / "apps.json"),
+                None,
+                "label",
+                f"apps {other} and {app_id} share the label {label!r}; "
+                "assignments could not tell them apart",
+            )
+
+
+def _snapshot(
+    name: str, rows: list[dict[str, Any]], apps: tuple[str, ...] | None = None
+) -> Snapshot:
+    """A snapshot with one row per key (the last listed wins) and attributes redacted."""
+    key = SNAPSHOT_KEYS[name]
+    unique = list({tuple(r[k] for k in key): r for r in rows}.values())
+    table = pa.Table.from_pylist(unique, SNAPSHOT_SCHEMAS[name])
+    if "attributes" in table.column_names:
+        idx = table.schema.get_field_index("attributes")
+        table = table.set_column(idx, "attributes", redact_column(table["attributes"]))
+    return Snapshot(name, table, apps)
+
+
+def _req(rec: dict[str, Any], file: str, i: int, field: str) -> str:
+    value = rec.get(field)
+    if value is None or value == "":
+        raise InputError(file, f"[{i}]", field, f"{field} is missing")
+    return str(value)
+
+
+def _instant(rec: dict[str, Any], file: str, i: int, field: str) -> datetime | None:
+    return parse_instant_field(rec.get(field), file, f"[{i}]", field)
+
+
+def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    profile = rec.get("profile") or {}
+    display = profile.get("displayName")
+    if not display:
+        display = " ".join(p for p in (profile.get("firstName"), profile.get("lastName")) if p)
+    return {
+        "user_id": _req(rec, file, i, "id"),
+        "login": profile.get("login"),
+        "email": profile.get("email"),
+        "second_email": profile.get("secondEmail"),
+        "display_name": display or None,
+        "employee_number": _text(profile.get("employeeNumber")),
+        "department": profile.get("department"),
+        "title": profile.get("title"),
+        "status": rec.get("status"),
+        "created_at": _instant(rec, file, i, "created"),
+        "status_changed_at": _instant(rec, file, i, "statusChanged"),
+        "last_login_at": _instant(rec, file, i, "lastLogin"),
+        "attributes": dumps(profile),
+    }
+
+
+def _group(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    profile = rec.get("profile") or {}
+    attrs = {"type": rec.get("type"), "description": profile.get("description")}
+    return {
+        "group_id": _req(rec, file, i, "id"),
+        "name": profile.get("name"),
+        "attributes": dumps({k: v for k, v in attrs.items() if v is not None}),
+    }
+
+
+def _app(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    attrs = {k: v for k, v in rec.items() if k not in ("_links", "_embedded")}
+    return {
+        "app": _req(rec, file, i, "label"),
+        "app_id": _req(rec, file, i, "id"),
+        "status": rec.get("status"),
+        "sign_on_mode": rec.get("signOnMode"),
+        "attributes": dumps(attrs),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _first(targets: list[dict[str, Any]], *types: str) -> dict[str, Any] | None:
+    for wanted in types:
+        for t in targets:
+            if t.get("type") == wanted:
+                return t
+    return None
+
+
+def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    uuid = _req(rec, file, i, "uuid")
+    event_type = _req(rec, file, i, "eventType")
+    _req(rec, file, i, "published")
+    published = _instant(rec, file, i, "published")
+    actor = rec.get("actor") or {}
+    targets = [t for t in (rec.get("target") or []) if isinstance(t, dict)]
+    user = _first(targets, "User")
+    person = user.get("id") if user else (actor.get("id") if actor.get("type") == "User" else None)
+    app = _first(targets, "AppInstance")
+    debug = (rec.get("debugContext") or {}).get("debugData") or {}
+    entitlement = None
+    if event_type.startswith("user.account.privilege."):
+        entitlement = debug.get("privilegeGranted") or debug.get("privilegeRevoked")
+    if entitlement is None:
+        group = _first(targets, "UserGroup", "AppGroup")
+        entitlement = group.get("displayName") if group else None
+    details: dict[str, Any] = {
+        "displayMessage": rec.get("displayMessage"),
+        "targets": [
+            {k: t.get(k) for k in ("type", "id", "alternateId", "displayName")} for t in targets
+        ],
+        "transactionId": (rec.get("transaction") or {}).get("id"),
+    }
+    reason = (rec.get("outcome") or {}).get("reason")
+    if reason:
+        details["reason"] = reason
+    changes = [
+        {"id": t.get("id"), **t["changeDetails"]}
+        for t in targets
+        if isinstance(t.get("changeDetails"), dict) and t["changeDetails"]
+    ]
+    if changes:
+        details["changeDetails"] = changes
+    return {
+        "native_id": uuid,
+        "identity": None,
+        "native_type": event_type,
+        "occurred_at": published,
+        "action": okta_action(event_type),
+        "outcome": okta_outcome((rec.get("outcome") or {}).get("result")),
+        "actor": actor.get("alternateId"),
+        "person_id": person,
+        "app": app.get("displayName") if app else None,
+        "account_id": None,
+        "entitlement": _text(entitlement),
+        "details": dumps(details),
+        "raw": dumps(rec),
+    }

@@ -1,0 +1,70 @@
+"""Run the benchmarks, write bench-out/bench.json and print it as a table.
+
+Each benchmark runs in a child process so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import multiprocessing as mp
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tests.bench.cases import BENCHMARKS, SCALES, run_child
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.bench")
+    ap.add_argument("--scale", default="default", choices=sorted(SCALES))
+    ap.add_argument("--out", default="bench-out", type=Path)
+    ap.add_argument("--only", action="append", help="Run only this benchmark (repeatable).")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    names = args.only or list(BENCHMARKS)
+    ctx = mp.get_context("spawn")
+    results = []
+    console = Console(stderr=True)
+    for name in names:
+        work = args.out / "work" / name
+        shutil.rmtree(work, ignore_errors=True)  # every run starts from nothing
+        work.mkdir(parents=True)
+        q: mp.Queue = ctx.Queue()
+        p = ctx.Process(target=run_child, args=(name, args.scale, str(work), q))
+        console.print(f"running {name} at scale {args.scale} ...")
+        p.start()
+        res = q.get()
+        p.join()
+        if "error" in res:
+            console.print(f"[red]{name} failed: {res['error']}[/red]")
+            return 1
+        results.append({"name": name, "scale": args.scale, **res})
+    (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    t = Table(title=f"bench ({args.scale})")
+    for c in ("name", "scale", "ours_s", "baseline", "baseline_s", "ratio", "peak_rss_mb"):
+        t.add_column(c)
+    for r in results:
+        t.add_row(
+            *(
+                str(r[c])
+                for c in (
+                    "name",
+                    "scale",
+                    "ours_s",
+                    "baseline",
+                    "baseline_s",
+                    "ratio",
+                    "peak_rss_mb",
+                )
+            )
+        )
+    Console().print(t)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

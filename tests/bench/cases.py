@@ -1,0 +1,304 @@
+"""The benchmarks: each returns {ours_s, baseline, baseline_s, ratio} for one scale."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+SCALES: dict[str, dict[str, int]] = {
+    # Fits in a few minutes on 2 cores.
+    "small": {"scim_users": 20_000, "people": 5_000, "apps": 20},
+    "default": {"scim_users": 200_000, "people": 20_000, "apps": 60},
+    # ARCHITECTURE.md's enterprise size: 100k people x 300 apps.
+    "enterprise": {"scim_users": 1_000_000, "people": 100_000, "apps": 300},
+}
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _best(fn: Callable[[], object], repeat: int = 2) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _result(ours: float, baseline: str, base: float) -> dict:
+    return {
+        "ours_s": round(ours, 3),
+        "baseline": baseline,
+        "baseline_s": round(base, 3),
+        "ratio": round(base / ours, 3) if ours else None,
+    }
+
+
+# --- ingest_scim_pages -------------------------------------------------------------------
+
+
+def _write_scim_pages(folder: Path, users: int, page: int = 100) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(1)
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    for start in range(0, users, page):
+        resources = []
+        for i in range(start, min(start + page, users)):
+            created = (base + timedelta(minutes=i)).isoformat().replace("+00:00", "Z")
+            resources.append(
+                {
+                    "schemas": [
+                        "urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                    ],
+                    "id": f"u{i:08d}",
+                    "externalId": f"00u{i:012d}",
+                    "userName": f"user{i}@example.com",
+                    "name": {"givenName": "User", "familyName": str(i)},
+                    "displayName": f"User {i}",
+                    "emails": [{"value": f"user{i}@example.com", "type": "work", "primary": True}],
+                    "active": rnd.random() > 0.05,
+                    "title": rnd.choice(["Engineer", "Analyst", "Manager"]),
+                    "roles": [{"value": rnd.choice(["member", "admin"]), "primary": True}],
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                        "department": rnd.choice(["R&D", "Sales", "Finance"]),
+                        "employeeNumber": f"E{i}",
+                    },
+                    "meta": {
+                        "resourceType": "User",
+                        "created": created,
+                        "lastModified": created,
+                        "location": f"https://scim.example.com/v2/Users/u{i:08d}",
+                    },
+                }
+            )
+        doc = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": users,
+            "startIndex": start + 1,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
+        (folder / f"Users-{start // page + 1:05d}.json").write_text(json.dumps(doc))
+
+
+def ingest_scim_pages(scale: dict[str, int], work: Path) -> dict:
+    """Our file sync of SCIM pages into a fresh store vs DuckDB's bare read_json of them."""
+    import duckdb
+
+    from connectors.scim import read_scim_export
+    from evidence.config import Policy, SourceConfig
+    from evidence.store.db import open_store
+    from evidence.store.load import commit_batch
+
+    pages = work / "scim" / "bench-app"
+    _write_scim_pages(pages, scale["scim_users"])
+    source = SourceConfig(name="bench", kind="scim", app="bench-app", path=pages, as_of=NOW)
+    n = [0]
+
+    def ours() -> None:
+        n[0] += 1
+        con = open_store(work / f"ours-{n[0]}.duckdb")
+        commit_batch(con, read_scim_export(source), Policy())
+        con.close()
+
+    def bare() -> None:
+        n[0] += 1
+        con = duckdb.connect(str(work / f"bare-{n[0]}.duckdb"))
+        con.execute(
+            "CREATE TABLE users AS SELECT unnest(Resources, max_depth := 2) "
+            "FROM read_json($glob, format = 'auto', maximum_object_size = 1073741824)",
+            {"glob": str(pages / "Users-*.json")},
+        )
+        con.close()
+
+    return _result(_best(ours), "duckdb read_json of the same pages", _best(bare))
+
+
+# --- detect_vs_pandas --------------------------------------------------------------------
+
+
+def _build_tenant(con, people: int, apps: int) -> None:  # noqa: ANN001
+    """People, IdP users and accounts straight into the store with set operations."""
+    p = {"people": people, "apps": apps, "now": NOW}
+    con.execute(
+        """
+        INSERT INTO people (source, valid_from, valid_to, run_id, row_hash, person_id, hire_date,
+                            email, aliases, status, termination_date, employment_type)
+        SELECT 'hr', $now, NULL, 1, md5(i::VARCHAR), 'E' || i, TIMESTAMPTZ '2020-01-01',
+               'p' || i || '@example.com',
+               CASE WHEN i % 50 = 0 THEN 'old' || i || '@example.com' END,
+               CASE WHEN i % 10 = 0 THEN 'terminated' WHEN i % 97 = 0 THEN 'leave'
+                    ELSE 'active' END,
+               CASE WHEN i % 10 = 0 THEN TIMESTAMPTZ '2026-06-01' END, 'employee'
+        FROM range($people) t(i)
+        """,
+        {"people": people, "now": NOW},
+    )
+    con.execute(
+        """
+        INSERT INTO idp_users (source, valid_from, valid_to, run_id, row_hash, user_id, login,
+                               email, employee_number, status)
+        SELECT 'okta', $now, NULL, 1, md5(i::VARCHAR), '00u' || i, 'p' || i || '@example.com',
+               'p' || i || '@example.com', 'E' || i,
+               CASE WHEN i % 10 = 0 THEN 'DEPROVISIONED' ELSE 'ACTIVE' END
+        FROM range($people) t(i)
+        """,
+        {"people": people, "now": NOW},
+    )
+    # Each person has an account in about half the apps; 1 in 200 accounts match nobody,
+    # 1 in 3 link only by externalId, the rest by a mixed-case email.
+    con.execute(
+        """
+        INSERT INTO accounts (source, valid_from, valid_to, run_id, row_hash, app, account_id,
+                              user_name, email, external_id, active)
+        SELECT 'app' || a, $now, NULL, 1, md5(i::VARCHAR || '-' || a), 'app' || a, 'acc' || i,
+               CASE WHEN (i + a) % 200 = 0 THEN 'ghost' || i
+                    WHEN (i + a) % 3 = 0 THEN 'u' || i
+                    WHEN i % 50 = 0 THEN ' OLD' || i || '@Example.com'
+                    ELSE ' P' || i || '@Example.com ' END,
+               NULL,
+               CASE WHEN (i + a) % 3 = 0 AND (i + a) % 200 <> 0 THEN '00u' || i END,
+               (i + a) % 11 <> 0
+        FROM range($people) t(i), range($apps) s(a)
+        WHERE (i * 7 + a * 13) % 2 = 0
+        """,
+        p,
+    )
+    con.execute(
+        "INSERT INTO sync_runs (run_id, source, kind, mode, started_at, as_of, status) "
+        "VALUES (0, 'bench', 'bench', 'full', $now, $now, 'ok')",
+        {"now": NOW},
+    )
+
+
+def _pandas_orphans(people, idp, accounts, grace_hours: float = 24):  # noqa: ANN001, ANN202
+    """The matcher and both orphan rules as pandas merges (the baseline)."""
+    import pandas as pd
+
+    norm = lambda s: s.str.strip().str.lower()  # noqa: E731
+    hr = people.assign(email_key=norm(people["email"].fillna("")))
+    alias = people[["person_id", "aliases"]].dropna()
+    alias = alias.assign(k=alias["aliases"].str.split(";")).explode("k")
+    alias = alias.assign(k=norm(alias["k"]))[["k", "person_id"]].assign(via="alias")
+    hr_keys = pd.concat(
+        [
+            hr[hr.email_key != ""][["email_key", "person_id"]]
+            .rename(columns={"email_key": "k"})
+            .assign(via="email"),
+            alias,
+        ]
+    ).drop_duplicates()
+    idp = idp.assign(
+        login_key=norm(idp["login"].fillna("")), email_key=norm(idp["email"].fillna(""))
+    )
+    idp_person = idp.merge(hr[["person_id"]], left_on="employee_number", right_on="person_id")[
+        ["user_id", "person_id"]
+    ]
+    acc = accounts.assign(
+        email_key=norm(accounts["email"].fillna("")),
+        user_key=norm(accounts["user_name"].fillna("")),
+    )
+    c1 = acc.merge(idp_person, left_on="external_id", right_on="user_id")[
+        ["app", "account_id", "person_id"]
+    ].assign(rank=2)
+    c2 = pd.concat(
+        [
+            acc.merge(hr_keys, left_on="email_key", right_on="k"),
+            acc.merge(hr_keys, left_on="user_key", right_on="k"),
+        ]
+    )
+    c2 = c2.assign(rank=c2["via"].map({"email": 3, "alias": 4}))[
+        ["app", "account_id", "person_id", "rank"]
+    ]
+    idp_keys = pd.concat(
+        [
+            idp[["login_key", "user_id"]].rename(columns={"login_key": "k"}),
+            idp[["email_key", "user_id"]].rename(columns={"email_key": "k"}),
+        ]
+    ).drop_duplicates()
+    c3 = pd.concat(
+        [
+            acc.merge(idp_keys, left_on="email_key", right_on="k"),
+            acc.merge(idp_keys, left_on="user_key", right_on="k"),
+        ]
+    )
+    c3 = c3.merge(idp_person, on="user_id", how="left")[["app", "account_id", "person_id"]].assign(
+        rank=5
+    )
+    cand = pd.concat([c1, c2, c3])
+    cand = cand[cand["rank"] == cand.groupby(["app", "account_id"])["rank"].transform("min")]
+    status_rank = hr.assign(sr=hr["status"].map({"active": 0, "leave": 1}).fillna(2))
+    best = cand.merge(status_rank, on="person_id").sort_values(
+        ["sr", "hire_date"], ascending=[True, False]
+    )
+    best = best.drop_duplicates(["app", "account_id"])
+    active = acc[acc["active"]]
+    m = active.merge(
+        best[["app", "account_id", "status", "termination_date"]],
+        on=["app", "account_id"],
+        how="left",
+        indicator=True,
+    )
+    now = pd.Timestamp(NOW)
+    term = m[
+        (m["status"] == "terminated")
+        & (m["termination_date"] + pd.Timedelta(hours=grace_hours) < now)
+    ]
+    matched = set(zip(cand["app"], cand["account_id"], strict=True))
+    unmatched = active[
+        [k not in matched for k in zip(active["app"], active["account_id"], strict=True)]
+    ]
+    return len(term), len(unmatched)
+
+
+def detect_vs_pandas(scale: dict[str, int], work: Path) -> dict:
+    """Orphan detection (matcher + both subkinds, upsert) vs the same logic as pandas merges."""
+    from evidence.config import Policy
+    from evidence.detections.runner import detect
+    from evidence.store.db import open_store
+
+    con = open_store(work / "tenant.duckdb")
+    _build_tenant(con, scale["people"], scale["apps"])
+    people = con.execute("SELECT * FROM people WHERE valid_to IS NULL").df()
+    idp = con.execute("SELECT * FROM idp_users WHERE valid_to IS NULL").df()
+    accounts = con.execute("SELECT * FROM accounts WHERE valid_to IS NULL").df()
+
+    counts: dict = {}
+
+    def ours() -> None:
+        counts["ours"] = detect(con, Policy()).counts
+
+    def baseline() -> None:
+        counts["pandas"] = _pandas_orphans(people, idp, accounts)
+
+    ours_s = _best(ours)
+    base_s = _best(baseline)
+    con.close()
+    got = (counts["ours"]["orphan/terminated_active"], counts["ours"]["orphan/unmatched"])
+    if got != counts["pandas"]:
+        raise AssertionError(f"detections disagree: ours {got}, pandas {counts['pandas']}")
+    return {**_result(ours_s, "pandas merges, same logic", base_s), "findings": list(got)}
+
+
+def run_child(name: str, scale: str, work: str, q: mp.Queue) -> None:
+    import resource
+
+    try:
+        result = BENCHMARKS[name](SCALES[scale], Path(work))
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        q.put(result)
+    except BaseException as e:  # report, don't hang the parent
+        q.put({"error": f"{type(e).__name__}: {e}"})
+
+
+
+BENCHMARKS: dict[str, Callable[[dict[str, int], Path], dict]] = {
+    "ingest_scim_pages": ingest_scim_pages,
+    "detect_vs_pandas": detect_vs_pandas,
+}

@@ -1,0 +1,263 @@
+"""Forwarding to an NDJSON file: every event once, across re-runs and crashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from evidence.config import SinkConfig
+from evidence.errors import ConfigError, SinkError
+from evidence.siem.forwarder import ForwardResult, forward
+from evidence.siem.ndjson import NdjsonSink
+from evidence.siem.sinks import Doc, SendResult
+from evidence.store.db import open_store
+
+_INSERT = """
+INSERT INTO events (event_id, seq, run_id, source, native_type, occurred_at, ingested_at,
+    action, actor, person_id, app, account_id, entitlement, details, inferred, raw, event_hash)
+VALUES ($event_id, $seq, 1, 'github', 'member', $at, $at, $action, 'okta-scim', $person,
+    'github', $account, $entitlement, $details::JSON, false, $raw::JSON, $hash)
+"""
+_T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def add_events(con: duckdb.DuckDBPyConnection, n: int) -> list[str]:
+    """Append n events after the highest seq; their event ids in seq order."""
+    row = con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+    start = row[0] if row else 0
+    ids = []
+    for seq in range(start + 1, start + n + 1):
+        eid = hashlib.sha256(f"event-{seq}".encode()).hexdigest()
+        con.execute(
+            _INSERT,
+            {
+                "event_id": eid,
+                "seq": seq,
+                "at": _T0 + timedelta(minutes=seq),
+                "action": "group.member.add" if seq % 2 else "account.create",
+                "person": f"E{seq}",
+                "account": str(1000 + seq),
+                "entitlement": "devs",
+                "details": json.dumps({"line": seq, "note": "multi\nline"}),
+                # Some sources store pretty-printed JSON; a document must still be one line.
+                "raw": json.dumps({"id": str(seq), "manager": None}, indent=2 if seq % 3 else None),
+                "hash": hashlib.sha256(f"hash-{seq}".encode()).hexdigest(),
+            },
+        )
+        ids.append(eid)
+    return ids
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def line_ids(path: Path) -> list[str]:
+    return [doc["event"]["id"] for doc in lines(path)]
+
+
+def cursor(con: duckdb.DuckDBPyConnection, sink: str = "file") -> int | None:
+    row = con.execute("SELECT last_seq FROM sink_cursors WHERE sink = $s", {"s": sink}).fetchone()
+    return row[0] if row else None
+
+
+def set_cursor(con: duckdb.DuckDBPyConnection, last_seq: int, sink: str = "file") -> None:
+    """Put back an older cursor row: the state a crash before the cursor commit leaves."""
+    con.execute(
+        "UPDATE sink_cursors SET last_seq = $seq WHERE sink = $s", {"seq": last_seq, "s": sink}
+    )
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    c = open_store(tmp_path / "store.duckdb")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> SinkConfig:
+    return SinkConfig(name="file", kind="ndjson", path=tmp_path / "siem" / "out" / "events.ndjson")
+
+
+class CrashAfter:
+    """Writes the first `keep` documents of a batch for real, then dies like a killed process."""
+
+    def __init__(self, path: Path, keep: int) -> None:
+        self.inner, self.keep = NdjsonSink(path), keep
+
+    def last_delivered(self) -> str | None:
+        return self.inner.last_delivered()
+
+    def send(self, docs: Sequence[Doc]) -> SendResult:
+        self.inner.send(docs[: self.keep])
+        raise KeyboardInterrupt("killed")
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Picky:
+    """A destination that refuses some documents and leaves others unanswered."""
+
+    def __init__(self, refuse: set[str], ignore: set[str]) -> None:
+        self.refuse, self.ignore, self.got = refuse, ignore, []
+
+    def last_delivered(self) -> str | None:
+        return None
+
+    def send(self, docs: Sequence[Doc]) -> SendResult:
+        self.got.extend(d.event_id for d in docs)
+        return SendResult(
+            acked=[d.event_id for d in docs if d.event_id not in self.refuse | self.ignore],
+            refused={
+                d.event_id: "mapper_parsing_exception" for d in docs if d.event_id in self.refuse
+            },
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def test_forward_writes_each_event_once(con: duckdb.DuckDBPyConnection, sink: SinkConfig) -> None:
+    ids = add_events(con, 12)
+    result = forward(con, sink, batch_size=5)
+    assert result == ForwardResult(sent=12, skipped=0, dead=0, last_seq=12)
+    assert sink.path is not None and sink.path.exists()
+    assert line_ids(sink.path) == ids
+    assert [d["event"]["sequence"] for d in lines(sink.path)] == list(range(1, 13))
+    assert lines(sink.path)[0]["scim_evidence"]["raw"] == {"id": "1", "manager": None}
+    assert cursor(con) == 12
+
+    before = sink.path.read_bytes()
+    assert forward(con, sink) == ForwardResult(sent=0, skipped=0, dead=0, last_seq=12)
+    assert sink.path.read_bytes() == before
+
+    more = add_events(con, 3)
+    assert forward(con, sink) == ForwardResult(sent=3, skipped=0, dead=0, last_seq=15)
+    after = sink.path.read_bytes()
+    assert after.startswith(before)
+    assert line_ids(sink.path) == ids + more
+    assert len(after.splitlines()) == 15
+
+
+def test_crash_after_write_before_cursor_commit(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig
+) -> None:
+    ids = add_events(con, 4)
+    forward(con, sink)
+    ids += add_events(con, 3)
+    forward(con, sink)
+    set_cursor(con, 4)  # the three lines are on disk, their cursor commit never happened
+    written = sink.path.read_bytes()
+
+    result = forward(con, sink, batch_size=2)  # a different batch size than the crashed run
+    assert result == ForwardResult(sent=0, skipped=3, dead=0, last_seq=7)
+    assert sink.path.read_bytes() == written
+    assert line_ids(sink.path) == ids
+    assert cursor(con) == 7
+
+
+def test_crash_in_the_middle_of_a_batch(con: duckdb.DuckDBPyConnection, sink: SinkConfig) -> None:
+    ids = add_events(con, 3)
+    forward(con, sink)
+    ids += add_events(con, 6)
+    with pytest.raises(KeyboardInterrupt):
+        forward(con, sink, destination=CrashAfter(sink.path, keep=2))
+    assert cursor(con) == 3
+    assert len(line_ids(sink.path)) == 5
+
+    result = forward(con, sink, batch_size=4)
+    assert result == ForwardResult(sent=4, skipped=2, dead=0, last_seq=9)
+    assert line_ids(sink.path) == ids
+
+
+def test_torn_last_line_is_rewritten(con: duckdb.DuckDBPyConnection, sink: SinkConfig) -> None:
+    ids = add_events(con, 5)
+    forward(con, sink)
+    set_cursor(con, 3)
+    # The write of line 5 was cut short: keep lines 1-4 and half of line 5.
+    data = sink.path.read_bytes()
+    cut = data.rstrip(b"\n").rfind(b"\n") + 1
+    sink.path.write_bytes(data[: cut + 40])
+
+    result = forward(con, sink)
+    assert result == ForwardResult(sent=1, skipped=1, dead=0, last_seq=5)
+    assert sink.path.read_bytes() == data
+    assert line_ids(sink.path) == ids
+
+
+def test_only_a_torn_line(con: duckdb.DuckDBPyConnection, sink: SinkConfig) -> None:
+    ids = add_events(con, 2)
+    sink.path.parent.mkdir(parents=True)
+    sink.path.write_bytes(b'{"event":{"id":"half')
+    assert forward(con, sink) == ForwardResult(sent=2, skipped=0, dead=0, last_seq=2)
+    assert line_ids(sink.path) == ids
+
+
+def test_foreign_last_line_is_ignored(con: duckdb.DuckDBPyConnection, sink: SinkConfig) -> None:
+    ids = add_events(con, 2)
+    sink.path.parent.mkdir(parents=True)
+    foreign = {"event": {"id": "x"}, "scim_evidence": {"event_id": "from-another-store"}}
+    sink.path.write_text(json.dumps(foreign) + "\n" + "not json\n", encoding="utf-8")
+    assert forward(con, sink).sent == 2
+    sink.path.write_text(json.dumps(foreign) + "\n", encoding="utf-8")
+    set_cursor(con, 0)
+    assert forward(con, sink).sent == 2
+    assert line_ids(sink.path) == ["x", *ids]
+
+
+def test_refused_documents_become_dead_letters(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig
+) -> None:
+    ids = add_events(con, 6)
+    picky = Picky(refuse={ids[1]}, ignore={ids[4]})
+    with pytest.raises(SinkError, match="2 documents not acknowledged"):
+        forward(con, sink, destination=picky)
+    assert cursor(con) == 4  # stops before the unanswered fifth event
+    dead = con.execute(
+        "SELECT sink, event_id, seq, reason, document->>'$.event.id' FROM dead_letters"
+    ).fetchall()
+    assert dead == [("file", ids[1], 2, "mapper_parsing_exception", ids[1])]
+
+    retry = Picky(refuse=set(), ignore=set())
+    assert forward(con, sink, destination=retry) == ForwardResult(
+        sent=2, skipped=0, dead=0, last_seq=6
+    )
+    assert retry.got == ids[4:]
+
+
+def test_file_is_locked_while_forwarding(tmp_path: Path) -> None:
+    path = tmp_path / "events.ndjson"
+    first = NdjsonSink(path)
+    first.last_delivered()
+    try:
+        with pytest.raises(SinkError, match="in use"):
+            NdjsonSink(path).last_delivered()
+    finally:
+        first.close()
+    second = NdjsonSink(path)
+    assert second.last_delivered() is None
+    second.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format": "ocsf"}, "format 'ocsf'"),
+        ({"kind": "syslog"}, "kind 'syslog'"),
+        ({"path": None}, "needs `path`"),
+    ],
+)
+def test_unavailable_sinks(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig, changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        forward(con, sink.model_copy(update=changes))
