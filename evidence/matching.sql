@@ -1,4 +1,4 @@
--- Identity matching: which person owns each current app account.
+-- Identity matching: which person owns each app account (current or since removed).
 -- Inputs: the current versions of people (HR), idp_users and accounts, and the temp table
 -- _service_accounts(app, pattern, owner) from policy. Output rows go to account_owners.
 --
@@ -46,11 +46,16 @@ idp_person AS (
     )
     QUALIFY rank = min(rank) OVER (PARTITION BY user_id)
 ),
+-- Every account ever listed, in its latest version: a deleted account keeps its owner, so
+-- reports can still say whose access it was.
 acc AS (
-    SELECT a.app, a.account_id, a.user_name, a.active,
+    SELECT a.app, a.account_id, a.user_name, a.active AND a.valid_to IS NULL AS active,
            lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
-           a.external_id
-    FROM accounts a WHERE a.valid_to IS NULL
+           a.external_id, a.valid_to IS NULL AS is_current
+    FROM accounts a
+    QUALIFY row_number() OVER (
+        PARTITION BY a.app, a.account_id ORDER BY a.valid_to IS NULL DESC, a.valid_to DESC
+    ) = 1
 ),
 svc AS (
     SELECT a.app, a.account_id, min(s.owner) AS owner
@@ -118,7 +123,8 @@ SELECT
     CASE WHEN s.owner IS NOT NULL THEN NULL ELSE coalesce(h.status, o.status) END AS person_status,
     CASE WHEN s.owner IS NOT NULL THEN NULL
          ELSE coalesce(h.termination_date, o.termination_date) END AS termination_at,
-    s.owner IS NOT NULL AS service_account
+    s.owner IS NOT NULL AS service_account,
+    a.is_current
 FROM acc a
 LEFT JOIN svc s USING (app, account_id)
 LEFT JOIN hr_best h USING (app, account_id)

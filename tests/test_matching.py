@@ -153,3 +153,21 @@ def test_findings_lifecycle_resolve_and_reopen(matched) -> None:
         ).fetchall()
     ]
     assert actions == ["finding.open", "finding.resolve", "finding.reopen"]
+
+
+def test_a_deleted_account_keeps_its_owner(matched) -> None:
+    con, _ = matched
+    keep = [
+        dict(app="gh", account_id=c[0], user_name=c[1], email=c[2], external_id=c[3], active=c[4])
+        for c in CASES
+        if c[0] != "2"
+    ]
+    commit_batch(con, batch("gh", "scim", utc(2026, 1, 11), snap("accounts", keep, ("gh",))), Policy())
+    detect(con, Policy())
+    row = con.execute(
+        "SELECT person_id, matched_by, active, is_current FROM account_owners WHERE account_id = '2'"
+    ).fetchall()
+    assert row == [("E2", "email", False, False)]
+    assert con.execute(
+        "SELECT status FROM findings WHERE account_id = '2' AND kind = 'orphan'"
+    ).fetchall() == [("resolved",)]

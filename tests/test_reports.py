@@ -152,7 +152,7 @@ class Store:
             "matched_by": matched_by,
         }
         # The detection stage's table may carry more columns than the contract; fill those.
-        extra = {"service_account": matched_by == "service_account"}
+        extra = {"service_account": matched_by == "service_account", "is_current": True}
         have = {
             r[0]
             for r in self.con.execute(
@@ -1083,18 +1083,18 @@ def test_large_population_prints_a_reproducible_sample(tmp_path: Path) -> None:
     assert first.seed == 42
     manifest = json.loads(first.manifest.read_text("utf-8"))
     sample = manifest["populations"]["deprovisioning"]["sample"]
-    assert sample["size"] == 2000 and sample["seed"] == 42 and sample["seed_given"] is True
-    assert len(sample["rows"]) == 2000 and sample["rows"] == sorted(sample["rows"])
+    assert sample["size"] == 500 and sample["seed"] == 42 and sample["seed_given"] is True
+    assert len(sample["rows"]) == 500 and sample["rows"] == sorted(sample["rows"])
     # An auditor re-draws the sample from the CSV alone: key columns joined by "|".
     data = first.files["deprovisioning-population.csv"].read_bytes()
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     keys = [
         "|".join(r[k] for k in ("person_id", "termination_date", "app", "account")) for r in rows
     ]
-    redrawn = sample_rows(keys, 42, hashlib.sha256(data).hexdigest(), 2000)
+    redrawn = sample_rows(keys, 42, hashlib.sha256(data).hexdigest(), 500)
     assert [i + 1 for i in redrawn] == sample["rows"]
     flat = " ".join(pdftotext(first.pdf).split())
-    assert "Population (2,100 rows, sample of 2,000 printed)" in flat
+    assert "Population (2,100 rows, sample of 500 printed)" in flat
     assert "seed 42" in flat
     assert "No exceptions noted" in flat
     # Exactly the sampled rows are printed: a row not in the sample is absent.

@@ -232,7 +232,7 @@ class DeadLetters(SQLModel, table=True):
 
 
 class AccountOwners(SQLModel, table=True):
-    """Who owns each current account, as the identity matcher decided at the last detect run."""
+    """Who owns each account, as the identity matcher decided at the last detect run."""
 
     __tablename__ = "account_owners"
     app: str = Field(primary_key=True)
@@ -245,6 +245,7 @@ class AccountOwners(SQLModel, table=True):
     person_status: str | None = None  # active | leave | terminated
     termination_at: datetime | None = _ts()
     service_account: bool = False
+    is_current: bool = True  # false: the account has since left the app's listing
 
 
 class SchemaVersion(SQLModel, table=True):

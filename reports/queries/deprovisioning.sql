@@ -54,8 +54,8 @@ owned AS (
     JOIN account_owners o ON o.person_id = t.person_id
     WHERE o.matched_by <> 'service_account'
     UNION
-    -- account_owners holds current accounts only; an account deleted since is still named by
-    -- its own events.
+    -- An account the listings never showed (only events name it) is still named by its
+    -- own events.
     SELECT DISTINCT t.person_id, t.termination_date, e.app, e.account_id, NULL
     FROM terminations t
     JOIN events e ON e.person_id = t.person_id

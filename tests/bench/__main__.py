@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import multiprocessing as mp
+import shutil
 import sys
 from pathlib import Path
 
