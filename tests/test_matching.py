@@ -162,7 +162,9 @@ def test_a_deleted_account_keeps_its_owner(matched) -> None:
         for c in CASES
         if c[0] != "2"
     ]
-    commit_batch(con, batch("gh", "scim", utc(2026, 1, 11), snap("accounts", keep, ("gh",))), Policy())
+    commit_batch(
+        con, batch("gh", "scim", utc(2026, 1, 11), snap("accounts", keep, ("gh",))), Policy()
+    )
     detect(con, Policy())
     row = con.execute(
         "SELECT person_id, matched_by, active, is_current FROM account_owners WHERE account_id = '2'"

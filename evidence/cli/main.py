@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -38,7 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
@@ -83,10 +84,17 @@ def handled(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except EvidenceError as e:
-            err.print(f"[red]error:[/red] {e}", highlight=False, markup=True, soft_wrap=True)
+            typer.echo(f"error: {e}", err=True)
             raise typer.Exit(_exit_code(e)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _instant(option: str, value: str) -> datetime:
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise ConfigError(f"{option}: {value!r} is not an RFC 3339 instant or a date") from None
 
 
 def _default_config() -> Path | None:
@@ -155,7 +163,7 @@ def sync(
         con.close()
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
-        err.print(f"[red]source {o.source} failed:[/red] {o.error}", highlight=False)
+        typer.echo(f"source {o.source} failed: {o.error}", err=True)
     if failed:
         raise typer.Exit(1)
 
@@ -181,7 +189,7 @@ def detect(
     cfg = STATE.config()
     con = STATE.open()
     try:
-        result = run_detect(con, cfg.policy, as_of=parse_instant(as_of) if as_of else None)
+        result = run_detect(con, cfg.policy, as_of=_instant("--as-of", as_of) if as_of else None)
         rows = [(k.split("/")[0], k.split("/")[1], n) for k, n in sorted(result.counts.items())]
         render_rows(
             ["kind", "subkind", "findings"],
@@ -364,8 +372,8 @@ def report(
 
     if framework != "soc2":
         raise ConfigError(f"report {framework!r}: only soc2 is available in this version")
-    start = parse_instant(from_)
-    end = parse_instant(to) + timedelta(days=1)
+    start = _instant("--from", from_)
+    end = _instant("--to", to) + timedelta(days=1)
     con = STATE.open(read_only=True)
     try:
         result = build_report(con, framework, start, end, out, seed=seed, tool_version=__version__)

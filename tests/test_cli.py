@@ -1,0 +1,287 @@
+"""Every CLI command, run as a user would, with its exit codes and output contracts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from connectors.synthetic import generate_tenant
+from evidence.cli.main import app
+
+
+def run(*args: str, input: str | None = None):  # noqa: ANN201
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+@pytest.fixture(scope="module")
+def tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "t"
+    generate_tenant(folder, seed=11, people=200, apps=8)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def synced(tenant: Path) -> Path:
+    cfg = str(tenant / "evidence.toml")
+    assert run("--config", cfg, "sync", "--all").exit_code == 0
+    assert run("--config", cfg, "detect").exit_code == 0
+    return tenant
+
+
+def cfg(folder: Path) -> str:
+    return str(folder / "evidence.toml")
+
+
+def test_help_lists_every_command() -> None:
+    r = run("--help")
+    assert r.exit_code == 0
+    for cmd in ("init", "sync", "detect", "findings", "forward", "sql", "verify", "report", "demo"):
+        assert cmd in r.output
+
+
+def test_init_creates_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    r = run("--db", str(db), "init")
+    assert r.exit_code == 0 and db.exists()
+    assert "schema version" in r.stderr
+
+
+def test_sync_prints_one_row_per_source_and_is_idempotent(synced: Path) -> None:
+    r = run("--config", cfg(synced), "sync", "--source", "okta")
+    assert r.exit_code == 0, r.output
+    assert "okta" in r.stderr and "ok" in r.stderr
+
+
+def test_sync_reports_a_failing_source_with_exit_1(tmp_path: Path) -> None:
+    generate_tenant(tmp_path / "t", seed=12, people=150, apps=6)
+    users = next((tmp_path / "t" / "sources" / "scim").glob("*/Users*.json"))
+    users.write_text('{"Resources": [')
+    r = run("--config", cfg(tmp_path / "t"), "sync", "--all")
+    assert r.exit_code == 1
+    line = [ln for ln in r.stderr.splitlines() if "failed:" in ln]
+    assert len(line) == 1 and users.name in line[0]
+
+
+def test_detect_counts_and_fail_on(synced: Path) -> None:
+    r = run("--config", cfg(synced), "detect", "--format", "json")
+    assert r.exit_code == 0
+    rows = json.loads(r.stdout)
+    assert {(x["kind"], x["subkind"]) for x in rows} >= {
+        ("orphan", "terminated_active"),
+        ("orphan", "unmatched"),
+    }
+    assert run("--config", cfg(synced), "detect", "--fail-on", "high").exit_code == 1
+    assert run("--config", cfg(synced), "detect", "--fail-on", "bogus").exit_code == 2
+
+
+def test_findings_json_is_the_public_contract(synced: Path) -> None:
+    r = run("--config", cfg(synced), "findings", "--format", "json")
+    assert r.exit_code == 0
+    rows = json.loads(r.stdout)  # stdout holds the data and nothing else
+    truth = json.loads((synced / "truth.json").read_text())
+    want = sorted((f["subkind"], f["app"], f["account"]) for f in truth if f["kind"] == "orphan")
+    assert sorted((x["subkind"], x["app"], x["account"]) for x in rows) == want
+    assert list(rows[0]) == [
+        "finding_id",
+        "kind",
+        "subkind",
+        "severity",
+        "status",
+        "app",
+        "account",
+        "person_id",
+        "entitlement",
+        "rule",
+        "controls",
+        "first_seen_at",
+        "last_seen_at",
+        "resolved_at",
+        "explanation",
+        "evidence",
+    ]
+    assert isinstance(rows[0]["controls"], list) and isinstance(rows[0]["evidence"], dict)
+    assert rows[0]["first_seen_at"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("args", "check"),
+    [
+        (("--kind", "orphan"), lambda r: r["kind"] == "orphan"),
+        (("--severity", "medium"), lambda r: r["severity"] == "medium"),
+        (("--status", "accepted"), lambda r: r["status"] == "accepted"),
+        (("--app", "GITHUB"), lambda r: r["app"] == "github"),
+    ],
+)
+def test_findings_filters(synced: Path, args: tuple[str, ...], check) -> None:  # noqa: ANN001
+    r = run("--config", cfg(synced), "findings", *args, "--format", "json")
+    assert r.exit_code == 0
+    rows = json.loads(r.stdout)
+    assert rows and all(check(x) for x in rows)
+
+
+def test_findings_csv_and_table(synced: Path) -> None:
+    r = run("--config", cfg(synced), "findings", "--format", "csv")
+    assert r.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    j = json.loads(run("--config", cfg(synced), "findings", "--format", "json").stdout)
+    assert len(rows) == len(j) and rows[0]["finding_id"] == j[0]["finding_id"]
+    t = run("--config", cfg(synced), "findings")
+    assert t.exit_code == 0 and f"{len(j)} findings" in t.stdout
+
+
+def test_csv_neutralises_formulas() -> None:
+    from evidence.cli.output import csv_cell
+
+    assert [csv_cell(v) for v in ("=cmd()", "+1", "-2", "@x", "ok", 3, 2.5, None, True)] == [
+        "'=cmd()",
+        "'+1",
+        "'-2",
+        "'@x",
+        "ok",
+        3,
+        2.5,
+        "",
+        "true",
+    ]
+
+
+def test_sql_reads_and_refuses_writes(synced: Path) -> None:
+    r = run(
+        "--config", cfg(synced), "sql", "SELECT count(*) AS n FROM findings", "--format", "json"
+    )
+    assert r.exit_code == 0
+    n = json.loads(r.stdout)[0]["n"]
+    assert n > 0
+    for stmt in (
+        "DELETE FROM findings",
+        "COPY findings TO 'x.csv'",
+        "ATTACH 'x.duckdb' AS x",
+        "INSTALL httpfs",
+        "LOAD json",
+        "CREATE TABLE x (a INT)",
+    ):
+        bad = run("--config", cfg(synced), "sql", stmt)
+        assert bad.exit_code == 2, stmt
+        assert "refused" in bad.stderr
+    after = run(
+        "--config", cfg(synced), "sql", "SELECT count(*) AS n FROM findings", "--format", "json"
+    )
+    assert json.loads(after.stdout)[0]["n"] == n
+    assert run("--config", cfg(synced), "sql", "SELEC nonsense").exit_code == 2
+
+
+def test_sql_interactive(synced: Path) -> None:
+    r = run("--config", cfg(synced), "sql", "--format", "csv", input="SELECT 40 +\n 2 AS answer;\n")
+    assert r.exit_code == 0
+    assert r.stdout.splitlines() == ["answer", "42"]
+
+
+def test_forward_sends_once(synced: Path) -> None:
+    r = run("--config", cfg(synced), "forward", "--to", "file")
+    assert r.exit_code == 0, r.output
+    out = synced / "siem" / "events.ndjson"
+    n = len(out.read_text().splitlines())
+    total = json.loads(
+        run(
+            "--config", cfg(synced), "sql", "SELECT count(*) AS n FROM events", "--format", "json"
+        ).stdout
+    )[0]["n"]
+    assert n == total
+    assert run("--config", cfg(synced), "forward", "--to", "file").exit_code == 0
+    assert len(out.read_text().splitlines()) == n
+    assert run("--config", cfg(synced), "forward", "--to", "nope").exit_code == 2
+
+
+def test_verify_store(synced: Path) -> None:
+    r = run("--config", cfg(synced), "verify", "--store")
+    assert r.exit_code == 0
+    assert r.stdout.startswith("store chain: OK")
+
+
+def test_report_writes_the_pdf(synced: Path, tmp_path: Path) -> None:
+    r = run(
+        "--config",
+        cfg(synced),
+        "report",
+        "soc2",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-06-30",
+        "--out",
+        str(tmp_path),
+    )
+    assert r.exit_code == 0, r.output
+    assert Path(r.stdout.strip()) == tmp_path / "soc2-2026-01-01-2026-06-30.pdf"
+    assert (tmp_path / "soc2-2026-01-01-2026-06-30.pdf").stat().st_size > 10_000
+    assert (
+        run(
+            "--config",
+            cfg(synced),
+            "report",
+            "pci",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-06-30",
+            "--out",
+            str(tmp_path),
+        ).exit_code
+        == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--config", "/nonexistent/evidence.toml", "sync", "--all"), "config file not found"),
+        (("--db", "/nonexistent/dir/none.duckdb", "findings"), "no store here"),
+        (("detect", "--as-of", "yesterday"), "--as-of: 'yesterday' is not an RFC 3339"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    args: tuple[str, ...], message: str, tmp_path: Path
+) -> None:
+    r = run(*args)
+    assert r.exit_code == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_bad_config_names_file_and_field(tmp_path: Path) -> None:
+    p = tmp_path / "evidence.toml"
+    p.write_text('[store]\npath = "x.duckdb"\n[[sources]]\nname = "a"\nkind = "ldap"\n')
+    r = run("--config", str(p), "sync", "--all")
+    assert r.exit_code == 2
+    assert str(p) in r.stderr and "sources.0.kind" in r.stderr
+
+
+def test_store_busy_exits_1(synced: Path) -> None:
+    # The lock must be held by another process: within one, DuckDB shares the instance.
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); "
+            "print('ok', flush=True); time.sleep(30)",
+            str(synced / "evidence.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        r = run("--config", cfg(synced), "--wait", "0.2", "detect")
+        assert r.exit_code == 1
+        assert "store busy" in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
