@@ -12,8 +12,12 @@ from evidence.config import Policy
 __all__ = ["build_account_owners"]
 
 
+def _sql(name: str) -> str:
+    return resources.files("evidence").joinpath(name).read_text(encoding="utf-8")
+
+
 def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
-    """Rebuild `account_owners` from the current versions; return the number of accounts."""
+    """Rebuild `idp_user_owners` and `account_owners`; return the number of accounts."""
     svc = pa.Table.from_pylist(
         [{"app": s.app, "pattern": s.account, "owner": s.owner} for s in policy.service_accounts],
         schema=pa.schema([("app", pa.string()), ("pattern", pa.string()), ("owner", pa.string())]),
@@ -21,7 +25,8 @@ def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
     con.register("_svc_in", svc)
     con.execute("CREATE OR REPLACE TEMP TABLE _service_accounts AS SELECT * FROM _svc_in")
     con.unregister("_svc_in")
+    con.execute("DELETE FROM idp_user_owners")
+    con.execute(_sql("matching_idp.sql")).fetchall()
     con.execute("DELETE FROM account_owners")
-    sql = resources.files("evidence").joinpath("matching.sql").read_text(encoding="utf-8")
-    rows = con.execute(sql).fetchall()
+    rows = con.execute(_sql("matching.sql")).fetchall()
     return int(rows[0][0]) if rows else 0

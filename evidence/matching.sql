@@ -18,14 +18,14 @@ WITH hr AS (
            p.display_name, p.department, p.title,
            lower(trim(p.email)) AS email_key
     FROM people p
-    WHERE p.valid_to IS NULL AND p.source NOT LIKE 'idp:%'
+    WHERE p.valid_to IS NULL
 ),
 hr_keys AS (
     SELECT DISTINCT email_key AS k, person_id, 'email' AS via FROM hr WHERE email_key <> ''
     UNION
     SELECT DISTINCT lower(trim(a.alias)) AS k, p.person_id, 'alias' AS via
     FROM people p, unnest(string_split(coalesce(p.aliases, ''), ';')) AS a(alias)
-    WHERE p.valid_to IS NULL AND p.source NOT LIKE 'idp:%' AND trim(a.alias) <> ''
+    WHERE p.valid_to IS NULL AND trim(a.alias) <> ''
 ),
 idp AS (
     SELECT user_id, status, status_changed_at, employee_number,
@@ -37,14 +37,8 @@ idp_keys AS (
     SELECT DISTINCT login_key AS k, user_id FROM idp WHERE login_key <> ''
     UNION SELECT DISTINCT email_key, user_id FROM idp WHERE email_key <> ''
 ),
--- An IdP user's HR person: employee number first, then email/login against HR emails/aliases.
 idp_person AS (
-    SELECT user_id, person_id FROM (
-        SELECT i.user_id, h.person_id, 1 AS rank FROM idp i JOIN hr h ON h.person_id = i.employee_number
-        UNION ALL
-        SELECT i.user_id, k.person_id, 2 FROM idp i JOIN hr_keys k ON k.k IN (i.email_key, i.login_key)
-    )
-    QUALIFY rank = min(rank) OVER (PARTITION BY user_id)
+    SELECT user_id, person_id FROM idp_user_owners WHERE person_id IS NOT NULL
 ),
 -- Every account ever listed, in its latest version: a deleted account keeps its owner, so
 -- reports can still say whose access it was.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -165,6 +166,16 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
         for line in (out / "reports" / "deprovisioning-population.csv").read_text().splitlines()
         if ",exception," in line
     )
+    # The deprovisioning exceptions are exactly the tenant's injected deprovisioning failures.
+    truth = json.loads((out / "truth.json").read_text())
+    want = sorted(
+        (f["app"], f["account"])
+        for f in truth
+        if (f["kind"], f["subkind"])
+        in {("orphan", "terminated_active"), ("sla", "deprovision_late")}
+    )
+    rows = list(csv.DictReader((out / "reports" / "deprovisioning-population.csv").open()))
+    assert sorted((r["app"], r["account"]) for r in rows if r["status"] == "exception") == want
     for heading in (
         "SOC 2 Type 2",
         "Summary",

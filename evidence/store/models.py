@@ -248,6 +248,15 @@ class AccountOwners(SQLModel, table=True):
     is_current: bool = True  # false: the account has since left the app's listing
 
 
+class IdpUserOwners(SQLModel, table=True):
+    """The HR person behind each current IdP user, as the matcher decided at the last detect run."""
+
+    __tablename__ = "idp_user_owners"
+    user_id: str = Field(primary_key=True)
+    person_id: str | None = None  # null: no HR record, an idp_only person
+    matched_by: str  # employee_number | email | none
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
     version: int = Field(primary_key=True)
@@ -275,6 +284,7 @@ TABLES: dict[str, type[SQLModel]] = {
         SinkCursors,
         DeadLetters,
         AccountOwners,
+        IdpUserOwners,
         SchemaVersion,
     )
 }

@@ -1,8 +1,9 @@
 -- Deprovisioning of terminated users: the population of SOC 2 CC6.2, "credentials are removed
 -- when user access is no longer authorized".
 --
--- One row per (HR termination in the period, app account that belonged to the person), plus one
--- row per terminated person with no app account. status is ok | exception; reason is a sentence.
+-- One row per (termination in the period, app account that belonged to the person), plus one
+-- row per terminated person with no app account. Terminations are HR's, and the IdP's
+-- deprovisioning of people it knows without an HR record (idp_only). status is ok | exception; reason is a sentence.
 --
 -- Parameters
 --   $period_start, $period_end  half-open UTC period that the termination dates fall in
@@ -31,9 +32,20 @@ hr AS (
     QUALIFY row_number() OVER (
         PARTITION BY source, person_id, hire_date ORDER BY valid_from DESC) = 1
 ),
+-- People the IdP knows without an HR record (idp_only) end when the IdP deprovisions them.
+idp_only_ends AS (
+    SELECT i.user_id AS person_id, i.status_changed_at AS termination_date,
+           coalesce(i.display_name, i.login) AS display_name
+    FROM idp_users i
+    JOIN idp_user_owners o ON o.user_id = i.user_id AND o.person_id IS NULL
+    WHERE i.valid_from <= $as_of AND i.status = 'DEPROVISIONED'
+    QUALIFY row_number() OVER (PARTITION BY i.source, i.user_id ORDER BY i.valid_from DESC) = 1
+),
 terminations AS (
     SELECT person_id, termination_date, max(display_name) AS display_name
-    FROM hr
+    FROM (SELECT person_id, termination_date, display_name FROM hr
+          UNION ALL
+          SELECT person_id, termination_date, display_name FROM idp_only_ends)
     WHERE termination_date >= $period_start AND termination_date < $period_end
     GROUP BY person_id, termination_date
 ),
@@ -96,17 +108,19 @@ ends AS (
           WHERE n.app = v.app AND n.account_id = v.account_id AND n.source = v.source
             AND n.valid_from = v.valid_to AND n.active)
 ),
+-- Removal and activation events, with the IdP's names resolved: an IdP reports the app by its
+-- label (matched case-insensitively) and the person by its IdP user id, not the app account.
 events_used AS (
-    SELECT e.app, e.account_id, e.person_id, e.action, e.source, e.occurred_at, e.inferred
+    SELECT lower(e.app) AS app_key, e.account_id, coalesce(u.person_id, e.person_id) AS person_id,
+           e.action, e.source, e.occurred_at, e.inferred
     FROM events e
+    LEFT JOIN idp_user_owners u ON u.user_id = e.person_id
     WHERE e.occurred_at <= $evidence_until
       AND e.run_id IN (SELECT run_id FROM runs)
       AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign',
                        'account.create', 'account.activate', 'app.assign')
 ),
--- Per account: was it ever listed, and the active spell that the termination must end (the
--- active version covering or following the termination; for an account never listed, the
--- reported activation before the termination, else the first after it).
+-- Per account: was it ever listed, and the active spell that the termination must end.
 spells AS (
     SELECT o.person_id, o.termination_date, o.app, o.account_id,
            coalesce(o.user_name, arg_max(v.user_name, v.valid_from), o.account_id) AS account,
@@ -124,17 +138,36 @@ activations AS (
            max(e.occurred_at) FILTER (WHERE e.occurred_at <= s.termination_date) AS before_t,
            min(e.occurred_at) FILTER (WHERE e.occurred_at > s.termination_date) AS after_t
     FROM spells s
-    JOIN events_used e ON e.app = s.app AND e.account_id = s.account_id
-    WHERE s.listed = 0 AND NOT e.inferred
+    JOIN events_used e
+      ON e.app_key = lower(s.app)
+     AND (e.account_id = s.account_id OR (e.account_id IS NULL AND e.person_id = s.person_id))
+    WHERE NOT e.inferred
       AND e.action IN ('account.create', 'account.activate', 'app.assign')
     GROUP BY ALL
 ),
+-- Reported removals around the termination: a removal reported after it proves the account
+-- was active until then, even when no listing or activation in the window showed it.
+reported_removals AS (
+    SELECT s.person_id, s.termination_date, s.app, s.account_id,
+           min(e.occurred_at) FILTER (WHERE e.occurred_at > s.termination_date) AS first_after,
+           max(e.occurred_at) FILTER (WHERE e.occurred_at <= s.termination_date) AS last_before
+    FROM spells s
+    JOIN events_used e
+      ON e.app_key = lower(s.app)
+     AND (e.account_id = s.account_id OR (e.account_id IS NULL AND e.person_id = s.person_id))
+    WHERE NOT e.inferred AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign')
+    GROUP BY ALL
+),
 spell_starts AS (
-    SELECT s.*,
-           CASE WHEN s.listed > 0 THEN s.listed_spell_from
-                ELSE coalesce(a.before_t, a.after_t) END AS spell_from
+    SELECT s.*, rr.last_before,
+           -- A reported activation before the termination starts the spell the termination
+           -- must end; else the first active listing covering or after it; else the first
+           -- reported activation after it.
+           coalesce(a.before_t, s.listed_spell_from, a.after_t,
+                    CASE WHEN rr.first_after IS NOT NULL THEN s.termination_date END) AS spell_from
     FROM spells s
     LEFT JOIN activations a USING (person_id, termination_date, app, account_id)
+    LEFT JOIN reported_removals rr USING (person_id, termination_date, app, account_id)
 ),
 -- Removal evidence: the first reported and first inferred removal event in the spell, and the
 -- first listing end after the spell began (with the last full listing that showed it active).
@@ -146,9 +179,8 @@ removal AS (
            min(e.occurred_at) FILTER (WHERE e.inferred) AS inferred_at
     FROM spell_starts s
     JOIN events_used e
-      ON e.app = s.app
-     AND (e.account_id = s.account_id
-          OR (e.action = 'app.unassign' AND e.account_id IS NULL AND e.person_id = s.person_id))
+      ON e.app_key = lower(s.app)
+     AND (e.account_id = s.account_id OR (e.account_id IS NULL AND e.person_id = s.person_id))
     WHERE s.spell_from IS NOT NULL AND e.occurred_at >= s.spell_from
       AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign')
     GROUP BY ALL
@@ -176,7 +208,9 @@ prior_removal AS (
     SELECT p.person_id, p.termination_date, p.app, p.account_id,
            min(e.occurred_at) AS reported_at
     FROM prior_end p
-    JOIN events_used e ON e.app = p.app AND e.account_id = p.account_id
+    JOIN events_used e
+      ON e.app_key = lower(p.app)
+     AND (e.account_id = p.account_id OR (e.account_id IS NULL AND e.person_id = p.person_id))
     WHERE NOT e.inferred AND e.occurred_at BETWEEN p.active_from AND p.ended_at
       AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign')
     GROUP BY ALL
@@ -209,8 +243,11 @@ judged AS (
            s.spell_from, r.rehired_at, f.finding,
            m.reported_by,
            CASE
-               WHEN s.spell_from IS NULL AND NOT s.ever_listed_active THEN 'never_active'
+               WHEN s.spell_from IS NULL AND NOT s.ever_listed_active
+                    AND s.last_before IS NULL THEN 'never_active'
                WHEN s.spell_from IS NULL THEN 'before'
+               -- First seen active only after the rehire: that access is the new employment's.
+               WHEN r.rehired_at IS NOT NULL AND s.spell_from >= r.rehired_at THEN 'after_rehire'
                WHEN r.rehired_at IS NOT NULL AND r.rehired_at < coalesce(
                        least(m.reported_at, l.last_seen_active), $evidence_until)
                    THEN 'rehired'
@@ -223,7 +260,7 @@ judged AS (
            m.reported_at,
            least(l.ended_at, m.inferred_at) AS observed_at,
            least(l.last_seen_active, m.inferred_at) AS last_seen_active,
-           coalesce(pr.reported_at, p.ended_at) AS ended_before
+           coalesce(pr.reported_at, p.ended_at, s.last_before) AS ended_before
     FROM spell_starts s
     LEFT JOIN rehires r USING (person_id, termination_date)
     LEFT JOIN removal m USING (person_id, termination_date, app, account_id)
@@ -303,6 +340,10 @@ SELECT
             || CASE WHEN w.late THEN 'even the earliest possible removal is later than'
                     ELSE 'the earliest possible removal is within' END
             || ' the ' || w.sla_text || ' SLA.'
+        WHEN 'after_rehire' THEN 'First observed active on '
+            || strftime(timezone('UTC', w.spell_from), '%Y-%m-%d')
+            || ', after the rehire on ' || strftime(timezone('UTC', w.rehired_at), '%Y-%m-%d')
+            || '; no evidence that it was active between the termination and the rehire.'
         WHEN 'rehired' THEN 'Still active when the person was rehired on '
             || strftime(timezone('UTC', w.rehired_at), '%Y-%m-%d') || ', ' || w.judged_text
             || ' after the termination, '

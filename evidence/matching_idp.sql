@@ -1,0 +1,32 @@
+-- The HR person behind each IdP user: employee number first, then the user's email or login
+-- against HR emails and aliases (lower-cased, trimmed). No match: an idp_only person.
+INSERT INTO idp_user_owners
+WITH hr AS (
+    SELECT person_id, lower(trim(email)) AS email_key
+    FROM people WHERE valid_to IS NULL
+),
+hr_keys AS (
+    SELECT DISTINCT email_key AS k, person_id FROM hr WHERE email_key <> ''
+    UNION
+    SELECT DISTINCT lower(trim(a.alias)), p.person_id
+    FROM people p, unnest(string_split(coalesce(p.aliases, ''), ';')) AS a(alias)
+    WHERE p.valid_to IS NULL AND trim(a.alias) <> ''
+),
+idp AS (
+    SELECT user_id, employee_number,
+           lower(trim(login)) AS login_key, lower(trim(email)) AS email_key
+    FROM idp_users WHERE valid_to IS NULL
+),
+cand AS (
+    SELECT i.user_id, h.person_id, 1 AS rank, 'employee_number' AS via
+    FROM idp i JOIN hr h ON h.person_id = i.employee_number
+    UNION ALL
+    SELECT i.user_id, k.person_id, 2, 'email'
+    FROM idp i JOIN hr_keys k ON k.k IN (i.email_key, i.login_key)
+),
+best AS (
+    SELECT user_id, person_id, via FROM cand
+    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY rank, person_id) = 1
+)
+SELECT i.user_id, b.person_id, coalesce(b.via, 'none')
+FROM (SELECT DISTINCT user_id FROM idp) i LEFT JOIN best b USING (user_id)
