@@ -212,9 +212,13 @@ def read_scim_export(source: SourceConfig) -> SourceBatch:
     group_files = sorted(folder.glob("Groups*.json"))
     snapshots: list[Snapshot] = []
     # Hashing (for provenance) runs beside DuckDB's parse: both release the GIL.
-    with ThreadPoolExecutor(max_workers=1) as pool, duckdb.connect() as con:
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        duckdb.connect() as con,
+    ):
         digests = pool.map(_sha256, user_files + group_files)
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         stats = _load(con, user_files, "users", _USER, _USER_COLUMNS, _USER_CHECK_SQL)
         stats |= _load(con, group_files, "groups", _GROUP, _GROUP_COLUMNS, _GROUP_CHECK_SQL)
         if user_files:

@@ -50,7 +50,7 @@ def open_store(
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_progress_bar = false")  # stderr belongs to our own progress bars
     if read_only:
         if current_version(con) < SCHEMA_VERSION:
             con.close()

@@ -110,6 +110,7 @@ def ingest_scim_pages(scale: dict[str, int], work: Path) -> dict:
     def bare() -> None:
         n[0] += 1
         con = duckdb.connect(str(work / f"bare-{n[0]}.duckdb"))
+        con.execute("SET enable_progress_bar = false")
         con.execute(
             "CREATE TABLE users AS SELECT unnest(Resources, max_depth := 2) "
             "FROM read_json($glob, format = 'auto', maximum_object_size = 1073741824)",
@@ -295,7 +296,6 @@ def run_child(name: str, scale: str, work: str, q: mp.Queue) -> None:
         q.put(result)
     except BaseException as e:  # report, don't hang the parent
         q.put({"error": f"{type(e).__name__}: {e}"})
-
 
 
 BENCHMARKS: dict[str, Callable[[dict[str, int], Path], dict]] = {
