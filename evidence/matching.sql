@@ -57,6 +57,13 @@ svc AS (
       ON lower(a.app) = lower(s.app) AND a.user_name GLOB s.pattern
     GROUP BY ALL
 ),
+-- The identifiers an account offers: its email and its user name, normalised. Joining on
+-- one key column keeps every join below an equi-join (hash join), never a nested loop.
+acc_keys AS (
+    SELECT app, account_id, email_key AS k FROM acc WHERE email_key <> ''
+    UNION
+    SELECT app, account_id, user_key FROM acc WHERE user_key <> ''
+),
 -- Candidate owners: (app, account_id, rank, via, person_id or idp user_id).
 cand AS (
     SELECT a.app, a.account_id, 2 AS rank, 'external_id' AS via, ip.person_id, i.user_id
@@ -64,22 +71,27 @@ cand AS (
     LEFT JOIN idp_person ip ON ip.user_id = i.user_id
     UNION ALL
     SELECT a.app, a.account_id, CASE k.via WHEN 'email' THEN 3 ELSE 4 END, k.via, k.person_id, NULL
-    FROM acc a JOIN hr_keys k ON k.k IN (a.email_key, a.user_key)
+    FROM acc_keys a JOIN hr_keys k ON k.k = a.k
     UNION ALL
     SELECT a.app, a.account_id, 5, 'login', ip.person_id, k.user_id
-    FROM acc a JOIN idp_keys k ON k.k IN (a.email_key, a.user_key)
+    FROM acc_keys a JOIN idp_keys k ON k.k = a.k
     LEFT JOIN idp_person ip ON ip.user_id = k.user_id
 ),
 best_rule AS (
     SELECT * FROM cand QUALIFY rank = min(rank) OVER (PARTITION BY app, account_id)
 ),
--- Widen to every HR record of the same human (rehire under a new id shares the email).
+-- HR records of the same human: the same person_id, or the same normalised email (a rehire
+-- under a new id).
+same_human AS (
+    SELECT DISTINCT person_id AS p1, person_id AS p2 FROM hr
+    UNION
+    SELECT h1.person_id, h2.person_id
+    FROM hr h1 JOIN hr h2 ON h2.email_key = h1.email_key
+    WHERE h1.email_key <> ''
+),
 hr_cand AS (
-    SELECT DISTINCT b.app, b.account_id, b.via, h2.person_id
-    FROM best_rule b
-    JOIN hr h1 ON h1.person_id = b.person_id
-    JOIN hr h2 ON h2.person_id = h1.person_id
-               OR (h1.email_key <> '' AND h2.email_key = h1.email_key)
+    SELECT DISTINCT b.app, b.account_id, b.via, s.p2 AS person_id
+    FROM best_rule b JOIN same_human s ON s.p1 = b.person_id
 ),
 hr_best AS (
     SELECT c.app, c.account_id, c.via, h.person_id, h.status, h.termination_date,
