@@ -22,6 +22,8 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.files import (
+    cell,
+    column_mapping,
     files_as_of,
     page_record,
     parse_instant_field,
@@ -66,7 +68,7 @@ def read_app_export(source: SourceConfig) -> SourceBatch:
         raise ConfigError(f'source {source.name!r}: kind app_export needs `app = "name"`')
     app, path, file = source.app, source.path, str(source.path)
     header, records, data, numbering = read_records(path)
-    mapping = _mapping(source, header, file)
+    mapping = column_mapping(source, header, file, ACCOUNT_FIELDS, "user_name", "an account field")
     actives = {**DEFAULT_ACTIVE_VALUES}
     for raw, value in source.active_values.items():
         actives[raw.strip().casefold()] = value
@@ -78,7 +80,7 @@ def read_app_export(source: SourceConfig) -> SourceBatch:
     seen: dict[str, Any] = {}
     for n, rec in enumerate(records):
         where = numbering(n)
-        cells = {f: _cell(rec, col) for f, col in mapping.items()}
+        cells = {f: cell(rec, col) for f, col in mapping.items()}
         user_name = cells.get("user_name")
         if user_name is None:
             raise InputError(file, where, mapping["user_name"], "user_name is missing")
@@ -170,31 +172,6 @@ def read_app_export(source: SourceConfig) -> SourceBatch:
         events=pa.Table.from_pylist(events, EVENT_SCHEMA),
         pages=[page_record(path, source, data, len(records))],
     )
-
-
-def _cell(rec: dict[str, Any], col: str) -> str | None:
-    v = rec.get(col)
-    if v is None:
-        return None
-    text = v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
-    return text if text.strip() else None
-
-
-def _mapping(source: SourceConfig, header: list[str], file: str) -> dict[str, str]:
-    unknown = sorted(set(source.columns) - set(ACCOUNT_FIELDS))
-    if unknown:
-        raise ConfigError(
-            f"source {source.name!r}: columns: {unknown[0]!r} is not an account field "
-            f"({', '.join(ACCOUNT_FIELDS)})"
-        )
-    mapping = {f: f for f in ACCOUNT_FIELDS if f in header}
-    mapping.update(source.columns)
-    for canonical, col in mapping.items():
-        if col not in header:
-            raise InputError(file, None, col, f"column (mapped to {canonical}) not in the header")
-    if "user_name" not in mapping:
-        raise InputError(file, None, "user_name", "no column is mapped to user_name")
-    return mapping
 
 
 def _active(

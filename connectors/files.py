@@ -232,3 +232,36 @@ def read_records(
             )
         records.append(dict(zip(header, cells, strict=True)))
     return header, records, data, lambda n: n + 1
+
+
+def column_mapping(
+    source: SourceConfig,
+    header: list[str],
+    file: str,
+    fields: tuple[str, ...],
+    required: str,
+    noun: str,
+) -> dict[str, str]:
+    """Canonical field -> column: same-named headers, then `[sources.columns]`, all checked."""
+    unknown = sorted(set(source.columns) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"source {source.name!r}: columns: {unknown[0]!r} is not {noun} ({', '.join(fields)})"
+        )
+    mapping = {f: f for f in fields if f in header}
+    mapping.update(source.columns)
+    for canonical, col in mapping.items():
+        if col not in header:
+            raise InputError(file, None, col, f"column (mapped to {canonical}) not in the header")
+    if required not in mapping:
+        raise InputError(file, None, required, f"no column is mapped to {required}")
+    return mapping
+
+
+def cell(rec: dict[str, Any], col: str) -> str | None:
+    """A cell's text, or None when blank; booleans as true/false."""
+    v = rec.get(col)
+    if v is None:
+        return None
+    text = v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+    return text if text.strip() else None

@@ -25,7 +25,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.files import page_record, parse_instant_field, read_records, source_zone
+from connectors.files import (
+    cell,
+    column_mapping,
+    page_record,
+    parse_instant_field,
+    read_records,
+    source_zone,
+)
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from connectors.redact import dumps, redact
 from evidence.config import SourceConfig
@@ -64,7 +71,7 @@ def read_hris(
     if when is None:
         when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     when = when.astimezone(UTC)
-    mapping = _mapping(source, header, file)
+    mapping = column_mapping(source, header, file, PERSON_FIELDS, "person_id", "a person field")
     statuses = _value_map(source, "status_values", source.status_values, STATUSES)
     types = _value_map(source, "employment_type_values", source.employment_type_values, None)
     zone = source_zone(source)
@@ -75,7 +82,7 @@ def read_hris(
     known = ", ".join(dict.fromkeys([*source.status_values, *STATUSES]))
     for n, rec in enumerate(records):
         where = numbering(n)
-        cells = {f: _cell(rec, col) for f, col in mapping.items()}
+        cells = {f: cell(rec, col) for f, col in mapping.items()}
         pid = cells.get("person_id")
         if pid is None:
             raise InputError(file, where, mapping["person_id"], "person_id is missing")
@@ -167,23 +174,6 @@ def _rfc3339(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _mapping(source: SourceConfig, header: list[str], file: str) -> dict[str, str]:
-    unknown = sorted(set(source.columns) - set(PERSON_FIELDS))
-    if unknown:
-        raise ConfigError(
-            f"source {source.name!r}: columns: {unknown[0]!r} is not a person field "
-            f"({', '.join(PERSON_FIELDS)})"
-        )
-    mapping = {f: f for f in PERSON_FIELDS if f in header}
-    mapping.update(source.columns)
-    for canonical, col in mapping.items():
-        if col not in header:
-            raise InputError(file, None, col, f"column (mapped to {canonical}) not in the header")
-    if "person_id" not in mapping:
-        raise InputError(file, None, "person_id", "no column is mapped to person_id")
-    return mapping
-
-
 def _value_map(
     source: SourceConfig, key: str, values: dict[str, str], allowed: tuple[str, ...] | None
 ) -> dict[str, str]:
@@ -197,15 +187,6 @@ def _value_map(
         out[raw] = canonical
         out.setdefault(raw.strip().casefold(), canonical)
     return out
-
-
-def _cell(rec: dict[str, Any], col: str) -> str | None:
-    """A cell as text; empty or blank is null, anything else kept as written."""
-    v = rec.get(col)
-    if v is None:
-        return None
-    text = v if isinstance(v, str) else str(v)
-    return text if text.strip() else None
 
 
 def _status(

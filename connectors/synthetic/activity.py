@@ -28,13 +28,16 @@ def lifecycle_events(t: Tenant, rng: random.Random) -> None:
         if u.activated and u.activated >= P:
             t.activity.append(Activity(u.activated, "user.lifecycle.activate", u))
         if h.old_end is not None and h.rehired is not None and h.old_end >= P:
-            t.activity.append(Activity(h.old_end + h.deprov_delay, "user.lifecycle.deactivate",
-                                       u, actor="system"))
-            t.activity.append(Activity(h.rehired - timedelta(hours=2),
-                                       "user.lifecycle.reactivate", u))
+            t.activity.append(
+                Activity(h.old_end + h.deprov_delay, "user.lifecycle.deactivate", u, actor="system")
+            )
+            t.activity.append(
+                Activity(h.rehired - timedelta(hours=2), "user.lifecycle.reactivate", u)
+            )
         if u.status == "DEPROVISIONED" and u.status_changed and u.status_changed >= P:
-            t.activity.append(Activity(u.status_changed, "user.lifecycle.deactivate", u,
-                                       actor="system"))
+            t.activity.append(
+                Activity(u.status_changed, "user.lifecycle.deactivate", u, actor="system")
+            )
         if u.status == "SUSPENDED" and u.status_changed and u.status_changed >= P:
             t.activity.append(Activity(u.status_changed, "user.lifecycle.suspend", u))
         if len(h.segments) > 1 and h.segments[-1][0] >= P:
@@ -45,17 +48,39 @@ def lifecycle_events(t: Tenant, rng: random.Random) -> None:
                 change["department"] = {"from": old_dept, "to": dept}
             if title != old_title:
                 change["title"] = {"from": old_title, "to": title}
-            t.activity.append(Activity(at + timedelta(hours=7), "user.account.update_profile", u,
-                                       actor="system", change=change))
+            t.activity.append(
+                Activity(
+                    at + timedelta(hours=7),
+                    "user.account.update_profile",
+                    u,
+                    actor="system",
+                    change=change,
+                )
+            )
         if h.renamed_at is not None and h.old_email:
-            t.activity.append(Activity(h.renamed_at, "user.account.update_profile", u,
-                                       change={"login": {"from": h.old_email, "to": h.email},
-                                               "email": {"from": h.old_email, "to": h.email}}))
+            t.activity.append(
+                Activity(
+                    h.renamed_at,
+                    "user.account.update_profile",
+                    u,
+                    change={
+                        "login": {"from": h.old_email, "to": h.email},
+                        "email": {"from": h.old_email, "to": h.email},
+                    },
+                )
+            )
             for a in t.accounts:
                 if a.human is h and a.app.scim and a.created < h.renamed_at and a.active:
-                    t.activity.append(Activity(h.renamed_at + seconds(rng, 30, 300),
-                                               "application.provision.user.push_profile", u,
-                                               a.app, a, actor="system"))
+                    t.activity.append(
+                        Activity(
+                            h.renamed_at + seconds(rng, 30, 300),
+                            "application.provision.user.push_profile",
+                            u,
+                            a.app,
+                            a,
+                            actor="system",
+                        )
+                    )
 
 
 def _last_active(t: Tenant, h: Human, rng: random.Random) -> datetime | None:
@@ -100,13 +125,26 @@ def signins(t: Tenant, rng: random.Random) -> None:
         times = sorted(between(rng, lo, last) for _ in range(n - 1)) + [last]
         for i, at in enumerate(times):
             if rng.random() < 0.04:
-                t.activity.append(Activity(at - seconds(rng, 20, 120), "user.session.start", u,
-                                           actor="self", outcome="FAILURE",
-                                           reason="INVALID_CREDENTIALS"))
+                t.activity.append(
+                    Activity(
+                        at - seconds(rng, 20, 120),
+                        "user.session.start",
+                        u,
+                        actor="self",
+                        outcome="FAILURE",
+                        reason="INVALID_CREDENTIALS",
+                    )
+                )
             t.activity.append(Activity(at, "user.session.start", u, actor="self"))
             if rng.random() < 0.25 or i == len(times) - 1:
-                t.activity.append(Activity(at + seconds(rng, 2, 20),
-                                           "user.authentication.auth_via_mfa", u, actor="self"))
+                t.activity.append(
+                    Activity(
+                        at + seconds(rng, 2, 20),
+                        "user.authentication.auth_via_mfa",
+                        u,
+                        actor="self",
+                    )
+                )
         _sso(t, h, accounts, last, lo, rng)
 
 
@@ -120,8 +158,9 @@ def _app_login(a: Account, last: datetime | None, rng: random.Random) -> None:
     a.last_login = between(rng, max(a.created, end - timedelta(days=6)), end)
 
 
-def _sso(t: Tenant, h: Human, accounts: list[Account], last: datetime, lo: datetime,
-         rng: random.Random) -> None:
+def _sso(
+    t: Tenant, h: Human, accounts: list[Account], last: datetime, lo: datetime, rng: random.Random
+) -> None:
     u = h.idp
     assert u is not None
     for a in accounts:
@@ -129,8 +168,9 @@ def _sso(t: Tenant, h: Human, accounts: list[Account], last: datetime, lo: datet
             continue
         if a.app.reports_login:
             if a.last_login is not None and a.last_login >= lo:
-                t.activity.append(Activity(a.last_login, "user.authentication.sso", u, a.app, a,
-                                           actor="self"))
+                t.activity.append(
+                    Activity(a.last_login, "user.authentication.sso", u, a.app, a, actor="self")
+                )
             continue
         if rng.random() < 0.7:
             continue
@@ -140,5 +180,13 @@ def _sso(t: Tenant, h: Human, accounts: list[Account], last: datetime, lo: datet
         newest = between(rng, max(lo, a.created, end - timedelta(days=5)), end)
         t.activity.append(Activity(newest, "user.authentication.sso", u, a.app, a, actor="self"))
         if rng.random() < 0.3:
-            t.activity.append(Activity(between(rng, max(lo, a.created), newest),
-                                       "user.authentication.sso", u, a.app, a, actor="self"))
+            t.activity.append(
+                Activity(
+                    between(rng, max(lo, a.created), newest),
+                    "user.authentication.sso",
+                    u,
+                    a.app,
+                    a,
+                    actor="self",
+                )
+            )

@@ -73,8 +73,13 @@ def build_apps(t: Tenant, ids: Ids, rng: random.Random) -> None:
         else:
             n = i - len(APP_CATALOG) + 1
             tpl = AppTemplate(
-                f"tool{n:02d}", f"Tool{n:02d}", f"acme_tool{n:02d}", "scim_okta",
-                (Rule("*", "*", (), ("user",)),), cost=2.0, extras=("power-user",),
+                f"tool{n:02d}",
+                f"Tool{n:02d}",
+                f"acme_tool{n:02d}",
+                "scim_okta",
+                (Rule("*", "*", (), ("user",)),),
+                cost=2.0,
+                extras=("power-user",),
             )
         created = t.as_of - timedelta(days=int(365 * tpl.launched_years) + rng.randint(0, 400))
         okta_id = ids.okta("0oa") if tpl.kind != "csv_only" else None
@@ -106,16 +111,24 @@ def _account_id(app: App, ids: Ids, rng: random.Random) -> str:
     return str(rng.randint(10**9, 10**10 - 1))
 
 
-def new_account(t: Tenant, ids: Ids, rng: random.Random, names: _Names | None, app: App,
-                h: Human | None, created: datetime, g: Grants, *, user_name: str | None = None
-                ) -> Account:
+def new_account(
+    t: Tenant,
+    ids: Ids,
+    rng: random.Random,
+    names: _Names | None,
+    app: App,
+    h: Human | None,
+    created: datetime,
+    g: Grants,
+    *,
+    user_name: str | None = None,
+) -> Account:
     """An active account shaped like the app's others, granted `g` at `created`."""
     if user_name is None:
         assert h is not None
         if app.tpl.user_style == "handle" and names is not None:
             user_name = names.handle(app.name, h)
-        elif (app.kind == "csv_only" and h.old_email and h.renamed_at
-              and created < h.renamed_at):
+        elif app.kind == "csv_only" and h.old_email and h.renamed_at and created < h.renamed_at:
             user_name = h.old_email
         else:
             user_name = h.email
@@ -140,8 +153,16 @@ def new_account(t: Tenant, ids: Ids, rng: random.Random, names: _Names | None, a
     return a
 
 
-def deactivate(t: Tenant, a: Account, at: datetime, rng: random.Random, *, events: bool = True,
-               delete: bool = False, keep_groups: bool = False) -> None:
+def deactivate(
+    t: Tenant,
+    a: Account,
+    at: datetime,
+    rng: random.Random,
+    *,
+    events: bool = True,
+    delete: bool = False,
+    keep_groups: bool = False,
+) -> None:
     """End an account at `at`, with the IdP's unassign/deprovision events when it manages it."""
     a.active = False
     a.deleted = delete
@@ -157,12 +178,20 @@ def deactivate(t: Tenant, a: Account, at: datetime, rng: random.Random, *, event
     u = a.human.idp
     for g in _okta_groups(a):
         t.activity.append(Activity(at, "group.user_membership.remove", u, a.app, a, g))
-    t.activity.append(Activity(at + seconds(rng, 3, 40), "application.user_membership.remove",
-                               u, a.app, a))
+    t.activity.append(
+        Activity(at + seconds(rng, 3, 40), "application.user_membership.remove", u, a.app, a)
+    )
     if a.app.scim:
-        t.activity.append(Activity(at + seconds(rng, 41, 180),
-                                   "application.provision.user.deactivate", u, a.app, a,
-                                   actor="system"))
+        t.activity.append(
+            Activity(
+                at + seconds(rng, 41, 180),
+                "application.provision.user.deactivate",
+                u,
+                a.app,
+                a,
+                actor="system",
+            )
+        )
 
 
 def _okta_groups(a: Account) -> list[str]:
@@ -182,16 +211,27 @@ def _assigned(t: Tenant, a: Account, rng: random.Random, *, push_events: bool = 
     if when < t.period_start:
         return
     for g in _okta_groups(a):
-        t.activity.append(Activity(when - seconds(rng, 5, 60), "group.user_membership.add", u,
-                                   a.app, a, g))
+        t.activity.append(
+            Activity(when - seconds(rng, 5, 60), "group.user_membership.add", u, a.app, a, g)
+        )
     t.activity.append(Activity(when, "application.user_membership.add", u, a.app, a))
     if a.app.scim and push_events:
-        t.activity.append(Activity(a.created, "application.provision.user.push", u, a.app, a,
-                                   actor="system"))
+        t.activity.append(
+            Activity(a.created, "application.provision.user.push", u, a.app, a, actor="system")
+        )
         for g in a.pushed:
-            t.activity.append(Activity(a.created + seconds(rng, 5, 90),
-                                       "application.provision.group_membership.add", u, a.app,
-                                       a, g, group_kind="AppGroup", actor="system"))
+            t.activity.append(
+                Activity(
+                    a.created + seconds(rng, 5, 90),
+                    "application.provision.group_membership.add",
+                    u,
+                    a.app,
+                    a,
+                    g,
+                    group_kind="AppGroup",
+                    actor="system",
+                )
+            )
 
 
 def build_accounts(t: Tenant, ids: Ids, rng: random.Random) -> _Names:
@@ -203,8 +243,7 @@ def build_accounts(t: Tenant, ids: Ids, rng: random.Random) -> _Names:
     return names
 
 
-def _human_app(t: Tenant, ids: Ids, rng: random.Random, names: _Names, h: Human,
-               app: App) -> None:
+def _human_app(t: Tenant, ids: Ids, rng: random.Random, names: _Names, h: Human, app: App) -> None:
     segs = h.segments
     cur = grants_for(app.tpl, segs[-1][1], segs[-1][2])
     old = grants_for(app.tpl, segs[0][1], segs[0][2]) if len(segs) > 1 else None
@@ -240,14 +279,24 @@ def _human_app(t: Tenant, ids: Ids, rng: random.Random, names: _Names, h: Human,
         _terminate(t, a, h, rng)
 
 
-def _move(t: Tenant, a: Account, old: Grants, cur: Grants, kept: list[str], at: datetime,
-          rng: random.Random) -> None:
+def _move(
+    t: Tenant,
+    a: Account,
+    old: Grants,
+    cur: Grants,
+    kept: list[str],
+    at: datetime,
+    rng: random.Random,
+) -> None:
     u = a.human.idp if a.human else None
     for g in old.groups:
         if g not in cur.groups and g not in kept:
             if g in a.pushed and u is not None and at >= t.period_start:
-                t.activity.append(Activity(at, "group.user_membership.remove", u, a.app, a,
-                                           f"{a.app.tpl.label} - {g}"))
+                t.activity.append(
+                    Activity(
+                        at, "group.user_membership.remove", u, a.app, a, f"{a.app.tpl.label} - {g}"
+                    )
+                )
     add = [g for g in cur.groups if g not in old.groups]
     a.groups = [g for g in a.groups if g in cur.groups or g in kept] + add
     if a.app.tpl.push:
@@ -266,11 +315,23 @@ def _move(t: Tenant, a: Account, old: Grants, cur: Grants, kept: list[str], at: 
     if u is not None and at >= t.period_start:
         for g in add:
             if a.app.tpl.push:
-                t.activity.append(Activity(at, "group.user_membership.add", u, a.app, a,
-                                           f"{a.app.tpl.label} - {g}"))
-                t.activity.append(Activity(at + seconds(rng, 5, 90),
-                                           "application.provision.group_membership.add", u,
-                                           a.app, a, g, group_kind="AppGroup", actor="system"))
+                t.activity.append(
+                    Activity(
+                        at, "group.user_membership.add", u, a.app, a, f"{a.app.tpl.label} - {g}"
+                    )
+                )
+                t.activity.append(
+                    Activity(
+                        at + seconds(rng, 5, 90),
+                        "application.provision.group_membership.add",
+                        u,
+                        a.app,
+                        a,
+                        g,
+                        group_kind="AppGroup",
+                        actor="system",
+                    )
+                )
 
 
 def _rehire(t: Tenant, a: Account, off: datetime, back: datetime, rng: random.Random) -> None:
@@ -289,13 +350,21 @@ def _rehire(t: Tenant, a: Account, off: datetime, back: datetime, rng: random.Ra
     if u is None or not a.app.okta:
         return
     for g in _okta_groups(a):
-        t.activity.append(Activity(when - seconds(rng, 5, 60), "group.user_membership.add", u,
-                                   a.app, a, g))
+        t.activity.append(
+            Activity(when - seconds(rng, 5, 60), "group.user_membership.add", u, a.app, a, g)
+        )
     t.activity.append(Activity(when, "application.user_membership.add", u, a.app, a))
     if a.app.scim:
-        t.activity.append(Activity(when + seconds(rng, 5, 60),
-                                   "application.provision.user.reactivate", u, a.app, a,
-                                   actor="system"))
+        t.activity.append(
+            Activity(
+                when + seconds(rng, 5, 60),
+                "application.provision.user.reactivate",
+                u,
+                a.app,
+                a,
+                actor="system",
+            )
+        )
 
 
 def _terminate(t: Tenant, a: Account, h: Human, rng: random.Random) -> None:
@@ -312,13 +381,22 @@ def _terminate(t: Tenant, a: Account, h: Human, rng: random.Random) -> None:
             a.assignment.removed = True
         a.pushed = []
         if h.idp is not None:
-            t.activity.append(Activity(on_time, "application.user_membership.remove", h.idp,
-                                       a.app, a))
-            t.activity.append(Activity(
-                on_time + seconds(rng, 30, 120), "application.provision.user.deactivate", h.idp,
-                a.app, a, actor="system", outcome="FAILURE",
-                reason="Automatic deactivation of the user in the app failed: "
-                       "HTTP 503 Service Unavailable"))
+            t.activity.append(
+                Activity(on_time, "application.user_membership.remove", h.idp, a.app, a)
+            )
+            t.activity.append(
+                Activity(
+                    on_time + seconds(rng, 30, 120),
+                    "application.provision.user.deactivate",
+                    h.idp,
+                    a.app,
+                    a,
+                    actor="system",
+                    outcome="FAILURE",
+                    reason="Automatic deactivation of the user in the app failed: "
+                    "HTTP 503 Service Unavailable",
+                )
+            )
         return
     if mode == "late" and a.app.okta:
         at = h.end + h.deprov_delay + seconds(rng, 20, 900)
@@ -327,5 +405,6 @@ def _terminate(t: Tenant, a: Account, h: Human, rng: random.Random) -> None:
     # A late deprovisioning stays listed (inactive) so its account is on record.
     delete = mode != "late" and (
         (a.app.scim and rng.random() < (0.7 if old else 0.25))
-        or (not a.app.okta and rng.random() < (0.6 if old else 0.3)))
+        or (not a.app.okta and rng.random() < (0.6 if old else 0.3))
+    )
     deactivate(t, a, at, rng, delete=delete)

@@ -164,9 +164,11 @@ class SodSpec:
 
 
 SOD_RULES: tuple[SodSpec, ...] = (
-    SodSpec("release-and-approve-payments", ("github", "release-managers"),
-            ("netsuite", "AP Approver")),
-    SodSpec("vendor-create-and-pay", ("netsuite", "Vendor Maintenance"),
-            ("netsuite", "AP Approver")),
+    SodSpec(
+        "release-and-approve-payments", ("github", "release-managers"), ("netsuite", "AP Approver")
+    ),
+    SodSpec(
+        "vendor-create-and-pay", ("netsuite", "Vendor Maintenance"), ("netsuite", "AP Approver")
+    ),
     SodSpec("deploy-and-approve-change", ("aws", "prod-deploy"), ("jira", "change-approver")),
 )

@@ -8,8 +8,7 @@ from pathlib import Path
 from connectors.synthetic.jsonio import write_csv
 from connectors.synthetic.model import Account, App, HrRecord, Tenant, day_end, day_start, iso
 
-__all__ = ["write_hr", "write_app_csvs", "history_dates", "HR_COLUMNS", "CSV_COLUMNS",
-           "CSV_ACTIVE"]
+__all__ = ["write_hr", "write_app_csvs", "history_dates", "HR_COLUMNS", "CSV_COLUMNS", "CSV_ACTIVE"]
 
 HR_COLUMNS = {
     "person_id": "Employee ID",
@@ -27,15 +26,31 @@ HR_COLUMNS = {
 }
 # app_export canonical field → header, per CSV layout
 CSV_COLUMNS = {
-    "a": {"account_id": "User ID", "user_name": "Username", "email": "Email",
-          "active": "Status", "last_login_at": "Last Login", "created_at": "Created",
-          "entitlements": "Roles", "display_name": "Display Name", "department": "Department"},
-    "b": {"account_id": "Account ID", "user_name": "Login", "display_name": "Name",
-          "active": "State", "last_login_at": "Last Activity", "created_at": "Created At",
-          "entitlements": "Permissions"},
+    "a": {
+        "account_id": "User ID",
+        "user_name": "Username",
+        "email": "Email",
+        "active": "Status",
+        "last_login_at": "Last Login",
+        "created_at": "Created",
+        "entitlements": "Roles",
+        "display_name": "Display Name",
+        "department": "Department",
+    },
+    "b": {
+        "account_id": "Account ID",
+        "user_name": "Login",
+        "display_name": "Name",
+        "active": "State",
+        "last_login_at": "Last Activity",
+        "created_at": "Created At",
+        "entitlements": "Permissions",
+    },
 }
-CSV_ACTIVE = {"a": {"Active": True, "Suspended": False, "Deactivated": False},
-              "b": {"enabled": True, "disabled": False}}
+CSV_ACTIVE = {
+    "a": {"Active": True, "Suspended": False, "Deactivated": False},
+    "b": {"enabled": True, "disabled": False},
+}
 
 
 def _row(t: Tenant, r: HrRecord, at: datetime) -> list[str] | None:
@@ -62,8 +77,20 @@ def _row(t: Tenant, r: HrRecord, at: datetime) -> list[str] | None:
     email = h.email_raw if (renamed or h.old_email is None) else (h.old_email or "")
     aliases = h.old_email or "" if renamed else ""
     last = h.last if (renamed or h.old_last is None) else h.old_last
-    return [r.pid, email, f"{h.first} {last}", dept, title, h.manager_id if current else "",
-            r.worker_type, status, r.hire.isoformat(), term, aliases, effective.isoformat()]
+    return [
+        r.pid,
+        email,
+        f"{h.first} {last}",
+        dept,
+        title,
+        h.manager_id if current else "",
+        r.worker_type,
+        status,
+        r.hire.isoformat(),
+        term,
+        aliases,
+        effective.isoformat(),
+    ]
 
 
 def write_hr(t: Tenant, folder: Path) -> list[Path]:
@@ -97,8 +124,10 @@ def write_app_csvs(t: Tenant, folder: Path) -> dict[str, int]:
         if app.scim:
             continue
         fmt = app.tpl.csv_format
-        accounts = sorted((a for a in t.accounts if a.app is app and not a.deleted),
-                          key=lambda a: (a.created, a.account_id))
+        accounts = sorted(
+            (a for a in t.accounts if a.app is app and not a.deleted),
+            key=lambda a: (a.created, a.account_id),
+        )
         rows = [_csv_row(a, app, fmt, t) for a in accounts]
         write_csv(folder / f"{app.name}.csv", list(CSV_COLUMNS[fmt].values()), rows)
         counts[app.name] = len(rows)
@@ -108,12 +137,27 @@ def write_app_csvs(t: Tenant, folder: Path) -> dict[str, int]:
 def _csv_row(a: Account, app: App, fmt: str, t: Tenant) -> list[str]:
     roles = ";".join(a.entitlements())
     if fmt == "b":
-        return [a.account_id, a.user_name, a.display_name or "", _status(a, fmt, t),
-                iso(a.last_login) or "never", iso(a.created) or "", roles]
+        return [
+            a.account_id,
+            a.user_name,
+            a.display_name or "",
+            _status(a, fmt, t),
+            iso(a.last_login) or "never",
+            iso(a.created) or "",
+            roles,
+        ]
     dept = a.department or "" if "department" in app.tpl.reports else ""
-    return [a.account_id, a.user_name, a.email or "", _status(a, fmt, t),
-            iso(a.last_login) or "", iso(a.created) or "", roles, a.display_name or "", dept]
-
+    return [
+        a.account_id,
+        a.user_name,
+        a.email or "",
+        _status(a, fmt, t),
+        iso(a.last_login) or "",
+        iso(a.created) or "",
+        roles,
+        a.display_name or "",
+        dept,
+    ]
 
 
 def history_dates(as_of: datetime) -> list[date]:

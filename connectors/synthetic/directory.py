@@ -16,16 +16,38 @@ def build_directory(t: Tenant, ids: Ids, rng: random.Random) -> None:
     T = t.as_of
     start = T - timedelta(days=6 * 365)
     live = [u for u in t.idp_users if u.status != "DEPROVISIONED"]
-    t.groups.append(OktaGroup(ids.okta("00g"), "Everyone", "All users in your organization",
-                              start, "BUILT_IN", list(t.idp_users)))
+    t.groups.append(
+        OktaGroup(
+            ids.okta("00g"),
+            "Everyone",
+            "All users in your organization",
+            start,
+            "BUILT_IN",
+            list(t.idp_users),
+        )
+    )
     depts: dict[str, list[IdpUser]] = {}
     for u in live:
         depts.setdefault(u.human.dept, []).append(u)
     for dept in sorted(depts):
-        t.groups.append(OktaGroup(ids.okta("00g"), f"Dept - {dept}",
-                                  f"Everyone in {dept} (from HR)", start, members=depts[dept]))
-    t.groups.append(OktaGroup(ids.okta("00g"), "Contractors", "Non-employee workers", start,
-                              members=[u for u in live if u.human.worker_type == "Contractor"]))
+        t.groups.append(
+            OktaGroup(
+                ids.okta("00g"),
+                f"Dept - {dept}",
+                f"Everyone in {dept} (from HR)",
+                start,
+                members=depts[dept],
+            )
+        )
+    t.groups.append(
+        OktaGroup(
+            ids.okta("00g"),
+            "Contractors",
+            "Non-employee workers",
+            start,
+            members=[u for u in live if u.human.worker_type == "Contractor"],
+        )
+    )
 
     for app in t.apps:
         names: dict[str, None] = {}
@@ -44,10 +66,14 @@ def build_directory(t: Tenant, ids: Ids, rng: random.Random) -> None:
             continue
         created = app.created + timedelta(days=1)
         for g in sorted(names):
-            og = OktaGroup(ids.okta("00g"), f"{app.tpl.label} - {g}",
-                           f"Pushed to {app.tpl.label} as {g}",
-                           between(rng, created, created + timedelta(days=30)),
-                           members=list(members.get(g, {}).values()), app=app, target=g,
-                           mapping_id=ids.okta("gPm"))
+            og = OktaGroup(
+                ids.okta("00g"),
+                f"{app.tpl.label} - {g}",
+                f"Pushed to {app.tpl.label} as {g}",
+                between(rng, created, created + timedelta(days=30)),
+                members=list(members.get(g, {}).values()),
+                app=app,
+                target=g,
+                mapping_id=ids.okta("gPm"),
+            )
             t.groups.append(og)
-

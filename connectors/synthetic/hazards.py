@@ -46,28 +46,46 @@ def people_hazards(t: Tenant, rng: random.Random) -> None:
         h.email_raw = h.email
     for h in [h for h in hr if rng.random() < 0.03]:
         local, domain = h.email.split("@")
-        h.email_raw = rng.choice([
-            f"{local.title()}@{domain.title()}", f" {h.email}", f"{h.email.upper()} ",
-            f"{local.title()}@{domain}",
-        ])
+        h.email_raw = rng.choice(
+            [
+                f"{local.title()}@{domain.title()}",
+                f" {h.email}",
+                f"{h.email.upper()} ",
+                f"{local.title()}@{domain}",
+            ]
+        )
     n_ct = sum(h.worker_type == "Contractor" for h in hr)
     n_in = sum(h.worker_type == "Intern" for h in hr)
     t.hazards.append(f"contractors ({n_ct}, C… ids) and interns ({n_in}) among the workers")
-    t.hazards.append(f"people on leave ({sum(h.status == 'leave' for h in hr)}): accounts stay "
-                     "active, half of them SUSPENDED in Okta")
-    t.hazards.append("background movers (department or title change) whose entitlements were "
-                     "switched to the new role on the day of the move")
-    t.hazards.append("long-gone leavers: DEPROVISIONED in Okta or deleted from it, accounts "
-                     "deleted or inactive, no events inside the period")
-    t.hazards.append("GitHub accounts linked only through SCIM externalId = Okta user id "
-                     "(handle user names, no email)")
-    t.hazards.append("HR emails with mixed case and leading/trailing whitespace "
-                     f"({sum(h.email_raw != h.email for h in hr)} rows)")
+    t.hazards.append(
+        f"people on leave ({sum(h.status == 'leave' for h in hr)}): accounts stay "
+        "active, half of them SUSPENDED in Okta"
+    )
+    t.hazards.append(
+        "background movers (department or title change) whose entitlements were "
+        "switched to the new role on the day of the move"
+    )
+    t.hazards.append(
+        "long-gone leavers: DEPROVISIONED in Okta or deleted from it, accounts "
+        "deleted or inactive, no events inside the period"
+    )
+    t.hazards.append(
+        "GitHub accounts linked only through SCIM externalId = Okta user id "
+        "(handle user names, no email)"
+    )
+    t.hazards.append(
+        "HR emails with mixed case and leading/trailing whitespace "
+        f"({sum(h.email_raw != h.email for h in hr)} rows)"
+    )
 
     taken = {h.email for h in t.humans}
     active = [h for h in hr if h.status == "active" and _plain(t, h)]
-    for h in pick(rng, [h for h in active if h.start and h.start < T - timedelta(days=400)],
-                  max(2, n // 200), "renamed"):
+    for h in pick(
+        rng,
+        [h for h in active if h.start and h.start < T - timedelta(days=400)],
+        max(2, n // 200),
+        "renamed",
+    ):
         new_last = rng.choice([x for x in LAST_NAMES if x != h.last])
         base, k = f"{h.first}.{new_last}".lower(), 1
         while f"{base}{k if k > 1 else ''}@{h.email.split('@')[1]}" in taken:
@@ -77,27 +95,39 @@ def people_hazards(t: Tenant, rng: random.Random) -> None:
         h.email_raw = h.email
         taken.add(h.email)
         h.renamed_at = between(rng, T - timedelta(days=300), T - timedelta(days=60))
-    t.hazards.append("renamed people: new address in HR and Okta, the old one in HR Aliases "
-                     "and still the user name of their accounts in CSV-only apps")
+    t.hazards.append(
+        "renamed people: new address in HR and Okta, the old one in HR Aliases "
+        "and still the user name of their accounts in CSV-only apps"
+    )
 
-    recent = [h for h in active if h.start and P + timedelta(days=80) < h.start
-              < T - timedelta(days=30)]
+    recent = [
+        h for h in active if h.start and P + timedelta(days=80) < h.start < T - timedelta(days=30)
+    ]
     for i, h in enumerate(pick(rng, recent, 2 * max(1, n // 800), "rehire")):
         assert h.start is not None
-        old_term = day_between(rng, (P + timedelta(days=5)).date(),
-                               (h.start - timedelta(days=40)).date())
-        old_hire = day_between(rng, (T - timedelta(days=6 * 365)).date(),
-                               (T - timedelta(days=3 * 365)).date())
+        old_term = day_between(
+            rng, (P + timedelta(days=5)).date(), (h.start - timedelta(days=40)).date()
+        )
+        old_hire = day_between(
+            rng, (T - timedelta(days=6 * 365)).date(), (T - timedelta(days=3 * 365)).date()
+        )
         h.same_id = i % 2 == 1
         h.rehired, h.old_end = h.start, day_end(old_term)
-        h.records.insert(0, HrRecord("", h, old_hire, old_term, "Terminated", h.worker_type,
-                                     h.dept, h.title))
-    t.hazards.append("rehires: the old HR record terminated (deprovisioned on time), a new "
-                     "active record (new id, or the same id with a new hire date), the same "
-                     "accounts re-activated")
+        h.records.insert(
+            0, HrRecord("", h, old_hire, old_term, "Terminated", h.worker_type, h.dept, h.title)
+        )
+    t.hazards.append(
+        "rehires: the old HR record terminated (deprovisioned on time), a new "
+        "active record (new id, or the same id with a new hire date), the same "
+        "accounts re-activated"
+    )
 
-    for h in pick(rng, [h for h in active if h.start and h.start < T - timedelta(days=200)],
-                  max(1, n // 1000), "grace"):
+    for h in pick(
+        rng,
+        [h for h in active if h.start and h.start < T - timedelta(days=200)],
+        max(1, n // 1000),
+        "grace",
+    ):
         term = (T - timedelta(days=1)).date()
         h.status, h.end, h.deprov = "terminated", day_end(term), "grace"
         h.records[-1].term, h.records[-1].status = term, "Terminated"
@@ -112,14 +142,23 @@ def people_hazards(t: Tenant, rng: random.Random) -> None:
     for h in advisors[:1]:
         h.status, h.used = "leave", "suspended"
         h.leave_start = (T - timedelta(days=30)).date()
-    t.hazards.append("IdP-only people (auditors, board members, advisors): no HR record, "
-                     "status from Okta; a SUSPENDED one keeps an active CSV account (leave-like)")
+    t.hazards.append(
+        "IdP-only people (auditors, board members, advisors): no HR record, "
+        "status from Okta; a SUSPENDED one keeps an active CSV account (leave-like)"
+    )
 
 
 def idp_hazards(t: Tenant, rng: random.Random) -> None:
     """Okta statuses that still mean active, and users linked only by email."""
-    hr_users = [h.idp for h in t.humans if h.idp and not h.idp_only and not h.used
-                and h.status == "active" and h.idp.status == "ACTIVE"]
+    hr_users = [
+        h.idp
+        for h in t.humans
+        if h.idp
+        and not h.idp_only
+        and not h.used
+        and h.status == "active"
+        and h.idp.status == "ACTIVE"
+    ]
     rng.shuffle(hr_users)
     odd = hr_users[: max(3, t.n_people // 300)]
     for i, u in enumerate(odd):
@@ -127,7 +166,7 @@ def idp_hazards(t: Tenant, rng: random.Random) -> None:
         u.status_changed = between(rng, t.as_of - timedelta(days=20), t.as_of - timedelta(days=1))
         u.last_updated = u.status_changed
     t.hazards.append("Okta users LOCKED_OUT / PASSWORD_EXPIRED / RECOVERY (still active people)")
-    for u in hr_users[len(odd): len(odd) + max(2, t.n_people // 100)]:
+    for u in hr_users[len(odd) : len(odd) + max(2, t.n_people // 100)]:
         u.employee_number = None
         u.human.email_raw = u.human.email.title() if rng.random() < 0.5 else u.human.email_raw
     t.hazards.append("Okta users without employeeNumber, linked to HR by email only")
@@ -140,25 +179,37 @@ def idp_hazards(t: Tenant, rng: random.Random) -> None:
 def account_hazards(t: Tenant, rng: random.Random, ids: Ids) -> None:
     T = t.as_of
     owner = next((h.pid for h in t.humans if h.title == "Systems Engineer" and h.pid), "")
-    for app, user, roles in (("github", "svc-deploy-bot", ("member",)),
-                             ("slack", "svc-alerts@acme.example", ("member",)),
-                             ("netsuite", "svc-integration", ("Reports Viewer",)),
-                             ("zoom", "svc-room-boardroom@acme.example", ("Licensed",)),
-                             ("expensify", "svc-card-feed@acme.example", ("submitter",))):
+    for app, user, roles in (
+        ("github", "svc-deploy-bot", ("member",)),
+        ("slack", "svc-alerts@acme.example", ("member",)),
+        ("netsuite", "svc-integration", ("Reports Viewer",)),
+        ("zoom", "svc-room-boardroom@acme.example", ("Licensed",)),
+        ("expensify", "svc-card-feed@acme.example", ("submitter",)),
+    ):
         a_app = t.app(app)
         if a_app is None:
             continue
-        a = new_account(t, ids, rng, None, a_app, None,
-                        between(rng, T - timedelta(days=900), T - timedelta(days=400)),
-                        Grants((), roles, ()), user_name=user)
+        a = new_account(
+            t,
+            ids,
+            rng,
+            None,
+            a_app,
+            None,
+            between(rng, T - timedelta(days=900), T - timedelta(days=400)),
+            Grants((), roles, ()),
+            user_name=user,
+        )
         a.display_name = user.split("@")[0]
         a.email = user if "@" in user and "email" in a_app.tpl.reports else None
         a.service_owner = owner
         a.last_login = between(rng, T - timedelta(days=3), T - timedelta(hours=2))
         a.pinned_login = True
         t.service_accounts.append({"app": app, "account": "svc-*", "owner": owner})
-    t.hazards.append("owned service accounts (svc-*) listed in policy.service_accounts, "
-                     "unassigned in Okta, matching no person")
+    t.hazards.append(
+        "owned service accounts (svc-*) listed in policy.service_accounts, "
+        "unassigned in Okta, matching no person"
+    )
 
     # Case and whitespace on the app side.
     for a in t.accounts:
@@ -174,24 +225,41 @@ def account_hazards(t: Tenant, rng: random.Random, ids: Ids) -> None:
     t.hazards.append("app user names and emails in mixed case or with stray whitespace")
 
     zoom = t.app("zoom") or next((a for a in t.apps if a.kind == "csv_okta"), None)
-    auditor = next((h for h in t.humans if h.idp_only and h.title == "Auditor"
-                    and h.idp and h.status == "active"), None)
+    auditor = next(
+        (
+            h
+            for h in t.humans
+            if h.idp_only and h.title == "Auditor" and h.idp and h.status == "active"
+        ),
+        None,
+    )
     if zoom is not None and auditor is not None and auditor.idp is not None:
         when = T - timedelta(hours=rng.randint(2, 8))
         t.assignments.append(Assignment(zoom, auditor.idp, auditor.idp.login, when, None))
         t.activity.append(Activity(when, "application.user_membership.add", auditor.idp, zoom))
-        t.hazards.append(f"a new {zoom.tpl.label} assignment made hours ago, not yet "
-                         "provisioned (inside the grace period)")
+        t.hazards.append(
+            f"a new {zoom.tpl.label} assignment made hours ago, not yet "
+            "provisioned (inside the grace period)"
+        )
 
-    stale = [a for a in t.accounts if a.app.tpl.push and not a.active and not a.deleted
-             and a.human and a.human.status == "terminated" and a.deactivated_at
-             and a.deactivated_at > t.period_start]
+    stale = [
+        a
+        for a in t.accounts
+        if a.app.tpl.push
+        and not a.active
+        and not a.deleted
+        and a.human
+        and a.human.status == "terminated"
+        and a.deactivated_at
+        and a.deactivated_at > t.period_start
+    ]
     if stale:
         a = rng.choice(stale)
         g = grants_for(a.app.tpl, a.human.dept, a.human.title) if a.human else None
         if g and g.groups:
             a.groups = list(g.groups)
             a.stale_group_member = True
-            t.hazards.append("a deactivated SCIM account still listed in a pushed app group "
-                             "(only active members count)")
-
+            t.hazards.append(
+                "a deactivated SCIM account still listed in a pushed app group "
+                "(only active members count)"
+            )

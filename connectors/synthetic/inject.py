@@ -46,8 +46,15 @@ class Injector:
 
     def ready(self, h: Human) -> bool:
         """An active person with a plain, active Okta user and nothing injected yet."""
-        return (not h.used and not h.idp_only and h.status == "active" and h.idp is not None
-                and h.idp.status == "ACTIVE" and len(h.segments) == 1 and h.rehired is None)
+        return (
+            not h.used
+            and not h.idp_only
+            and h.status == "active"
+            and h.idp is not None
+            and h.idp.status == "ACTIVE"
+            and len(h.segments) == 1
+            and h.rehired is None
+        )
 
     def pairs(self, tag: str, k: int, ok: Check) -> list[tuple[Human, Account]]:
         """Up to k (human, account) pairs, one per human, where ok(h, a) holds."""
@@ -64,8 +71,9 @@ class Injector:
         return out
 
     def grant(self, a: Account, ent: str, days: tuple[int, int], *, pushed: bool) -> None:
-        when = between(self.rng, self.t.as_of - timedelta(days=days[1]),
-                       self.t.as_of - timedelta(days=days[0]))
+        when = between(
+            self.rng, self.t.as_of - timedelta(days=days[1]), self.t.as_of - timedelta(days=days[0])
+        )
         when = max(when, a.created + timedelta(hours=1))
         a.granted[ent] = when
         a.modified = max(a.modified or when, when)
@@ -76,12 +84,23 @@ class Injector:
         a.pushed.append(ent)
         u = a.human.idp if a.human else None
         if u is not None and when >= self.t.period_start:
-            self.t.activity.append(Activity(when, "group.user_membership.add", u, a.app, a,
-                                            f"{a.app.tpl.label} - {ent}"))
-            self.t.activity.append(Activity(when + seconds(self.rng, 5, 90),
-                                            "application.provision.group_membership.add", u,
-                                            a.app, a, ent, group_kind="AppGroup",
-                                            actor="system"))
+            self.t.activity.append(
+                Activity(
+                    when, "group.user_membership.add", u, a.app, a, f"{a.app.tpl.label} - {ent}"
+                )
+            )
+            self.t.activity.append(
+                Activity(
+                    when + seconds(self.rng, 5, 90),
+                    "application.provision.group_membership.add",
+                    u,
+                    a.app,
+                    a,
+                    ent,
+                    group_kind="AppGroup",
+                    actor="system",
+                )
+            )
 
     # -- injections ------------------------------------------------------------------------
     def apply(self) -> None:
@@ -101,29 +120,51 @@ class Injector:
     def unmatched(self, k: int) -> None:
         t, rng = self.t, self.rng
         apps = [a for a in t.apps if a.kind == "scim_okta"] + [
-            a for a in t.apps if a.kind != "scim_okta"]
+            a for a in t.apps if a.kind != "scim_okta"
+        ]
         T = t.as_of
         for i in range(k + 1):
             app = apps[(i * 3) % len(apps)] if i else apps[0]
-            name = "legacy-build" if i == 0 else (
-                f"temp-{rng.randint(10, 99)}{i:02d}" if app.tpl.user_style == "handle"
-                else f"contractor.{rng.randint(10, 99)}{i:02d}@freelance.example")
+            name = (
+                "legacy-build"
+                if i == 0
+                else (
+                    f"temp-{rng.randint(10, 99)}{i:02d}"
+                    if app.tpl.user_style == "handle"
+                    else f"contractor.{rng.randint(10, 99)}{i:02d}@freelance.example"
+                )
+            )
             role = _basic_role(t, app)
-            a = new_account(t, self.ids, rng, None, app, None,
-                            between(rng, T - timedelta(days=500), T - timedelta(days=40)),
-                            Grants((), (role,), ()), user_name=name)
+            a = new_account(
+                t,
+                self.ids,
+                rng,
+                None,
+                app,
+                None,
+                between(rng, T - timedelta(days=500), T - timedelta(days=40)),
+                Grants((), (role,), ()),
+                user_name=name,
+            )
             a.email = name if "@" in name and "email" in app.tpl.reports else None
             a.display_name = "Build Robot" if i == 0 else "Temp Contractor"
             if app.reports_login:
                 a.last_login = between(rng, T - timedelta(days=20), T - timedelta(days=1))
                 a.pinned_login = True
             if i == 0:
-                t.accepted_risks.append({
-                    "kind": "orphan", "subkind": "unmatched", "app": app.name, "account": name,
-                    "owner": next((h.pid or "" for h in t.humans if h.title == "Systems Engineer"),
-                                  ""),
-                    "ticket": "SEC-1234", "expires": (T + timedelta(days=150)).date().isoformat(),
-                })
+                t.accepted_risks.append(
+                    {
+                        "kind": "orphan",
+                        "subkind": "unmatched",
+                        "app": app.name,
+                        "account": name,
+                        "owner": next(
+                            (h.pid or "" for h in t.humans if h.title == "Systems Engineer"), ""
+                        ),
+                        "ticket": "SEC-1234",
+                        "expires": (T + timedelta(days=150)).date().isoformat(),
+                    }
+                )
                 t.find("orphan", "unmatched", app.name, name, status="accepted")
             else:
                 t.find("orphan", "unmatched", app.name, name)
@@ -134,8 +175,9 @@ class Injector:
             a.active = False
             a.deleted = a.app.scim
             a.groups = []
-            a.deactivated_at = between(self.rng, self.t.as_of - timedelta(days=60),
-                                       self.t.as_of - timedelta(days=3))
+            a.deactivated_at = between(
+                self.rng, self.t.as_of - timedelta(days=60), self.t.as_of - timedelta(days=3)
+            )
             a.modified = a.deactivated_at
             self.t.find("drift", "missing_account", a.app.name, a.assignment.user_name)
 
@@ -147,8 +189,9 @@ class Injector:
 
     def attribute(self, k: int) -> None:
         def ok(h: Human, a: Account) -> bool:
-            return _assigned(a) and bool({"department", "display_name"} & set(a.app.tpl.reports)
-                                         or (a.app.scim and a.email))
+            return _assigned(a) and bool(
+                {"department", "display_name"} & set(a.app.tpl.reports) or (a.app.scim and a.email)
+            )
 
         depts = sorted({r.dept for r in ROLES})
         for i, (h, a) in enumerate(self.pairs("drift:attribute_mismatch", k, ok)):
@@ -167,8 +210,12 @@ class Injector:
             return _assigned(a) and bool(a.pushed)
 
         def extra(h: Human, a: Account) -> bool:
-            return (_assigned(a) and a.app.tpl.push and (h.dept, h.title) in self.small
-                    and bool(self._foreign_groups(a)))
+            return (
+                _assigned(a)
+                and a.app.tpl.push
+                and (h.dept, h.title) in self.small
+                and bool(self._foreign_groups(a))
+            )
 
         for _h, a in self.pairs("drift:group_mismatch", (k + 1) // 2, missing):
             g = self.rng.choice(a.pushed)
@@ -177,13 +224,17 @@ class Injector:
         for _h, a in self.pairs("drift:group_mismatch", k // 2 or 1, extra):
             g = self.rng.choice(self._foreign_groups(a))
             a.groups.append(g)
-            a.granted[g] = between(self.rng, self.t.as_of - timedelta(days=200),
-                                   self.t.as_of - timedelta(days=5))
+            a.granted[g] = between(
+                self.rng, self.t.as_of - timedelta(days=200), self.t.as_of - timedelta(days=5)
+            )
             self.t.find("drift", "group_mismatch", a.app.name, a.user_name, entitlement=g)
 
     def _foreign_groups(self, a: Account) -> list[str]:
-        return sorted(g for g in self.pushed_groups.get(a.app.name, []) if g not in a.groups
-                      and safe_entitlement(self.t, a.app.name, g))
+        return sorted(
+            g
+            for g in self.pushed_groups.get(a.app.name, [])
+            if g not in a.groups and safe_entitlement(self.t, a.app.name, g)
+        )
 
     def peer_outlier(self, k: int) -> None:
         def ok(h: Human, a: Account) -> bool:
@@ -197,15 +248,23 @@ class Injector:
             self.t.find("creep", "peer_outlier", a.app.name, a.user_name, entitlement=e)
 
     def _spare(self, h: Human, a: Account) -> list[str]:
-        return [e for e in a.app.tpl.extras if e not in a.entitlements()
-                and (h.dept, h.title, a.app.name, e) not in self.t.claimed
-                and safe_entitlement(self.t, a.app.name, e)]
+        return [
+            e
+            for e in a.app.tpl.extras
+            if e not in a.entitlements()
+            and (h.dept, h.title, a.app.name, e) not in self.t.claimed
+            and safe_entitlement(self.t, a.app.name, e)
+        ]
 
     def _aws(self, h: Human, a: Account, max_held: int) -> bool:
         """An aws account of a small role holding at most max_held privileged entitlements."""
         held = sum(_privileged(e) for e in a.entitlements())
-        return (a.app.name == "aws" and (h.dept, h.title) in self.small and _assigned(a)
-                and held <= max_held)
+        return (
+            a.app.name == "aws"
+            and (h.dept, h.title) in self.small
+            and _assigned(a)
+            and held <= max_held
+        )
 
     def expired(self, k: int) -> None:
         aws = self.t.app("aws")
@@ -216,8 +275,10 @@ class Injector:
         for i, (_h, a) in enumerate(got):
             if i == len(got) - 1 and len(got) > 1:
                 self.grant(a, ent, (1, max_days - 3), pushed=True)
-                self.t.hazards.append(f"{ent} in aws held for less than its {max_days} days "
-                                      "(time-bound, not yet expired)")
+                self.t.hazards.append(
+                    f"{ent} in aws held for less than its {max_days} days "
+                    "(time-bound, not yet expired)"
+                )
                 continue
             self.grant(a, ent, (max_days + 8, 80), pushed=True)
             self.t.find("creep", "expired_grant", "aws", a.user_name, entitlement=ent)
@@ -226,8 +287,7 @@ class Injector:
         aws = self.t.app("aws")
         if aws is None:
             return
-        for _h, a in self.pairs("creep:privilege_accumulation", k,
-                               lambda h, a: self._aws(h, a, 2)):
+        for _h, a in self.pairs("creep:privilege_accumulation", k, lambda h, a: self._aws(h, a, 2)):
             pool = [g for g in aws.tpl.privileged_pool if g not in a.entitlements()]
             for g in self.rng.sample(pool, 3):
                 self.grant(a, g, (5, 85), pushed=True)
@@ -250,8 +310,9 @@ class Injector:
             h, (app_name, ent) = self.rng.choice(cands)
             h.used = "sod:toxic_combination"
             self._add(h, app_name, ent)
-            holder = next(a for a in self.live(h) if a.app.name == rule.a[0]
-                          and rule.a[1] in a.entitlements())
+            holder = next(
+                a for a in self.live(h) if a.app.name == rule.a[0] and rule.a[1] in a.entitlements()
+            )
             self.t.find("sod", "toxic_combination", rule.a[0], holder.user_name, rule=rule.name)
 
     def _can_add(self, h: Human, side: tuple[str, str]) -> bool:
@@ -268,12 +329,12 @@ class Injector:
         assert app is not None
         mine = [a for a in self.live(h) if a.app is app]
         if mine:
-            pushed = app.tpl.push and any(ent in a.pushed for a in self.t.accounts
-                                          if a.app is app)
+            pushed = app.tpl.push and any(ent in a.pushed for a in self.t.accounts if a.app is app)
             self.grant(mine[0], ent, (10, 200), pushed=pushed)
             return
-        when = between(self.rng, self.t.as_of - timedelta(days=200),
-                       self.t.as_of - timedelta(days=10))
+        when = between(
+            self.rng, self.t.as_of - timedelta(days=200), self.t.as_of - timedelta(days=10)
+        )
         a = new_account(self.t, self.ids, self.rng, None, app, h, when, Grants((), (ent,), ()))
         self.by_human.setdefault(h.hid, []).append(a)
 
@@ -284,9 +345,11 @@ class Injector:
             return a.app.reports_login and a.created < T - timedelta(days=130)
 
         for _h, a in self.pairs("dormant:no_login", k, ok):
-            a.last_login = between(self.rng, max(a.created + timedelta(days=1),
-                                                 T - timedelta(days=300)),
-                                   T - timedelta(days=100))
+            a.last_login = between(
+                self.rng,
+                max(a.created + timedelta(days=1), T - timedelta(days=300)),
+                T - timedelta(days=100),
+            )
             a.pinned_login = True
             self.t.find("dormant", "no_login", a.app.name, a.user_name)
 
@@ -300,9 +363,17 @@ class Injector:
             user = f"{h.first[0]}{h.last}".lower()
             if a.app.tpl.csv_format == "b":
                 user = h.email.upper()
-            b = new_account(self.t, self.ids, self.rng, None, a.app, h,
-                            between(self.rng, T - timedelta(days=300), T - timedelta(days=30)),
-                            Grants((), tuple(a.roles), ()), user_name=user)
+            b = new_account(
+                self.t,
+                self.ids,
+                self.rng,
+                None,
+                a.app,
+                h,
+                between(self.rng, T - timedelta(days=300), T - timedelta(days=30)),
+                Grants((), tuple(a.roles), ()),
+                user_name=user,
+            )
             if "email" in a.app.tpl.reports:
                 b.email = h.email.upper()
             b.last_login = between(self.rng, T - timedelta(days=25), T - timedelta(days=1))
@@ -325,4 +396,3 @@ def _basic_role(t: Tenant, app: App) -> str:
             if safe_entitlement(t, app.name, role):
                 return role
     return app.tpl.extras[0]
-

@@ -37,15 +37,23 @@ def role_counts(t: Tenant, statuses: tuple[str, ...] = ("active",)) -> dict[tupl
 
 
 def _apps_of(t: Tenant, h: Human, kinds: tuple[str, ...]) -> list[str]:
-    return [a.name for a in t.apps if a.kind in kinds
-            and grants_for(a.tpl, h.dept, h.title) is not None]
+    return [
+        a.name for a in t.apps if a.kind in kinds and grants_for(a.tpl, h.dept, h.title) is not None
+    ]
 
 
 def _leavers(t: Tenant, lo_days: int) -> list[Human]:
     T, P = t.as_of, t.period_start
-    return [h for h in t.humans if not h.idp_only and h.status == "terminated" and h.end
-            and not h.used and P + timedelta(days=5) < h.end < T - timedelta(days=lo_days)
-            and len(h.segments) == 1]
+    return [
+        h
+        for h in t.humans
+        if not h.idp_only
+        and h.status == "terminated"
+        and h.end
+        and not h.used
+        and P + timedelta(days=5) < h.end < T - timedelta(days=lo_days)
+        and len(h.segments) == 1
+    ]
 
 
 def plan_lifecycle(t: Tenant, rng: random.Random, n: int) -> None:
@@ -71,15 +79,19 @@ def plan_lifecycle(t: Tenant, rng: random.Random, n: int) -> None:
             h.deprov_delay = timedelta(0)
     for h in t.humans:
         if h.status == "terminated" and h.deprov in ("ontime", "missed_csv", "scim_failed"):
-            h.deprov_delay = h.deprov_delay if h.idp_only else timedelta(
-                hours=rng.randint(1, 12), seconds=rng.randint(0, 3599))
+            h.deprov_delay = (
+                h.deprov_delay
+                if h.idp_only
+                else timedelta(hours=rng.randint(1, 12), seconds=rng.randint(0, 3599))
+            )
     _plan_movers(t, rng, max(1, n // 2))
 
 
 def _fewest(t: Tenant, humans: list[Human], n: int) -> list[Human]:
     """The leavers with the fewest accounts (so one injection is a handful of findings)."""
-    ranked = sorted(humans, key=lambda h: (len(_apps_of(t, h, ("scim_okta", "csv_okta",
-                                                              "csv_only"))), h.hid))
+    ranked = sorted(
+        humans, key=lambda h: (len(_apps_of(t, h, ("scim_okta", "csv_okta", "csv_only"))), h.hid)
+    )
     return ranked[: max(4, 2 * n)]
 
 
@@ -98,9 +110,17 @@ def _plan_movers(t: Tenant, rng: random.Random, k: int) -> None:
     counts = role_counts(t)
     big = {r for r, c in counts.items() if c >= BIG}
     weighted = [(r.dept, r.title) for r in ROLES if not r.fixed]
-    cands = [h for h in t.humans if not h.idp_only and not h.used and h.status == "active"
-             and len(h.segments) == 1 and (h.dept, h.title) in big and h.start
-             and h.start < T - timedelta(days=330)]
+    cands = [
+        h
+        for h in t.humans
+        if not h.idp_only
+        and not h.used
+        and h.status == "active"
+        and len(h.segments) == 1
+        and (h.dept, h.title) in big
+        and h.start
+        and h.start < T - timedelta(days=330)
+    ]
     claimed = t.claimed
     for h in pick(rng, cands, k, "creep:mover_residual"):
         olds = [r for r in weighted if r != (h.dept, h.title) and counts.get(r, 0) >= 3]
@@ -116,8 +136,11 @@ def _plan_movers(t: Tenant, rng: random.Random, k: int) -> None:
         for a, e in keep:
             claimed.add((h.dept, h.title, a, e))
         assert h.start is not None
-        moved = day_between(rng, max(h.start + timedelta(days=90), T - timedelta(days=250))
-                            .date(), (T - timedelta(days=100)).date())
+        moved = day_between(
+            rng,
+            max(h.start + timedelta(days=90), T - timedelta(days=250)).date(),
+            (T - timedelta(days=100)).date(),
+        )
         h.segments = [(h.segments[0][0], *old), (day_start(moved), h.dept, h.title)]
         h.keep = keep
 
@@ -148,8 +171,13 @@ def lifecycle_truth(t: Tenant) -> None:
             continue
         if h.status == "terminated" and a.active and not a.deleted and h.deprov != "grace":
             t.find("orphan", "terminated_active", a.app.name, a.user_name)
-        elif (h.deprov == "late" and a.app.okta and a.deactivated_at and h.end
-              and a.deactivated_at > h.end):
+        elif (
+            h.deprov == "late"
+            and a.app.okta
+            and a.deactivated_at
+            and h.end
+            and a.deactivated_at > h.end
+        ):
             t.find("sla", "deprovision_late", a.app.name, a.user_name)
         if h.keep and a.active:
             for app, e in h.keep:

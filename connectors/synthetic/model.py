@@ -295,5 +295,6 @@ class Tenant:
 
     def find(self, kind: str, subkind: str, app: str, account: str, **extra: str) -> None:
         """Record one expected finding."""
-        self.truth.append({"kind": kind, "subkind": subkind, "app": app, "account": account,
-                           **extra})
+        self.truth.append(
+            {"kind": kind, "subkind": subkind, "app": app, "account": account, **extra}
+        )

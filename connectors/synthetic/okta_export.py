@@ -66,8 +66,14 @@ def _group(g: OktaGroup) -> dict[str, Any]:
         "type": g.kind,
         "profile": {"name": g.name, "description": g.description},
         "_links": {
-            "logo": [{"name": "medium", "href": "https://ok12static.oktacdn.com/assets/img/"
-                      "logos/groups/okta-medium.png", "type": "image/png"}],
+            "logo": [
+                {
+                    "name": "medium",
+                    "href": "https://ok12static.oktacdn.com/assets/img/"
+                    "logos/groups/okta-medium.png",
+                    "type": "image/png",
+                }
+            ],
             "users": {"href": f"{_API}/groups/{g.gid}/users"},
             "apps": {"href": f"{_API}/groups/{g.gid}/apps"},
         },
@@ -88,14 +94,18 @@ def _app(a: App) -> dict[str, Any]:
         "status": "ACTIVE",
         "lastUpdated": iso_ms(a.created),
         "created": iso_ms(a.created),
-        "accessibility": {"selfService": False, "errorRedirectUrl": None,
-                          "loginRedirectUrl": None},
-        "visibility": {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False},
-                       "appLinks": {f"{a.tpl.okta_name}_link": True}},
+        "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
+        "visibility": {
+            "autoSubmitToolbar": False,
+            "hide": {"iOS": False, "web": False},
+            "appLinks": {f"{a.tpl.okta_name}_link": True},
+        },
         "features": features,
         "signOnMode": a.tpl.sign_on,
-        "credentials": {"userNameTemplate": {"template": template, "type": "BUILT_IN"},
-                        "signing": {}},
+        "credentials": {
+            "userNameTemplate": {"template": template, "type": "BUILT_IN"},
+            "signing": {},
+        },
         "settings": {"app": {}},
         "_links": {
             "users": {"href": f"{_API}/apps/{a.okta_id}/users"},
@@ -110,15 +120,24 @@ def _bookmark(t: Tenant, ids: Ids) -> dict[str, Any]:
     created = t.period_start
     app_id = ids.okta("0oa")
     return {
-        "id": app_id, "name": "bookmark", "label": "Status Page", "status": "ACTIVE",
-        "lastUpdated": iso_ms(created), "created": iso_ms(created),
-        "accessibility": {"selfService": False, "errorRedirectUrl": None,
-                          "loginRedirectUrl": None},
-        "visibility": {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False},
-                       "appLinks": {"login": True}},
-        "features": [], "signOnMode": "BOOKMARK",
-        "credentials": {"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
-                        "signing": {}},
+        "id": app_id,
+        "name": "bookmark",
+        "label": "Status Page",
+        "status": "ACTIVE",
+        "lastUpdated": iso_ms(created),
+        "created": iso_ms(created),
+        "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
+        "visibility": {
+            "autoSubmitToolbar": False,
+            "hide": {"iOS": False, "web": False},
+            "appLinks": {"login": True},
+        },
+        "features": [],
+        "signOnMode": "BOOKMARK",
+        "credentials": {
+            "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
+            "signing": {},
+        },
         "settings": {"app": {"requestIntegration": False, "url": "https://status.acme.example"}},
         "_links": {"self": {"href": f"{_API}/apps/{app_id}"}},
     }
@@ -127,8 +146,12 @@ def _bookmark(t: Tenant, ids: Ids) -> dict[str, Any]:
 def _app_user(x: Assignment) -> dict[str, Any]:
     u, a = x.user, x.account
     h = u.human
-    profile: dict[str, Any] = {"email": u.email, "givenName": h.first, "familyName": h.last,
-                               "displayName": h.display}
+    profile: dict[str, Any] = {
+        "email": u.email,
+        "givenName": h.first,
+        "familyName": h.last,
+        "displayName": h.display,
+    }
     if "department" in x.app.tpl.reports:
         profile["department"] = h.dept
     return {
@@ -144,8 +167,10 @@ def _app_user(x: Assignment) -> dict[str, Any]:
         "lastSync": iso_ms(a.modified if a is not None else x.created),
         "credentials": {"userName": x.user_name},
         "profile": profile,
-        "_links": {"app": {"href": f"{_API}/apps/{x.app.okta_id}"},
-                   "user": {"href": f"{_API}/users/{u.uid}"}},
+        "_links": {
+            "app": {"href": f"{_API}/apps/{x.app.okta_id}"},
+            "user": {"href": f"{_API}/users/{u.uid}"},
+        },
     }
 
 
@@ -161,8 +186,10 @@ def _push(g: OktaGroup) -> dict[str, Any]:
         "lastUpdated": iso_ms(g.created),
         "lastPush": iso_ms(g.created),
         "errorSummary": None,
-        "_links": {"app": {"href": f"{_API}/apps/{g.app.okta_id}"},
-                   "sourceGroup": {"href": f"{_API}/groups/{g.gid}"}},
+        "_links": {
+            "app": {"href": f"{_API}/apps/{g.app.okta_id}"},
+            "sourceGroup": {"href": f"{_API}/groups/{g.gid}"},
+        },
     }
 
 
@@ -173,20 +200,28 @@ def write_okta(t: Tenant, root: Path, ids: Ids, rng: random.Random) -> dict[str,
     write_json_lines(root / "users.json", list(users.values()))
     write_json(root / "groups.json", [_group(g) for g in t.groups])
     for g in t.groups:
-        write_json_lines(root / "group_members" / f"{g.gid}.json",
-                         [users[u.uid] for u in g.members])
+        write_json_lines(
+            root / "group_members" / f"{g.gid}.json", [users[u.uid] for u in g.members]
+        )
     okta_apps = [a for a in t.apps if a.okta]
     write_json(root / "apps.json", [_app(a) for a in okta_apps] + [_bookmark(t, ids)])
     n_assign = 0
     for a in okta_apps:
-        rows = sorted((x for x in t.assignments if x.app is a and not x.removed),
-                      key=lambda x: x.user.uid)
+        rows = sorted(
+            (x for x in t.assignments if x.app is a and not x.removed), key=lambda x: x.user.uid
+        )
         n_assign += len(rows)
         write_json(root / "app_users" / f"{a.okta_id}.json", [_app_user(x) for x in rows])
         if a.tpl.push:
-            write_json(root / "group_push" / f"{a.okta_id}.json",
-                       [_push(g) for g in t.groups if g.app is a])
+            write_json(
+                root / "group_push" / f"{a.okta_id}.json",
+                [_push(g) for g in t.groups if g.app is a],
+            )
     logs = render_logs(t, ids, rng)
     write_json_lines(root / "logs.json", logs)
-    return {"okta_users": len(users), "okta_groups": len(t.groups), "assignments": n_assign,
-            "log_events": len(logs)}
+    return {
+        "okta_users": len(users),
+        "okta_groups": len(t.groups),
+        "assignments": n_assign,
+        "log_events": len(logs),
+    }

@@ -51,10 +51,16 @@ def expected_findings(t: Tenant) -> list[dict[str, str]]:
         h = a.human
         if h is None:
             orphans.add(id(a))
-            accepted = any(r["app"] == a.app.name and r["account"] == a.user_name
-                           for r in t.accepted_risks)
-            add("orphan", "unmatched", a.app.name, a.user_name,
-                **({"status": "accepted"} if accepted else {}))
+            accepted = any(
+                r["app"] == a.app.name and r["account"] == a.user_name for r in t.accepted_risks
+            )
+            add(
+                "orphan",
+                "unmatched",
+                a.app.name,
+                a.user_name,
+                **({"status": "accepted"} if accepted else {}),
+            )
         elif _status(h) == "terminated":
             end = h.end if not h.idp_only else (h.idp.status_changed if h.idp else h.end)
             assert end is not None
@@ -68,8 +74,12 @@ def expected_findings(t: Tenant) -> list[dict[str, str]]:
     _drift(t, live, judged, add)
     _creep(t, live, add)
     for a in live:
-        if (judged(a) and a.app.reports_login and a.last_login is not None
-                and a.last_login < T - timedelta(days=POLICY["dormant_days"])):
+        if (
+            judged(a)
+            and a.app.reports_login
+            and a.last_login is not None
+            and a.last_login < T - timedelta(days=POLICY["dormant_days"])
+        ):
             add("dormant", "no_login", a.app.name, a.user_name)
     last_sso: dict[tuple[str, str], datetime] = {}
     for ev in t.activity:
@@ -81,13 +91,21 @@ def expected_findings(t: Tenant) -> list[dict[str, str]]:
         seen = last_sso.get((a.app.name, u.uid)) if u else None
         if judged(a) and seen is not None and a.last_login is None:
             assert seen >= T - timedelta(days=POLICY["dormant_days"]), (
-                f"{a.app.name} {a.user_name}: newest SSO {seen} would read as dormant")
+                f"{a.app.name} {a.user_name}: newest SSO {seen} would read as dormant"
+            )
     sla = timedelta(hours=POLICY["deprovision_sla_hours"])
     for a in t.accounts:
         h = a.human
-        if (h is not None and h.status == "terminated" and h.end and a.app.okta
-                and a.deactivated_at and a.deactivated_at >= t.period_start
-                and a.deactivated_at > h.end + sla and not a.active):
+        if (
+            h is not None
+            and h.status == "terminated"
+            and h.end
+            and a.app.okta
+            and a.deactivated_at
+            and a.deactivated_at >= t.period_start
+            and a.deactivated_at > h.end + sla
+            and not a.active
+        ):
             add("sla", "deprovision_late", a.app.name, a.user_name)
     by_person: dict[tuple[int, str], list[Account]] = {}
     for a in live:
@@ -119,9 +137,11 @@ def _drift(t: Tenant, live: list[Account], judged: Callable[[Account], bool], ad
             add("drift", "unassigned_account", a.app.name, a.user_name)
             continue
         email = h.email
-        if ((a.email is not None and _key(a.email) != email)
-                or (a.display_name is not None and a.display_name != h.display)
-                or (a.department is not None and a.department != h.dept)):
+        if (
+            (a.email is not None and _key(a.email) != email)
+            or (a.display_name is not None and a.display_name != h.display)
+            or (a.department is not None and a.department != h.dept)
+        ):
             add("drift", "attribute_mismatch", a.app.name, a.user_name)
     for g in t.groups:
         if g.app is None or g.target is None:
@@ -132,10 +152,8 @@ def _drift(t: Tenant, live: list[Account], judged: Callable[[Account], bool], ad
                 continue
             uid = a.human.idp.uid if a.human and a.human.idp else None
             if (g.target in a.groups) != (uid in idp):
-                add("drift", "group_mismatch", a.app.name, a.user_name,
-                    entitlement=g.target)
-        app_members = {a.human.idp.uid for a in live if a.app is g.app and a.human
-                       and a.human.idp}
+                add("drift", "group_mismatch", a.app.name, a.user_name, entitlement=g.target)
+        app_members = {a.human.idp.uid for a in live if a.app is g.app and a.human and a.human.idp}
         for u in g.members:
             assert u.uid in app_members, f"{g.name}: Okta member {u.login} has no app account"
 
@@ -172,26 +190,24 @@ def _creep(t: Tenant, live: list[Account], add: Add) -> None:
         role = (h.dept, h.title)
         for e in a.entitlements():
             ent = (a.app.name, e)
-            if len(h.segments) > 1 and h.segments[-1][0] < T - timedelta(
-                    days=POLICY["mover_days"]):
+            if len(h.segments) > 1 and h.segments[-1][0] < T - timedelta(days=POLICY["mover_days"]):
                 old = (h.segments[-2][1], h.segments[-2][2])
                 if share(old, ent)[0] >= 0.5 and share(role, ent)[0] < pct:
-                    add("creep", "mover_residual", a.app.name, a.user_name,
-                        entitlement=e)
+                    add("creep", "mover_residual", a.app.name, a.user_name, entitlement=e)
                     continue
             if ent in limits and a.granted.get(e, T) < T - timedelta(days=limits[ent]):
-                add("creep", "expired_grant", a.app.name, a.user_name,
-                    entitlement=e)
+                add("creep", "expired_grant", a.app.name, a.user_name, entitlement=e)
                 continue
             s, n = share(role, ent)
             if _status(h) == "active" and n >= POLICY["peer_min_group"] and s < pct:
-                add("creep", "peer_outlier", a.app.name, a.user_name,
-                    entitlement=e)
+                add("creep", "peer_outlier", a.app.name, a.user_name, entitlement=e)
     for h in t.humans:
         mine = holds.get(h.hid, set())
         for r in SOD_RULES:
             if r.a in mine and r.b in mine:
-                holder = next(a for a in live if a.human is h and a.app.name == r.a[0]
-                              and r.a[1] in a.entitlements())
-                add("sod", "toxic_combination", r.a[0], holder.user_name,
-                    rule=r.name)
+                holder = next(
+                    a
+                    for a in live
+                    if a.human is h and a.app.name == r.a[0] and r.a[1] in a.entitlements()
+                )
+                add("sod", "toxic_combination", r.a[0], holder.user_name, rule=r.name)

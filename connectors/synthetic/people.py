@@ -30,12 +30,24 @@ __all__ = ["build_people", "finish_idp", "MIN_PEOPLE"]
 
 MIN_PEOPLE = 100
 _HEADS = (
-    "Director of Engineering", "VP of Sales", "Controller", "General Counsel",
-    "Security Architect", "Support Team Lead", "Marketing Manager", "HR Business Partner",
-    "Systems Engineer", "Product Manager", "Office Manager", "Chief Executive Officer",
+    "Director of Engineering",
+    "VP of Sales",
+    "Controller",
+    "General Counsel",
+    "Security Architect",
+    "Support Team Lead",
+    "Marketing Manager",
+    "HR Business Partner",
+    "Systems Engineer",
+    "Product Manager",
+    "Office Manager",
+    "Chief Executive Officer",
 )
-_EXTERNAL_DOMAINS = {"Auditor": "auditfirm.example", "Board Member": "board.example",
-                     "Advisor": "advisors.example"}
+_EXTERNAL_DOMAINS = {
+    "Auditor": "auditfirm.example",
+    "Board Member": "board.example",
+    "Advisor": "advisors.example",
+}
 
 
 def _headcounts(n: int) -> list[tuple[RoleSpec, int]]:
@@ -78,18 +90,22 @@ def build_people(t: Tenant, rng: random.Random) -> None:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         h = Human(i, first, last, emails.make(first, last))
         x = rng.random()
-        h.worker_type = ("Contractor" if x < spec.contractors
-                         else "Intern" if x < spec.contractors + spec.interns else "Employee")
+        h.worker_type = (
+            "Contractor"
+            if x < spec.contractors
+            else "Intern"
+            if x < spec.contractors + spec.interns
+            else "Employee"
+        )
         fate = "active" if spec.fixed else _fate(rng.random())
         if fate == "term_old":
-            term = day_between(rng, (T - timedelta(days=4 * 365)).date(), (P - timedelta(days=1))
-                               .date())
-            hire = day_between(rng, (T - timedelta(days=8 * 365)).date(),
-                               term - timedelta(days=90))
+            term = day_between(
+                rng, (T - timedelta(days=4 * 365)).date(), (P - timedelta(days=1)).date()
+            )
+            hire = day_between(rng, (T - timedelta(days=8 * 365)).date(), term - timedelta(days=90))
         elif fate == "term":
             term = day_between(rng, (P + timedelta(days=2)).date(), (T - timedelta(days=3)).date())
-            hire = day_between(rng, (T - timedelta(days=8 * 365)).date(),
-                               term - timedelta(days=45))
+            hire = day_between(rng, (T - timedelta(days=8 * 365)).date(), term - timedelta(days=45))
         else:
             term = None
             recent = h.worker_type == "Intern" or rng.random() < 0.16
@@ -103,8 +119,9 @@ def build_people(t: Tenant, rng: random.Random) -> None:
             h.status = "terminated"
         elif fate == "leave" and hire < (T - timedelta(days=120)).date():
             h.status = "leave"
-            h.leave_start = day_between(rng, (T - timedelta(days=70)).date(),
-                                        (T - timedelta(days=7)).date())
+            h.leave_start = day_between(
+                rng, (T - timedelta(days=70)).date(), (T - timedelta(days=7)).date()
+            )
         # Background movers: the role they hold now is the slot's; they came from another.
         last_day = (h.end - timedelta(days=10)).date() if h.end else (T - timedelta(days=10)).date()
         first_day = max(hire + timedelta(days=60), (P - timedelta(days=120)).date())
@@ -113,8 +130,9 @@ def build_people(t: Tenant, rng: random.Random) -> None:
             old = rng.choice(same or [r for r in weighted if r.title != spec.title])
             moved = day_start(day_between(rng, first_day, last_day))
             h.segments = [(day_start(hire), old.dept, old.title), (moved, spec.dept, spec.title)]
-        h.records.append(HrRecord("", h, hire, term, _status(h), h.worker_type, spec.dept,
-                                  spec.title))
+        h.records.append(
+            HrRecord("", h, hire, term, _status(h), h.worker_type, spec.dept, spec.title)
+        )
         t.humans.append(h)
     _external(t, rng, emails)
 

@@ -40,8 +40,9 @@ class TenantInfo:
     counts: dict[str, object] = field(default_factory=dict)
 
 
-def build_tenant(*, seed: int = 7, people: int = 2000, apps: int = 25,
-                 as_of: datetime = DEFAULT_AS_OF) -> Tenant:
+def build_tenant(
+    *, seed: int = 7, people: int = 2000, apps: int = 25, as_of: datetime = DEFAULT_AS_OF
+) -> Tenant:
     """The tenant in memory, every injection applied and its truth recorded."""
     if apps < MIN_APPS:
         raise ValueError(f"apps must be at least {MIN_APPS}")
@@ -61,8 +62,14 @@ def build_tenant(*, seed: int = 7, people: int = 2000, apps: int = 25,
     assign_ids(t)
     finish_idp(t, stream("idp"), ids)
     idp_hazards(t, stream("idp-hazards"))
-    t.admin = next((h.idp for h in t.humans if h.title == "Systems Engineer" and h.idp
-                    and h.idp.status == "ACTIVE"), t.idp_users[0])
+    t.admin = next(
+        (
+            h.idp
+            for h in t.humans
+            if h.title == "Systems Engineer" and h.idp and h.idp.status == "ACTIVE"
+        ),
+        t.idp_users[0],
+    )
     build_accounts(t, ids, stream("accounts"))
     account_hazards(t, stream("account-hazards"), ids)
     lifecycle_truth(t)
@@ -76,20 +83,35 @@ def build_tenant(*, seed: int = 7, people: int = 2000, apps: int = 25,
 
 def _login_hazard(t: Tenant, rng: random.Random) -> None:
     """One active account last seen 80 days ago: inside dormant_days, so not dormant."""
-    cands = [a for a in t.accounts if a.active and a.app.kind == "csv_only" and a.human
-             and a.human.status == "active" and not a.human.used and not a.pinned_login
-             and a.created < t.as_of - timedelta(days=120)]
+    cands = [
+        a
+        for a in t.accounts
+        if a.active
+        and a.app.kind == "csv_only"
+        and a.human
+        and a.human.status == "active"
+        and not a.human.used
+        and not a.pinned_login
+        and a.created < t.as_of - timedelta(days=120)
+    ]
     if cands:
         a = rng.choice(cands)
         a.last_login = t.as_of - timedelta(days=80, hours=rng.randint(0, 20))
         a.pinned_login = True
         t.hazards.append("an account last used 80 days ago (dormant_days is 90)")
-    t.hazards.append("accounts whose app never reported a login (blank / 'never'): unknown, "
-                     "not dormant")
+    t.hazards.append(
+        "accounts whose app never reported a login (blank / 'never'): unknown, not dormant"
+    )
 
 
-def generate_tenant(out_dir: Path, *, seed: int = 7, people: int = 2000, apps: int = 25,
-                    as_of: datetime = DEFAULT_AS_OF) -> TenantInfo:
+def generate_tenant(
+    out_dir: Path,
+    *,
+    seed: int = 7,
+    people: int = 2000,
+    apps: int = 25,
+    as_of: datetime = DEFAULT_AS_OF,
+) -> TenantInfo:
     """Write the tenant's vendor-native exports, evidence.toml, truth.json and tenant.json."""
     out = Path(out_dir)
     src = out / "sources"
@@ -99,8 +121,12 @@ def generate_tenant(out_dir: Path, *, seed: int = 7, people: int = 2000, apps: i
         shutil.rmtree(src)  # a previous tenant: stale pages must not survive
     t = build_tenant(seed=seed, people=people, apps=apps, as_of=as_of)
     hr = write_hr(t, src / "hr")
-    okta = write_okta(t, src / "okta", Ids(random.Random(f"scim-evidence:{seed}:okta")),
-                      random.Random(f"scim-evidence:{seed}:logs"))
+    okta = write_okta(
+        t,
+        src / "okta",
+        Ids(random.Random(f"scim-evidence:{seed}:okta")),
+        random.Random(f"scim-evidence:{seed}:logs"),
+    )
     scim = write_scim(t, src / "scim")
     csvs = write_app_csvs(t, src / "apps")
     counts: dict[str, object] = {
