@@ -299,3 +299,18 @@ def test_busy_store_waits_then_says_who(store_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_pages_are_recorded_with_the_run(store) -> None:
+    from connectors.records import PageRecord
+
+    b = gh(T0, [dict(account_id="1", user_name="a", active=True)])
+    b.pages = [
+        PageRecord("scim/gh/Users-0001.json", "a" * 64, 100, 150),
+        PageRecord("scim/gh/Users-0002.json", "b" * 64, 50, None),
+    ]
+    run = commit_batch(store, b, Policy()).run_id
+    assert store.execute("SELECT * FROM sync_pages ORDER BY page").fetchall() == [
+        (run, 1, "scim/gh/Users-0001.json", "a" * 64, 100, 150),
+        (run, 2, "scim/gh/Users-0002.json", "b" * 64, 50, None),
+    ]

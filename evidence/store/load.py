@@ -219,18 +219,22 @@ def commit_batch(
             con.register("_reported", events)
             con.execute("INSERT INTO _events_in SELECT *, false FROM _reported")
             con.unregister("_reported")
-        for i, page in enumerate(batch.pages, start=1):
-            con.execute(
-                "INSERT INTO sync_pages VALUES ($run, $page, $req, $sha, $n, $total)",
+        if batch.pages:
+            pages = pa.table(
                 {
-                    "run": run_id,
-                    "page": i,
-                    "req": page.request,
-                    "sha": page.sha256,
-                    "n": page.item_count,
-                    "total": page.total_results,
-                },
+                    "run_id": pa.array([run_id] * len(batch.pages), pa.int32()),
+                    "page": pa.array(range(1, len(batch.pages) + 1), pa.int32()),
+                    "request": [p.request for p in batch.pages],
+                    "sha256": [p.sha256 for p in batch.pages],
+                    "item_count": pa.array([p.item_count for p in batch.pages], pa.int32()),
+                    "total_results": pa.array(
+                        [p.total_results for p in batch.pages], pa.int32()
+                    ),
+                }
             )
+            con.register("_pages_in", pages)
+            con.execute("INSERT INTO sync_pages SELECT * FROM _pages_in")
+            con.unregister("_pages_in")
         result.pages = len(batch.pages)
         counts = {"opened": result.opened, "closed": result.closed, "pages": result.pages}
         result.events_new, result.events_seen, result.chain_hash = finish_run(
