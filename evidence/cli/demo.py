@@ -33,6 +33,15 @@ def _clear(out: Path) -> None:
     shutil.rmtree(out)
 
 
+def _shown(p: Path) -> Path:
+    """A path relative to the working folder when it lies below it, else absolute."""
+    p = p.resolve()
+    try:
+        return p.relative_to(Path.cwd())
+    except ValueError:
+        return p
+
+
 def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) -> None:
     """Generate, sync, detect, forward and report; print a summary and the paths written."""
     from connectors.synthetic import generate_tenant
@@ -114,4 +123,4 @@ def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) ->
         rep.pdf,
         out / "reports",
     ):
-        err.print(f"  {p}")
+        err.print(f"  {_shown(Path(p))}")
