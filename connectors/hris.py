@@ -2,7 +2,7 @@
 
 Rules the architecture leaves to us:
 - `[sources.columns]` maps canonical field → header; a canonical field whose name is itself a
-  header needs no entry. Unmapped columns never reach `people` (they stay in `raw`).
+  header needs no entry. Unmapped columns are dropped, from `raw` too (HR exports carry PII).
 - Text is kept as the source wrote it (no trimming, no case folding: matching is the
   matcher's job); an empty or blank cell is null. `aliases` is normalised: parts trimmed,
   empty parts dropped, re-joined with ';'.
@@ -124,7 +124,8 @@ def read_hris(
             effective_at=effective,
         )
         people.append(row)
-        raw = dumps(redact(rec))
+        # Only mapped columns are kept, even in raw: an HR export carries PII we do not need.
+        raw = dumps(redact({col: rec.get(col) for col in mapping.values()}))
         details = dumps({k: row[k] for k in _DETAIL_KEYS if row[k] is not None})
         hire_text = _rfc3339(hire) if hire is not None else ""
         if hire is not None and hire <= when:
