@@ -134,7 +134,16 @@ def _merge_snapshot(
     if apps is not None:
         scope += " AND app IN (SELECT unnest($apps))"
         params["apps"] = list(apps)
-    had = con.execute(f"SELECT count(*) > 0 FROM {t} WHERE {scope}", params).fetchall()[0]
+    had = bool(con.execute(f"SELECT count(*) > 0 FROM {t} WHERE {scope}", params).fetchall()[0][0])
+    insert = (
+        f"INSERT INTO {t} (source, valid_from, valid_to, run_id, row_hash, {cols}) "
+        f"SELECT $source, $as_of, NULL, $run_id, row_hash, {cols} FROM "
+    )
+    opening = {"source": source, "as_of": as_of, "run_id": run_id}
+    if not had:
+        # A scope's first listing: everything opens, nothing closes, no diff to keep.
+        opened = con.execute(insert + "_snap", opening).fetchall()[0][0]
+        return int(opened), 0, False
     # Rows this run closes, kept for the inferred events.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _closed AS SELECT * FROM {t} WHERE {scope} "
@@ -155,12 +164,8 @@ def _merge_snapshot(
     )
     opened = con.execute("SELECT count(*) FROM _opened").fetchall()[0][0]
     if opened:
-        con.execute(
-            f"INSERT INTO {t} (source, valid_from, valid_to, run_id, row_hash, {cols}) "
-            f"SELECT $source, $as_of, NULL, $run_id, row_hash, {cols} FROM _opened",
-            {"source": source, "as_of": as_of, "run_id": run_id},
-        )
-    return opened, closed, bool(had and had[0])
+        con.execute(insert + "_opened", opening)
+    return opened, closed, True
 
 
 _INFER = {
@@ -227,9 +232,7 @@ def commit_batch(
                     "request": [p.request for p in batch.pages],
                     "sha256": [p.sha256 for p in batch.pages],
                     "item_count": pa.array([p.item_count for p in batch.pages], pa.int32()),
-                    "total_results": pa.array(
-                        [p.total_results for p in batch.pages], pa.int32()
-                    ),
+                    "total_results": pa.array([p.total_results for p in batch.pages], pa.int32()),
                 }
             )
             con.register("_pages_in", pages)
