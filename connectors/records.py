@@ -165,11 +165,14 @@ class Snapshot:
 
     `apps` limits the scope: when set, only rows of those apps are compared (and closed when
     missing); when None the snapshot covers every row of this source in the table.
+    `partial` marks an incremental listing (e.g. SCIM `meta.lastModified gt ...`): its rows
+    open new versions of what changed, but a row it does not list is not thereby gone.
     """
 
     table: str
     rows: pa.Table
     apps: tuple[str, ...] | None = None
+    partial: bool = False
 
 
 @dataclass(frozen=True)

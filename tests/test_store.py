@@ -314,3 +314,40 @@ def test_pages_are_recorded_with_the_run(store) -> None:
         (run, 1, "scim/gh/Users-0001.json", "a" * 64, 100, 150),
         (run, 2, "scim/gh/Users-0002.json", "b" * 64, 50, None),
     ]
+
+
+def test_a_partial_listing_never_closes_what_it_omits(store) -> None:
+    from connectors.records import Snapshot
+
+    p = Policy()
+    commit_batch(
+        store,
+        gh(
+            T0,
+            [
+                dict(account_id="1", user_name="a", active=True),
+                dict(account_id="2", user_name="b", active=True),
+            ],
+        ),
+        p,
+    )
+    delta = gh(
+        T1,
+        [
+            dict(account_id="1", user_name="a", active=False),
+            dict(account_id="3", user_name="c", active=True),
+        ],
+    )
+    delta.snapshots = [Snapshot(s.table, s.rows, s.apps, partial=True) for s in delta.snapshots]
+    commit_batch(store, delta, p)
+    rows = store.execute(
+        "SELECT account_id, active, valid_from, valid_to FROM accounts ORDER BY account_id, valid_from"
+    ).fetchall()
+    assert rows == [
+        ("1", True, T0, T1),
+        ("1", False, T1, None),
+        ("2", True, T0, None),
+        ("3", True, T1, None),
+    ]
+    actions = sorted(r[0] for r in store.execute("SELECT action FROM events").fetchall())
+    assert actions == ["account.create", "account.deactivate"]

@@ -122,8 +122,12 @@ def _merge_snapshot(
     apps: tuple[str, ...] | None,
     as_of: datetime,
     run_id: int,
+    partial: bool = False,
 ) -> tuple[int, int, bool]:
-    """Close changed/vanished current rows and open new ones; return (opened, closed, had_rows)."""
+    """Close changed/vanished current rows and open new ones; return (opened, closed, had_rows).
+
+    A partial listing closes only rows it lists with other values, never the ones it omits.
+    """
     t = _ident(table, SNAPSHOT_SCHEMAS)
     schema = SNAPSHOT_SCHEMAS[table]
     extra_cols = ["privileged"] if table == "grants" else []
@@ -145,9 +149,16 @@ def _merge_snapshot(
         opened = con.execute(insert + "_snap", opening).fetchall()[0][0]
         return int(opened), 0, False
     # Rows this run closes, kept for the inferred events.
+    listed = ""
+    if partial:
+        match = " AND ".join(
+            f"s.{_ident(k, schema.names)} IS NOT DISTINCT FROM c.{_ident(k, schema.names)}"
+            for k in SNAPSHOT_KEYS[table]
+        )
+        listed = f" AND EXISTS (SELECT 1 FROM _snap s WHERE {match})"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _closed AS SELECT * FROM {t} WHERE {scope} "
-        f"AND row_hash NOT IN (SELECT row_hash FROM _snap)",
+        f"CREATE OR REPLACE TEMP TABLE _closed AS SELECT * FROM {t} c WHERE {scope} "
+        f"AND row_hash NOT IN (SELECT row_hash FROM _snap){listed}",
         params,
     )
     closed = con.execute("SELECT count(*) FROM _closed").fetchall()[0][0]
@@ -210,7 +221,7 @@ def commit_batch(
         for snap in batch.snapshots:
             _stage_snapshot(con, snap.table, snap.rows, policy)
             opened, closed, had = _merge_snapshot(
-                con, snap.table, batch.source, snap.apps, as_of, run_id
+                con, snap.table, batch.source, snap.apps, as_of, run_id, snap.partial
             )
             result.opened[snap.table] = result.opened.get(snap.table, 0) + opened
             result.closed[snap.table] = result.closed.get(snap.table, 0) + closed
