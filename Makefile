@@ -3,6 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Canaille (a second, quirkier SCIM server for the tests) needs scim2-models 0.9, so it lives
+# in its own venv.
+CANAILLE := .venv-canaille
+CANAILLE_STAMP := $(CANAILLE)/.installed
 SCALE ?= default
 # WeasyPrint needs Pango (pangoft2) and fonts; the tests read PDFs with poppler-utils.
 APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils qpdf
@@ -27,10 +31,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+$(CANAILLE_STAMP): tests/servers/canaille-constraints.txt
+	@test -x $(CANAILLE)/bin/python || $(PY) -m venv $(CANAILLE)
+	$(CANAILLE)/bin/pip install -q 'canaille[front,oidc,scim]==0.3.6' scim2-models==0.9.0 \
+	  pytest-iam==0.3.0 -c tests/servers/canaille-constraints.txt
+	@touch $@
+
 demo: sysdeps venv
 	$(BIN)/evidence demo --out demo-out
 
-test: sysdeps venv
+test: sysdeps venv $(CANAILLE_STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: sysdeps venv

@@ -53,3 +53,8 @@ def batch(
     if ev is not None:
         b.events = ev
     return b
+
+
+# Real SCIM servers (started on demand by the tests that name these fixtures).
+from tests.servers.canaille_server import canaille_server_fixture  # noqa: E402, F401
+from tests.servers.scim2_server import scim2_server_fixture  # noqa: E402, F401
