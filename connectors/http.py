@@ -519,8 +519,12 @@ def get_json(
     source: str | None = None,
     page: int | None = None,
     optional: bool = False,
+    attempts: int | None = None,
 ) -> tuple[Any, bytes, httpx.Response]:
-    """GET a JSON document: (parsed object, raw bytes, response), or a SourceHTTPError."""
+    """GET a JSON document: (parsed object, raw bytes, response), or a SourceHTTPError.
+
+    `attempts` caps the retries of this one request (a probe that expects to fail).
+    """
     if source is None:
         source = client.source if isinstance(client, SourceClient) else "?"
     base = client.base_url
@@ -538,7 +542,8 @@ def get_json(
             "refusing a link to another origin than the source's url",
             page=page,
         )
-    response = client.get(url, params=params)
+    extensions = {"max_attempts": attempts} if attempts else None
+    response = client.get(url, params=params, extensions=extensions)
     raise_for_status(response, source=source, page=page, optional=optional, client=client)
     raw = response.content
     request = response.request

@@ -231,6 +231,8 @@ class RetryingTransport(httpx.BaseTransport):
         repeatable = request.method in IDEMPOTENT_METHODS or bool(
             request.extensions.get("idempotent")
         )
+        # A probe (e.g. "does this server accept `count`?") may ask for fewer attempts.
+        max_attempts = int(request.extensions.get("max_attempts", policy.max_attempts))
         attempt = 0
         while True:
             attempt += 1
@@ -254,7 +256,7 @@ class RetryingTransport(httpx.BaseTransport):
                         e, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError
                     )
                 )
-                if not retryable or attempt >= policy.max_attempts:
+                if not retryable or attempt >= max_attempts:
                     tries = f" after {attempt} attempts" if attempt > 1 else ""
                     raise Unreachable(*self._give_up(request, problem + tries)) from None
                 self._retry(request, policy.backoff(attempt), "backoff", problem, rate_limit=False)
@@ -270,7 +272,7 @@ class RetryingTransport(httpx.BaseTransport):
             )
             if not retry_status:
                 return response
-            if attempt >= policy.max_attempts:
+            if attempt >= max_attempts:
                 if status == 429:
                     raise RateLimited(
                         *self._give_up(request, f"429 Too Many Requests after {attempt} attempts"),

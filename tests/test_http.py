@@ -207,6 +207,13 @@ def test_5xx_exhausted_raises_with_status(srv: StubServer, ft: FakeTime) -> None
     assert e.value.status == 503 and ft.sleeps == [0.5]
 
 
+def test_a_probe_asks_for_one_attempt(srv: StubServer, ft: FakeTime) -> None:
+    srv.script("/v2/Users", Reply(500, "count not supported"))
+    with pytest.raises(SourceHTTPError, match="500"):
+        get_json(client_for(srv, ft), "/v2/Users", {"count": 10}, source="app", attempts=1)
+    assert len(srv.requests) == 1 and ft.sleeps == []
+
+
 def test_post_is_not_repeated_after_5xx(srv: StubServer, ft: FakeTime) -> None:
     srv.script("/hec", Reply(503, "down"), Reply(200, {}))
     response = client_for(srv, ft).post("/hec", json={"event": 1})
