@@ -197,3 +197,4 @@ class SourceBatch:
     events: pa.Table = field(default_factory=lambda: EVENT_SCHEMA.empty_table())
     pages: list[PageRecord] = field(default_factory=list)
     cursor: str | None = None
+    notes: list[str] = field(default_factory=list)  # server quirks met, kept with the run

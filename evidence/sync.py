@@ -29,16 +29,33 @@ class SourceOutcome:
         return self.error is None
 
 
-def read_batches(source: SourceConfig) -> list[SourceBatch]:
-    """Read one source with its connector (export files from `path`)."""
+def read_batches(
+    source: SourceConfig,
+    *,
+    delta_since: datetime | None = None,
+    known_ids: set[str] | None = None,
+) -> list[SourceBatch]:
+    """Read one source with its connector: export files from `path`, or the live API."""
     from connectors.files import read_source
 
-    if source.path is None:
-        raise ConfigError(
-            f"source {source.name!r}: live API connectors are not available yet; "
-            "set `path` to the vendor's export files"
-        )
-    return read_source(source)
+    if source.path is not None:
+        return read_source(source)
+    if source.kind == "scim" and source.url:
+        from connectors.scim_live import read_scim_live
+
+        return [read_scim_live(source, delta_since=delta_since, known_ids=known_ids)]
+    raise ConfigError(
+        f"source {source.name!r}: the live {source.kind} connector is not available yet; "
+        "set `path` to the vendor's export files"
+    )
+
+
+def _known_account_ids(con: duckdb.DuckDBPyConnection, source: SourceConfig) -> set[str]:
+    rows = con.execute(
+        "SELECT account_id FROM accounts WHERE source = $s AND valid_to IS NULL",
+        {"s": source.name},
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def _latest_as_of(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
@@ -67,8 +84,13 @@ def sync_sources(
         outcome = SourceOutcome(source=src.name, kind=src.kind)
         outcomes.append(outcome)
         try:
-            batches = read_batches(src)
             latest = _latest_as_of(con, src.name)
+            live = src.path is None
+            batches = read_batches(
+                src,
+                delta_since=latest if mode == "delta" else None,
+                known_ids=_known_account_ids(con, src) if live and mode == "full" else None,
+            )
             for batch in sorted(batches, key=lambda b: b.as_of):
                 # History cannot be re-written backwards: an older snapshot than the store's
                 # newest for this source would close current rows with stale ones.

@@ -251,6 +251,8 @@ def commit_batch(
             con.unregister("_pages_in")
         result.pages = len(batch.pages)
         counts = {"opened": result.opened, "closed": result.closed, "pages": result.pages}
+        if batch.notes:
+            counts["notes"] = batch.notes
         result.events_new, result.events_seen, result.chain_hash = finish_run(
             con,
             run_id=run_id,
