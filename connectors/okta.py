@@ -1,5 +1,8 @@
 """Okta export folder (JSON arrays exactly as the Okta API returns them) → a SourceBatch.
 
+The parsing (`okta_snapshots`, `okta_events`) takes JSON arrays already loaded, so the live
+connector (`connectors.okta_live`) maps API pages with exactly the same rules as exports.
+
 Layout (ARCHITECTURE.md, every file optional, `name-0001.json` splits concatenate):
 users.json, groups.json, group_members/<groupId>.json, apps.json, app_users/<appId>.json,
 group_push/<appId>.json, logs.json. A snapshot is emitted only for a table whose files exist;
@@ -47,7 +50,16 @@ from connectors.redact import dumps, redact_column
 from evidence.config import SourceConfig
 from evidence.errors import ConfigError, InputError
 
-__all__ = ["read_okta_export", "OKTA_ACTIONS", "okta_action", "okta_outcome"]
+__all__ = [
+    "read_okta_export",
+    "okta_records",
+    "okta_snapshots",
+    "okta_events",
+    "Records",
+    "OKTA_ACTIONS",
+    "okta_action",
+    "okta_outcome",
+]
 
 # Okta eventType → canonical action. Anything else becomes `okta.<eventType>`.
 #
@@ -100,6 +112,22 @@ def okta_outcome(result: str | None) -> str:
     return _OUTCOMES.get((result or "").upper(), "unknown")
 
 
+# (where, index, record): `where` names the file (export) or the request (live) in errors.
+Records = list[tuple[str, int, dict[str, Any]]]
+
+
+def okta_records(doc: Any, where: str) -> Records:
+    """The records of one loaded JSON array, each with where it came from and its index."""
+    if not isinstance(doc, list):
+        raise InputError(where, None, None, "expected a JSON array")
+    out: Records = []
+    for i, rec in enumerate(doc):
+        if not isinstance(rec, dict):
+            raise InputError(where, f"[{i}]", None, "expected a JSON object")
+        out.append((where, i, rec))
+    return out
+
+
 def read_okta_export(source: SourceConfig) -> SourceBatch:
     """Parse an Okta export folder into IdP snapshots and System Log events."""
     folder = source.path
@@ -108,28 +136,68 @@ def read_okta_export(source: SourceConfig) -> SourceBatch:
     if not folder.is_dir():
         raise InputError(str(folder), None, None, "an Okta export must be a folder")
     reader = _Reader(source)
-    snapshots: list[Snapshot] = []
-
+    # Loaded in this order so the page provenance lists files as it always has.
     users = reader.records(split_files(folder, "users"))
+    groups = reader.records(split_files(folder, "groups"))
+    members = reader.per_id(folder / "group_members")
+    apps = reader.records(split_files(folder, "apps"))
+    pushes = reader.per_id(folder / "group_push")
+    assigned = reader.per_id(folder / "app_users")
+    logs = reader.records(split_files(folder, "logs"))
+    snapshots = okta_snapshots(
+        users=users,
+        groups=groups,
+        members=members,
+        apps=apps,
+        pushes=pushes,
+        assigned=assigned,
+        apps_where=str(folder / "apps.json"),
+    )
+    return SourceBatch(
+        source=source.name,
+        kind=source.kind,
+        tenant=source.tenant_id(),
+        as_of=files_as_of(source, reader.paths),
+        snapshots=snapshots,
+        events=okta_events(logs or []),
+        pages=reader.pages,
+    )
+
+
+def okta_snapshots(
+    *,
+    users: Records | None,
+    groups: Records | None,
+    members: dict[str, Records],
+    apps: Records | None,
+    pushes: dict[str, Records],
+    assigned: dict[str, Records],
+    apps_where: str,
+) -> list[Snapshot]:
+    """IdP snapshots from loaded listings; None or an empty dict means "not provided".
+
+    `members`, `pushes` and `assigned` are keyed by group or app id; an app listed there
+    with no records is in scope with nothing in it (its earlier rows close).
+    """
+    snapshots: list[Snapshot] = []
     if users is not None:
         snapshots.append(_snapshot("idp_users", [_user(*r) for r in users]))
-    groups = reader.records(split_files(folder, "groups"))
     if groups is not None:
         snapshots.append(_snapshot("idp_groups", [_group(*r) for r in groups]))
-    members: dict[str, set[str]] = defaultdict(set)
-    for gid, recs in reader.per_id(folder / "group_members").items():
-        members[gid].update(_req(rec, file, i, "id") for file, i, rec in recs)
-    if members:
-        rows = [{"group_id": g, "user_id": u} for g in sorted(members) for u in sorted(members[g])]
+    member_ids: dict[str, set[str]] = defaultdict(set)
+    for gid, recs in members.items():
+        member_ids[gid].update(_req(rec, file, i, "id") for file, i, rec in recs)
+    if member_ids:
+        rows = [
+            {"group_id": g, "user_id": u} for g in sorted(member_ids) for u in sorted(member_ids[g])
+        ]
         snapshots.append(_snapshot("idp_group_members", rows))
     labels: dict[str, str] = {}
-    apps = reader.records(split_files(folder, "apps"))
     if apps is not None:
         rows = [_app(*r) for r in apps]
         labels = {r["app_id"]: r["app"] for r in rows}
         snapshots.append(_snapshot("apps", rows))
 
-    pushes = reader.per_id(folder / "group_push")
     pushed: dict[str, dict[str, list[str]]] = {}  # app id → Okta group id → app group names
     rows = []
     for app_id, recs in pushes.items():
@@ -144,38 +212,29 @@ def read_okta_export(source: SourceConfig) -> SourceBatch:
         scope = tuple(labels.get(a, a) for a in pushes)
         snapshots.append(_snapshot("group_push", rows, scope))
 
-    assigned = reader.per_id(folder / "app_users")
     if assigned:
-        _check_labels(folder, assigned, labels)
+        _check_labels(apps_where, assigned, labels)
         rows = [
-            _assignment(labels.get(app_id, app_id), pushed.get(app_id), members, *r)
+            _assignment(labels.get(app_id, app_id), pushed.get(app_id), member_ids, *r)
             for app_id, recs in assigned.items()
             for r in recs
         ]
         snapshots.append(_snapshot("assignments", rows, tuple(labels.get(a, a) for a in assigned)))
+    return snapshots
 
-    events = EVENT_SCHEMA.empty_table()
-    logs = reader.records(split_files(folder, "logs"))
-    if logs is not None:
-        # The same uuid in two split files (overlapping exports) is one event: the first.
-        unique: dict[str, dict[str, Any]] = {}
-        for r in logs:
-            row = _event(*r)
-            unique.setdefault(row["native_id"], row)
-        events = pa.Table.from_pylist(list(unique.values()), EVENT_SCHEMA)
-        for col in ("details", "raw"):
-            idx = events.schema.get_field_index(col)
-            events = events.set_column(idx, col, redact_column(events[col]))
 
-    return SourceBatch(
-        source=source.name,
-        kind=source.kind,
-        tenant=source.tenant_id(),
-        as_of=files_as_of(source, reader.paths),
-        snapshots=snapshots,
-        events=events,
-        pages=reader.pages,
-    )
+def okta_events(logs: Records) -> pa.Table:
+    """System Log LogEvents → canonical events (the first of a repeated uuid wins)."""
+    # The same uuid twice (overlapping exports, a re-read page) is one event: the first.
+    unique: dict[str, dict[str, Any]] = {}
+    for r in logs:
+        row = _event(*r)
+        unique.setdefault(row["native_id"], row)
+    events = pa.Table.from_pylist(list(unique.values()), EVENT_SCHEMA)
+    for col in ("details", "raw"):
+        idx = events.schema.get_field_index(col)
+        events = events.set_column(idx, col, redact_column(events[col]))
+    return events
 
 
 def _assignment(
@@ -210,24 +269,19 @@ class _Reader:
         self.paths: list[Path] = []
         self.pages: list[PageRecord] = []
 
-    def records(self, paths: list[Path]) -> list[tuple[str, int, dict[str, Any]]] | None:
+    def records(self, paths: list[Path]) -> Records | None:
         """(file, index, record) of every file in order; None when there is no file."""
         if not paths:
             return None
-        out: list[tuple[str, int, dict[str, Any]]] = []
+        out: Records = []
         for path in paths:
             doc, data = load_json_file(path)
-            if not isinstance(doc, list):
-                raise InputError(str(path), None, None, "expected a JSON array")
-            for i, rec in enumerate(doc):
-                if not isinstance(rec, dict):
-                    raise InputError(str(path), f"[{i}]", None, "expected a JSON object")
-                out.append((str(path), i, rec))
+            out.extend(okta_records(doc, str(path)))
             self.paths.append(path)
             self.pages.append(page_record(path, self.source, data, len(doc)))
         return out
 
-    def per_id(self, folder: Path) -> dict[str, list[tuple[str, int, dict[str, Any]]]]:
+    def per_id(self, folder: Path) -> dict[str, Records]:
         """Files `<id>.json` / `<id>-0001.json` of a sub-folder, grouped by id (sorted)."""
         if not folder.is_dir():
             return {}
@@ -235,7 +289,7 @@ class _Reader:
         return {i: self.records(split_files(folder, i)) or [] for i in ids}
 
 
-def _check_labels(folder: Path, assigned: dict[str, Any], labels: dict[str, str]) -> None:
+def _check_labels(where: str, assigned: dict[str, Any], labels: dict[str, str]) -> None:
     """Two assigned apps sharing a label would merge their desired states: refuse."""
     first: dict[str, str] = {}
     for app_id in assigned:
@@ -243,7 +297,7 @@ def _check_labels(folder: Path, assigned: dict[str, Any], labels: dict[str, str]
         other = first.setdefault(label.casefold(), app_id)
         if other != app_id:
             raise InputError(
-                str(folder / "apps.json"),
+                where,
                 None,
                 "label",
                 f"apps {other} and {app_id} share the label {label!r}; "

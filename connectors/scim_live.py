@@ -21,11 +21,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.http import NotFound, SourceHTTPError, Unavailable, build_client, get_json
+from connectors.http import (
+    BadResponse,
+    NotFound,
+    SourceHTTPError,
+    Unavailable,
+    build_client,
+    get_json,
+)
 from connectors.http_auth import auth_from_source
+from connectors.http_retry import RetryPolicy
 from connectors.records import PageRecord, SourceBatch
 from connectors.scim import read_scim_export
-from connectors.scim_paging import CountRefused, Listing, list_all
+from connectors.scim_paging import CountRefused, Listing, ListingInconsistent, list_all
 from evidence.config import SourceConfig
 from evidence.errors import ConfigError
 
@@ -65,8 +73,13 @@ def read_scim_live(
     own = client is None
     if own:
         base = source.url.rstrip("/") + "/"
+        # `max_attempts` (per source) bounds retries of one request; the default suits APIs.
+        attempts = int(getattr(source, "max_attempts", None) or RetryPolicy.max_attempts)
         client = build_client(
-            source, base_url=base, auth=auth_from_source(source, default="bearer")
+            source,
+            base_url=base,
+            auth=auth_from_source(source, default="bearer"),
+            policy=RetryPolicy(max_attempts=attempts),
         )
     pages: list[PageRecord] = []
     try:
@@ -92,6 +105,16 @@ def read_scim_live(
                 if probe and getattr(e, "status", None) in _COUNT_REFUSALS:
                     raise CountRefused(str(e)) from None
                 raise
+            resources = body.get("Resources") if isinstance(body, dict) else None
+            for i, r in enumerate(resources or []):
+                if not isinstance(r, dict) or not isinstance(r.get("id"), str) or not r["id"]:
+                    raise BadResponse(
+                        source.name,
+                        "GET",
+                        _request(endpoint, params),
+                        f"Resources[{i}] has no id",
+                        page=counter[0],
+                    )
             return body, raw
 
         delta = delta_since is not None and filters
@@ -99,13 +122,16 @@ def read_scim_live(
         if delta:
             since = delta_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             extra["filter"] = f'meta.lastModified gt "{since}"'
-        users = list_all(fetch, "Users", page_size=page_size, extra=extra)
-        groups: Listing | None = None
-        if not delta:
-            try:
-                groups = list_all(fetch, "Groups", page_size=page_size)
-            except (NotFound, Unavailable):
-                groups = None  # a server without groups: the account listing still stands
+        try:
+            users = list_all(fetch, "Users", page_size=page_size, extra=extra)
+            groups: Listing | None = None
+            if not delta:
+                try:
+                    groups = list_all(fetch, "Groups", page_size=page_size)
+                except (NotFound, Unavailable):
+                    groups = None  # a server without groups: the account listing still stands
+        except ListingInconsistent as e:
+            raise ListingInconsistent(f"source {source.name}: {e}") from None
         extra_users = [] if delta else _confirm_vanished(client, source, users, known_ids, pages)
         with tempfile.TemporaryDirectory(prefix="scim-evidence-") as tmp:
             folder = Path(tmp)

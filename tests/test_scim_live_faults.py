@@ -1,0 +1,137 @@
+"""Bad answers from a live SCIM source: one clear error naming source and page, nothing of
+that run committed, other sources unaffected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evidence.config import Config, Policy, SourceConfig, StoreConfig
+from evidence.store.db import open_store
+from evidence.sync import sync_sources
+from tests.servers.stub_http import Reply, StubServer
+
+SPC = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+    "filter": {"supported": True, "maxResults": 200},
+}
+
+
+def users_page(start: int, ids: list[str], total: int) -> dict:
+    return {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": len(ids),
+        "Resources": [{"id": i, "userName": f"{i}@example.com", "active": True} for i in ids],
+    }
+
+
+def healthy(stub: StubServer, prefix: str, ids: list[str]) -> None:
+    stub.script(f"{prefix}/ServiceProviderConfig", Reply(200, SPC))
+    stub.script(f"{prefix}/Users", Reply(200, users_page(1, ids, len(ids))))
+    stub.script(f"{prefix}/Groups", Reply(200, users_page(1, [], 0) | {"Resources": []}))
+
+
+SECOND_PAGE_FAULTS = {
+    "malformed": (
+        Reply(
+            200, b'{"totalResults": 3, "Resources": [}', {"Content-Type": "application/scim+json"}
+        ),
+        "malformed JSON",
+    ),
+    "html-200": (
+        Reply(
+            200,
+            "<html><body>Service temporarily unavailable</body></html>",
+            {"Content-Type": "text/html"},
+        ),
+        "where JSON was expected",
+    ),
+    "truncated": (
+        Reply(
+            200,
+            b'{"totalResults": 3, "Resources": [{"id": "c", "userName": "c"}]}',
+            {"Content-Type": "application/scim+json"},
+            truncate=30,
+        ),
+        "startIndex=3",
+    ),
+    "wrong-schema": (
+        Reply(
+            200,
+            {"totalResults": 3, "Resources": [{"userName": "no-id"}]},
+            {"Content-Type": "application/scim+json"},
+        ),
+        "id",
+    ),
+    "401": (
+        Reply(
+            401,
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "401",
+                "detail": "token expired",
+            },
+        ),
+        "401",
+    ),
+    "403": (
+        Reply(
+            403,
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "403",
+                "detail": "forbidden",
+            },
+        ),
+        "403",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(SECOND_PAGE_FAULTS))
+def test_a_bad_page_fails_its_source_only(
+    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reply, message = SECOND_PAGE_FAULTS[fault]
+    monkeypatch.setenv("SCIM_TOKEN", "s3cr3t-token-value")
+    with StubServer() as stub:
+        healthy(stub, "/good/v2", ["x", "y"])
+        stub.script("/bad/v2/ServiceProviderConfig", Reply(200, SPC))
+        stub.script("/bad/v2/Users", Reply(200, users_page(1, ["a", "b"], 3)), reply)
+        cfg = Config(
+            store=StoreConfig(path=tmp_path / "e.duckdb"),
+            policy=Policy(),
+            sources=[
+                SourceConfig(
+                    name="bad",
+                    kind="scim",
+                    app="bad",
+                    url=f"{stub.url}/bad/v2",
+                    token_env="SCIM_TOKEN",
+                    page_size=2,
+                    max_attempts=2,
+                ),
+                SourceConfig(
+                    name="good",
+                    kind="scim",
+                    app="good",
+                    url=f"{stub.url}/good/v2",
+                    token_env="SCIM_TOKEN",
+                ),
+            ],
+        )
+        con = open_store(cfg.store.path)
+        try:
+            bad, good = sync_sources(con, cfg)
+            assert not bad.ok and good.ok
+            assert "bad" in bad.error and message in bad.error
+            assert "s3cr3t" not in bad.error
+            assert con.execute("SELECT DISTINCT source FROM sync_runs").fetchall() == [("good",)]
+            assert con.execute("SELECT app, count(*) FROM accounts GROUP BY app").fetchall() == [
+                ("good", 2)
+            ]
+        finally:
+            con.close()
