@@ -186,3 +186,47 @@ def test_canaille_refuses_count_and_is_still_listed_whole(tmp_path, monkeypatch)
             assert requests[:2] == ["GET ServiceProviderConfig", "GET Users?startIndex=1"]
         finally:
             con.close()
+
+
+def test_scim2_server_delta_lists_only_changed_users(scim2, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import time
+
+    server, seeded = scim2
+    cfg = config(server, tmp_path, monkeypatch)
+    con = open_store(cfg.store.path)
+    try:
+        assert sync_sources(con, cfg)[0].ok
+        time.sleep(1.1)  # lastModified must be later than the first sync's start, to the second
+        target = next(u for u in seeded.users if u["active"])
+        with server.client() as http:
+            r = http.patch(
+                f"/Users/{target['id']}",
+                json={
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "replace", "path": "title", "value": "Chief Auditor"}],
+                },
+            )
+            assert r.status_code in (200, 204), r.text
+        (delta,) = sync_sources(con, cfg, mode="delta")
+        assert delta.ok, delta.error
+        run = delta.runs[0]
+        assert run.opened == {"accounts": 1} and run.closed == {"accounts": 1}
+        requests = [
+            r[0]
+            for r in con.execute(
+                "SELECT request FROM sync_pages WHERE run_id = $r ORDER BY page", {"r": run.run_id}
+            ).fetchall()
+        ]
+        assert requests[1].startswith("GET Users?filter=meta.lastModified+gt+")
+        assert not any(q.startswith("GET Groups") for q in requests)
+        # Nothing the delta did not list was closed.
+        assert con.execute("SELECT count(*) FROM accounts WHERE valid_to IS NULL").fetchall() == [
+            (USERS,)
+        ]
+        title = con.execute(
+            "SELECT attributes->>'title' FROM accounts WHERE account_id = $a AND valid_to IS NULL",
+            {"a": target["id"]},
+        ).fetchall()
+        assert title == [("Chief Auditor",)]
+    finally:
+        con.close()
