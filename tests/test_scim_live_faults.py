@@ -135,3 +135,39 @@ def test_a_bad_page_fails_its_source_only(
             ]
         finally:
             con.close()
+
+
+@pytest.mark.parametrize(("by_id", "still_current"), [(200, True), (404, False)])
+def test_an_id_missing_from_a_listing_is_confirmed_before_it_is_deleted(
+    by_id: int, still_current: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCIM_TOKEN", "t")
+    with StubServer() as stub:
+        healthy(stub, "/v2", ["a", "b", "c"])
+        src = SourceConfig(
+            name="app", kind="scim", app="app", url=f"{stub.url}/v2", token_env="SCIM_TOKEN"
+        )
+        cfg = Config(store=StoreConfig(path=tmp_path / "e.duckdb"), sources=[src])
+        con = open_store(cfg.store.path)
+        try:
+            assert sync_sources(con, cfg)[0].ok
+            # The next listing misses "c" (as a shifted index page would).
+            stub.script("/v2/Users", Reply(200, users_page(1, ["a", "b"], 2)))
+            user_c = users_page(1, ["c"], 1)["Resources"][0]
+            stub.script("/v2/Users/c", Reply(by_id, user_c if by_id == 200 else {"status": "404"}))
+            (out,) = sync_sources(con, cfg)
+            assert out.ok, out.error
+            current = {
+                r[0]
+                for r in con.execute(
+                    "SELECT account_id FROM accounts WHERE valid_to IS NULL"
+                ).fetchall()
+            }
+            assert ("c" in current) is still_current
+            deletes = con.execute(
+                "SELECT count(*) FROM events WHERE action = 'account.delete'"
+            ).fetchall()[0][0]
+            assert deletes == (0 if still_current else 1)
+            assert "/v2/Users/c" in stub.paths()
+        finally:
+            con.close()

@@ -1,0 +1,304 @@
+"""Live Okta: the desired state (users, groups, apps, app users, group push) and the System Log.
+
+Pages are parsed by the export parser's own functions (`connectors.okta.okta_snapshots`,
+`okta_events`), so a live sync and an export of the same tenant give the same rows.
+
+- The first batch carries the snapshots, listed in full with `limit` + `Link: rel="next"`.
+  `/api/v1/users` leaves DEPROVISIONED users out, so they are listed a second time with
+  `filter=status eq "DEPROVISIONED"`: a deprovisioned user must stay visible, not vanish.
+  Apps, app users and group push mappings answering 403/404 are noted "unavailable" and the
+  rest goes on; users and groups are required.
+- The System Log is read in polling mode (no `until`): from the stored cursor (the last `next`
+  URL, followed verbatim) or from `since` (the source's, else now - 90 days: Okta keeps 90),
+  following `next` until a page comes back empty. Every `max_pages_per_run` pages close a
+  batch whose `cursor` is the `next` URL after its last page, so the batches chain with no
+  gap; a back-fill committed batch by batch resumes from the last one committed.
+- Every batch's `as_of` is the run's start. Page provenance (`PageRecord.request`) is the
+  redacted path and query; the http layer keeps secrets out of every error.
+
+Rules the documents leave to us:
+- Listings use `limit = min(page_limit, 200)` (200 is the largest page /api/v1/users allows).
+- Group push mappings come from `/api/v1/apps/{id}/group-push/mappings`; an app with no mapping
+  is treated like an export without a group_push file (`assignments.groups` null).
+- A System Log page without a `next` link (Okta always sends one) ends the run with the
+  cursor on that page itself: the next sync re-reads it and the store drops the duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from connectors.http import (
+    BadResponse,
+    SourceClient,
+    Unavailable,
+    build_client,
+    get_json,
+    redact_url,
+)
+from connectors.http_auth import auth_from_source
+from connectors.okta import Records, okta_events, okta_records, okta_snapshots
+from connectors.records import PageRecord, Snapshot, SourceBatch
+from evidence.config import SourceConfig
+from evidence.errors import ConfigError
+
+__all__ = ["read_okta_live", "iter_okta_live", "RETENTION", "LIST_LIMIT"]
+
+RETENTION = timedelta(days=90)  # Okta System Log retention (DOMAIN.md §3.1)
+LIST_LIMIT = 200  # the largest page Okta serves for /api/v1/users
+LOGS = "/api/v1/logs"
+
+
+def read_okta_live(
+    source: SourceConfig,
+    *,
+    cursor: str | None,
+    client: httpx.Client | None = None,
+    now: datetime | None = None,
+    page_limit: int = 1000,
+    max_pages_per_run: int = 50,
+) -> list[SourceBatch]:
+    """Every batch of one Okta sync: snapshots and the first log pages, then further log pages."""
+    return list(
+        iter_okta_live(
+            source,
+            cursor=cursor,
+            client=client,
+            now=now,
+            page_limit=page_limit,
+            max_pages_per_run=max_pages_per_run,
+        )
+    )
+
+
+def iter_okta_live(
+    source: SourceConfig,
+    *,
+    cursor: str | None,
+    client: httpx.Client | None = None,
+    now: datetime | None = None,
+    page_limit: int = 1000,
+    max_pages_per_run: int = 50,
+) -> Iterator[SourceBatch]:
+    """`read_okta_live` one batch at a time, each yielded before the next page is fetched.
+
+    Committing each batch as it comes is what makes a long back-fill resumable: an error on
+    page 120 leaves every earlier batch, and its cursor, in the store.
+    """
+    if not source.url:
+        raise ConfigError(f"source {source.name!r}: kind okta needs `url` or `path`")
+    if not 1 <= page_limit <= 1000:
+        raise ConfigError(f"source {source.name!r}: page_limit must be 1..1000 (Okta's range)")
+    if max_pages_per_run < 1:
+        raise ConfigError(f"source {source.name!r}: max_pages_per_run must be at least 1")
+    started = (now or datetime.now(UTC)).astimezone(UTC)
+    own = client is None
+    if client is None:
+        auth = auth_from_source(source, default="ssws")
+        client = build_client(source, base_url=source.url.rstrip("/"), auth=auth)
+    pager = _Pager(client, source.name)
+    try:
+        notes: list[str] = []
+        snapshots = _desired_state(pager, min(page_limit, LIST_LIMIT), notes)
+        first_pages, pager.pages = pager.pages, []
+        url, params = _log_start(source, cursor, started, page_limit, notes)
+        first = True
+        for chunk in _log_chunks(pager, url, params, max_pages_per_run):
+            yield SourceBatch(
+                source=source.name,
+                kind=source.kind,
+                tenant=source.tenant_id(),
+                as_of=started,
+                snapshots=snapshots if first else [],
+                events=okta_events(chunk.records),
+                pages=(first_pages if first else []) + chunk.pages,
+                cursor=chunk.cursor,
+                notes=(notes + chunk.notes) if first else chunk.notes,
+            )
+            first = False
+    finally:
+        if own:
+            client.close()
+
+
+# ---------------------------------------------------------------------------- paging
+
+
+class _Pager:
+    """GETs JSON-array pages, numbering them and recording their provenance."""
+
+    def __init__(self, client: httpx.Client, source: str):
+        self.client, self.source = client, source
+        self.count = 0
+        self.pages: list[PageRecord] = []
+
+    def get(
+        self, url: str, params: dict[str, Any] | None, *, optional: bool = False
+    ) -> tuple[Records, httpx.Response]:
+        """One page: its records (each named by the request) and the response."""
+        self.count += 1
+        body, raw, response = get_json(
+            self.client, url, params, source=self.source, page=self.count, optional=optional
+        )
+        request = self._request(response.request.url)
+        if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
+            raise BadResponse(
+                self.source,
+                "GET",
+                request.removeprefix("GET "),
+                "expected a JSON array of objects",
+                status=response.status_code,
+                page=self.count,
+            )
+        self.pages.append(PageRecord(request, hashlib.sha256(raw).hexdigest(), len(body)))
+        return okta_records(body, f"{request} (page {self.count})"), response
+
+    def list_all(self, path: str, params: dict[str, Any], *, optional: bool = False) -> Records:
+        """Every record of a listing, following `Link: rel="next"` until there is none."""
+        out: Records = []
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url is not None:
+            records, response = self.get(url, query, optional=optional)
+            out.extend(records)
+            nxt = _next_link(response)
+            if nxt is not None and nxt == str(response.request.url):
+                raise BadResponse(
+                    self.source, "GET", self._request(nxt), "next link points at the same page"
+                )
+            url, query = nxt, None
+        return out
+
+    def _request(self, url: httpx.URL | str) -> str:
+        parts = urlsplit(redact_url(url))
+        text = f"GET {parts.path}" + (f"?{parts.query}" if parts.query else "")
+        return self.client.scrub(text) if isinstance(self.client, SourceClient) else text
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    return (response.links.get("next") or {}).get("url")
+
+
+# ---------------------------------------------------------------------------- snapshots
+
+
+def _desired_state(pager: _Pager, limit: int, notes: list[str]) -> list[Snapshot]:
+    """Users, groups and members (required), then apps, app users and push (optional)."""
+    users = pager.list_all("/api/v1/users", {"limit": limit})
+    users += pager.list_all(
+        "/api/v1/users", {"limit": limit, "filter": 'status eq "DEPROVISIONED"'}
+    )
+    groups = pager.list_all("/api/v1/groups", {"limit": limit})
+    members: dict[str, Records] = {}
+    for _, _, group in groups:
+        gid = str(group.get("id") or "")
+        if gid:
+            members[gid] = pager.list_all(f"/api/v1/groups/{quote(gid, safe='')}/users",
+                                          {"limit": limit})  # fmt: skip
+    apps: Records | None = None
+    assigned: dict[str, Records] = {}
+    pushes: dict[str, Records] = {}
+    try:
+        apps = pager.list_all("/api/v1/apps", {"limit": limit}, optional=True)
+    except Unavailable as e:
+        notes.append(f"apps unavailable ({e.problem}): no apps, assignments or group push")
+    missing: dict[str, list[str]] = {"app users": [], "group push mappings": []}
+    for _, _, app in apps or []:
+        app_id = str(app.get("id") or "")
+        if not app_id:
+            continue
+        label, base = str(app.get("label") or app_id), f"/api/v1/apps/{quote(app_id, safe='')}"
+        try:
+            assigned[app_id] = pager.list_all(f"{base}/users", {"limit": limit}, optional=True)
+        except Unavailable as e:
+            missing["app users"].append(f"{label} ({e.problem})")
+        try:
+            mappings = pager.list_all(
+                f"{base}/group-push/mappings", {"limit": limit}, optional=True
+            )
+        except Unavailable as e:
+            missing["group push mappings"].append(f"{label} ({e.problem})")
+            continue
+        if mappings:
+            pushes[app_id] = mappings
+    for what, which in missing.items():
+        if which:
+            notes.append(f"{what} unavailable for {len(which)} apps: {', '.join(which)}")
+    return okta_snapshots(
+        users=users,
+        groups=groups,
+        members=members,
+        apps=apps,
+        pushes=pushes,
+        assigned=assigned,
+        apps_where="GET /api/v1/apps",
+    )
+
+
+# ---------------------------------------------------------------------------- System Log
+
+
+def _rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _log_start(
+    source: SourceConfig, cursor: str | None, started: datetime, limit: int, notes: list[str]
+) -> tuple[str, dict[str, Any] | None]:
+    """Where this run's System Log reading starts: the stored `next` URL, else `since`."""
+    if cursor:
+        return cursor, None  # verbatim: `after` is opaque and only valid as Okta gave it
+    oldest = started - RETENTION
+    since = source.since.astimezone(UTC) if source.since else oldest
+    if since < oldest:
+        notes.append(
+            f"since {_rfc3339(since)} asks for more than the 90 days of System Log Okta "
+            f"keeps: events before about {_rfc3339(oldest)} are no longer available"
+        )
+    return LOGS, {"since": _rfc3339(since), "limit": limit}
+
+
+@dataclass
+class _Chunk:
+    cursor: str
+    records: Records = field(default_factory=list)
+    pages: list[PageRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _log_chunks(
+    pager: _Pager,
+    url: str,
+    params: dict[str, Any] | None,
+    max_pages: int,
+) -> Iterator[_Chunk]:
+    """Log pages until an empty one, in chunks of at most `max_pages`, each with its cursor."""
+    chunk = _Chunk(cursor=url)
+    query = params
+    while True:
+        pager.pages = []
+        records, response = pager.get(url, query)
+        chunk.records.extend(records)
+        chunk.pages.extend(pager.pages)
+        nxt = _next_link(response)
+        done = not records
+        if nxt is None:
+            # Okta always sends `next` in polling mode; without one, re-read this page later.
+            nxt, done = str(response.request.url), True
+            chunk.notes.append(
+                f"System Log page {pager.count} had no next link; the next sync re-reads it"
+            )
+        chunk.cursor = nxt
+        if done or len(chunk.pages) >= max_pages:
+            yield chunk
+            chunk = _Chunk(cursor=nxt)
+        if done:
+            return
+        url, query = nxt, None
