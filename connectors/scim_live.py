@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from connectors.http import (
     get_json,
 )
 from connectors.http_auth import auth_from_source
-from connectors.http_retry import RetryPolicy
+from connectors.http_retry import HttpStats, RetryPolicy
 from connectors.records import PageRecord, SourceBatch
 from connectors.scim import read_scim_export
 from connectors.scim_paging import CountRefused, Listing, ListingInconsistent, list_all
@@ -58,6 +59,7 @@ def read_scim_live(
     known_ids: set[str] | None = None,
     client: Any = None,
     now: datetime | None = None,
+    on_stats: Callable[[HttpStats], None] | None = None,
 ) -> SourceBatch:
     """List a SCIM server's Users and Groups (or the Users changed since `delta_since`).
 
@@ -80,6 +82,7 @@ def read_scim_live(
             base_url=base,
             auth=auth_from_source(source, default="bearer"),
             policy=RetryPolicy(max_attempts=attempts),
+            on_stats=on_stats,
         )
     pages: list[PageRecord] = []
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -34,6 +35,7 @@ def read_batches(
     *,
     delta_since: datetime | None = None,
     known_ids: set[str] | None = None,
+    on_stats: Callable[[Any], None] | None = None,
 ) -> list[SourceBatch]:
     """Read one source with its connector: export files from `path`, or the live API."""
     from connectors.files import read_source
@@ -43,7 +45,9 @@ def read_batches(
     if source.kind == "scim" and source.url:
         from connectors.scim_live import read_scim_live
 
-        return [read_scim_live(source, delta_since=delta_since, known_ids=known_ids)]
+        return [
+            read_scim_live(source, delta_since=delta_since, known_ids=known_ids, on_stats=on_stats)
+        ]
     raise ConfigError(
         f"source {source.name!r}: the live {source.kind} connector is not available yet; "
         "set `path` to the vendor's export files"
@@ -73,6 +77,7 @@ def sync_sources(
     mode: str = "full",
     on_source: Callable[[SourceConfig], None] | None = None,
     on_run: Callable[[SourceConfig, RunResult], None] | None = None,
+    on_stats: Callable[[Any], None] | None = None,
 ) -> list[SourceOutcome]:
     """Sync the named sources (all when None). A failing source commits nothing of its
     failing observation; the other sources go on."""
@@ -90,6 +95,7 @@ def sync_sources(
                 src,
                 delta_since=latest if mode == "delta" else None,
                 known_ids=_known_account_ids(con, src) if live and mode == "full" else None,
+                on_stats=on_stats,
             )
             for batch in sorted(batches, key=lambda b: b.as_of):
                 # History cannot be re-written backwards: an older snapshot than the store's

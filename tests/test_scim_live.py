@@ -230,3 +230,22 @@ def test_scim2_server_delta_lists_only_changed_users(scim2, tmp_path, monkeypatc
         assert title == [("Chief Auditor",)]
     finally:
         con.close()
+
+
+def test_cli_sync_of_a_live_source_shows_http_progress(scim2, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from evidence.cli.main import app
+
+    server, seeded = scim2
+    monkeypatch.setenv("APP_SCIM_TOKEN", server.token)
+    toml = tmp_path / "evidence.toml"
+    toml.write_text(
+        '[store]\npath = "e.duckdb"\n'
+        f'[[sources]]\nname = "app-scim"\nkind = "scim"\napp = "app"\nurl = "{server.base_url}"\n'
+        'token_env = "APP_SCIM_TOKEN"\n'
+    )
+    r = CliRunner().invoke(app, ["--config", str(toml), "sync", "--all"])
+    assert r.exit_code == 0, r.output
+    assert "http: 5 requests, 0 retries, 0 rate-limit waits" in r.stderr
+    assert "app-scim" in r.stderr and server.token not in r.stderr + r.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import duckdb
 from rich.console import Console
@@ -81,7 +82,23 @@ def sync_with_progress(
             progress.update(task, description=f"sync {src.name} ({src.kind})")
 
         def on_run(src: SourceConfig, run: RunResult) -> None:
-            progress.update(task, description=f"sync {src.name}: run {run.run_id} committed")
+            records = sum(run.opened.values()) + run.events_new
+            progress.update(
+                task, description=f"sync {src.name}: run {run.run_id} committed, {records} records"
+            )
+
+        http_task = None
+
+        def on_stats(stats: Any) -> None:
+            # Live sources: requests (pages), retries and rate-limit waits as they happen.
+            nonlocal http_task
+            text = (
+                f"  http: {stats.requests} requests, {stats.retries} retries, "
+                f"{stats.rate_limit_waits} rate-limit waits ({stats.waited_s:.1f}s)"
+            )
+            if http_task is None:
+                http_task = progress.add_task(text, total=None)
+            progress.update(http_task, description=text, completed=stats.requests)
 
         outcomes: list[SourceOutcome] = []
         names_list = names or [s.name for s in cfg.sources]
@@ -93,6 +110,7 @@ def sync_with_progress(
                 mode="delta" if delta else "full",
                 on_source=on_source,
                 on_run=on_run,
+                on_stats=on_stats,
             )
             progress.advance(task)
         progress.update(
