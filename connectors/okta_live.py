@@ -200,8 +200,8 @@ def _desired_state(pager: _Pager, limit: int, notes: list[str]) -> list[Snapshot
     for _, _, group in groups:
         gid = str(group.get("id") or "")
         if gid:
-            members[gid] = pager.list_all(f"/api/v1/groups/{quote(gid, safe='')}/users",
-                                          {"limit": limit})  # fmt: skip
+            path = f"/api/v1/groups/{quote(gid, safe='')}/users"
+            members[gid] = pager.list_all(path, {"limit": limit})
     apps: Records | None = None
     assigned: dict[str, Records] = {}
     pushes: dict[str, Records] = {}

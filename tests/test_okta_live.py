@@ -187,9 +187,13 @@ def test_live_rows_equal_the_export_parser(okta, ft, monkeypatch, tmp_path: Path
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(json.dumps(doc))
     export = read_okta_export(SourceConfig(name="okta", kind="okta", path=tmp_path))
-    key = {s.table: sorted(json.dumps(r, default=str) for r in s.rows.to_pylist()) for s in live.snapshots}
+    key = {
+        s.table: sorted(json.dumps(r, default=str) for r in s.rows.to_pylist())
+        for s in live.snapshots
+    }
     assert key == {
-        s.table: sorted(json.dumps(r, default=str) for r in s.rows.to_pylist()) for s in export.snapshots
+        s.table: sorted(json.dumps(r, default=str) for r in s.rows.to_pylist())
+        for s in export.snapshots
     }
     assert live.events.to_pylist() == export.events.to_pylist()
 
@@ -233,9 +237,7 @@ def test_backfill_splits_into_chained_batches(okta, ft, monkeypatch) -> None:  #
     assert requests[5].target == target(str(batches[0].cursor))
     assert requests[10].target == target(str(batches[1].cursor))
     # A back-fill killed after the first commit resumes from its cursor: the rest, no gap.
-    assert uuids(run(src, ft, batches[0].cursor, page_limit=200, max_pages_per_run=5)) == ids[
-        1000:
-    ]
+    assert uuids(run(src, ft, batches[0].cursor, page_limit=200, max_pages_per_run=5)) == ids[1000:]
 
 
 def test_since_beyond_retention_is_noted(okta, ft, monkeypatch) -> None:  # noqa: ANN001
@@ -279,7 +281,15 @@ def test_wrong_token_is_auth_failed_without_the_token(okta, ft, monkeypatch) -> 
         ("/api/v1/users", Fault("truncate"), 0, "truncated JSON"),
     ],
 )
-def test_broken_page_is_bad_response_naming_it(okta, ft, monkeypatch, path, fault, skip, problem) -> None:  # noqa: ANN001, E501
+def test_broken_page_is_bad_response_naming_it(
+    okta: OktaStandin,
+    ft: FakeTime,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    fault: Fault,
+    skip: int,
+    problem: str,
+) -> None:
     okta.add_events(30, start=NOW - timedelta(days=2))
     okta.fail(path, fault, skip=skip)
     with pytest.raises(BadResponse) as e:
@@ -326,7 +336,7 @@ def test_listings_follow_next_links(okta, ft, monkeypatch) -> None:  # noqa: ANN
     assert [(p.request, p.item_count) for p in users] == [
         ("GET /api/v1/users?limit=2", 2),
         ("GET /api/v1/users?limit=2&after=00u1bob", 2),
-        ('GET /api/v1/users?limit=2&filter=status+eq+%22DEPROVISIONED%22', 1),
+        ("GET /api/v1/users?limit=2&filter=status+eq+%22DEPROVISIONED%22", 1),
     ]
     assert len(table(batch, "idp_users")) == 5
 
