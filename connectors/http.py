@@ -578,3 +578,24 @@ def get_json(
         kind = "truncated" if cut else "malformed"
         raise bad(f"{kind} JSON at char {e.pos} of {len(e.doc)}: {e.msg}") from None
     return obj, raw, response
+
+
+def client_for(
+    source: SourceConfig,
+    *,
+    default_auth: str,
+    base_url: str | None = None,
+    on_stats: Callable[[HttpStats], None] | None = None,
+) -> SourceClient:
+    """The client a live connector uses: the source's url, auth and `max_attempts`."""
+    from connectors.http_auth import auth_from_source
+    from connectors.http_retry import RetryPolicy
+
+    attempts = int(getattr(source, "max_attempts", None) or RetryPolicy.max_attempts)
+    return build_client(
+        source,
+        base_url=base_url or str(source.url),
+        auth=auth_from_source(source, default=default_auth),
+        policy=RetryPolicy(max_attempts=attempts),
+        on_stats=on_stats,
+    )

@@ -39,11 +39,10 @@ from connectors.http import (
     BadResponse,
     SourceClient,
     Unavailable,
-    build_client,
+    client_for,
     get_json,
     redact_url,
 )
-from connectors.http_auth import auth_from_source
 from connectors.okta import Records, okta_events, okta_records, okta_snapshots
 from connectors.records import PageRecord, Snapshot, SourceBatch
 from evidence.config import SourceConfig
@@ -101,8 +100,7 @@ def iter_okta_live(
     started = (now or datetime.now(UTC)).astimezone(UTC)
     own = client is None
     if client is None:
-        auth = auth_from_source(source, default="ssws")
-        client = build_client(source, base_url=source.url.rstrip("/"), auth=auth)
+        client = client_for(source, default_auth="ssws", base_url=source.url.rstrip("/"))
     pager = _Pager(client, source.name)
     try:
         notes: list[str] = []

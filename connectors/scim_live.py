@@ -27,11 +27,10 @@ from connectors.http import (
     NotFound,
     SourceHTTPError,
     Unavailable,
-    build_client,
+    client_for,
     get_json,
 )
-from connectors.http_auth import auth_from_source
-from connectors.http_retry import HttpStats, RetryPolicy
+from connectors.http_retry import HttpStats
 from connectors.records import PageRecord, SourceBatch
 from connectors.scim import read_scim_export
 from connectors.scim_paging import CountRefused, Listing, ListingInconsistent, list_all
@@ -75,15 +74,7 @@ def read_scim_live(
     own = client is None
     if own:
         base = source.url.rstrip("/") + "/"
-        # `max_attempts` (per source) bounds retries of one request; the default suits APIs.
-        attempts = int(getattr(source, "max_attempts", None) or RetryPolicy.max_attempts)
-        client = build_client(
-            source,
-            base_url=base,
-            auth=auth_from_source(source, default="bearer"),
-            policy=RetryPolicy(max_attempts=attempts),
-            on_stats=on_stats,
-        )
+        client = client_for(source, default_auth="bearer", base_url=base, on_stats=on_stats)
     pages: list[PageRecord] = []
     try:
         spc, raw, _ = get_json(client, "ServiceProviderConfig", source=source.name, page=0)

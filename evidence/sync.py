@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,23 +35,47 @@ def read_batches(
     *,
     delta_since: datetime | None = None,
     known_ids: set[str] | None = None,
+    cursor: str | None = None,
     on_stats: Callable[[Any], None] | None = None,
-) -> list[SourceBatch]:
-    """Read one source with its connector: export files from `path`, or the live API."""
+) -> Iterator[SourceBatch]:
+    """Read one source with its connector: export files from `path`, or the live API.
+
+    Batches are yielded one at a time, so the caller commits each (and its cursor) before
+    the next is fetched: a back-fill killed midway resumes from its last committed cursor.
+    """
     from connectors.files import read_source
 
     if source.path is not None:
-        return read_source(source)
-    if source.kind == "scim" and source.url:
+        yield from sorted(read_source(source), key=lambda b: b.as_of)
+    elif source.kind == "scim" and source.url:
         from connectors.scim_live import read_scim_live
 
-        return [
-            read_scim_live(source, delta_since=delta_since, known_ids=known_ids, on_stats=on_stats)
-        ]
-    raise ConfigError(
-        f"source {source.name!r}: the live {source.kind} connector is not available yet; "
-        "set `path` to the vendor's export files"
-    )
+        yield read_scim_live(
+            source, delta_since=delta_since, known_ids=known_ids, on_stats=on_stats
+        )
+    elif source.kind == "okta" and source.url:
+        from connectors.okta_live import iter_okta_live
+
+        yield from iter_okta_live(
+            source,
+            cursor=cursor,
+            page_limit=int(getattr(source, "page_limit", None) or 1000),
+            max_pages_per_run=int(getattr(source, "max_pages_per_run", None) or 50),
+        )
+    else:
+        raise ConfigError(
+            f"source {source.name!r}: the live {source.kind} connector is not available yet; "
+            "set `path` to the vendor's export files"
+        )
+
+
+def _last_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    rows = con.execute(
+        "SELECT cursors->>'cursor' FROM sync_runs WHERE source = $s AND status = 'ok' "
+        "AND cursors->>'cursor' IS NOT NULL ORDER BY run_id DESC LIMIT 1",
+        {"s": source},
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _known_account_ids(con: duckdb.DuckDBPyConnection, source: SourceConfig) -> set[str]:
@@ -80,7 +104,7 @@ def sync_sources(
     on_stats: Callable[[Any], None] | None = None,
 ) -> list[SourceOutcome]:
     """Sync the named sources (all when None). A failing source commits nothing of its
-    failing observation; the other sources go on."""
+    failing observation (what it committed before stays); the other sources go on."""
     sources = [cfg.source(n) for n in names] if names else list(cfg.sources)
     outcomes = []
     for src in sources:
@@ -95,9 +119,10 @@ def sync_sources(
                 src,
                 delta_since=latest if mode == "delta" else None,
                 known_ids=_known_account_ids(con, src) if live and mode == "full" else None,
+                cursor=_last_cursor(con, src.name) if live else None,
                 on_stats=on_stats,
             )
-            for batch in sorted(batches, key=lambda b: b.as_of):
+            for batch in batches:
                 # History cannot be re-written backwards: an older snapshot than the store's
                 # newest for this source would close current rows with stale ones.
                 if latest is not None and batch.as_of < latest:
