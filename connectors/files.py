@@ -47,6 +47,7 @@ def read_source(source: SourceConfig) -> list[SourceBatch]:
     """Read one export source from `source.path`; one batch per snapshot, oldest first."""
     # Imported here: the readers import this module's helpers.
     from connectors.app_export import read_app_export
+    from connectors.entra import read_entra_export
     from connectors.hris import read_hris
     from connectors.okta import read_okta_export
     from connectors.scim import read_scim_export
@@ -61,7 +62,12 @@ def read_source(source: SourceConfig) -> list[SourceBatch]:
                 read_hris(source, as_of=when, path=p) for p, when in hris_snapshot_files(source)
             ]
         return [read_hris(source)]
-    readers = {"okta": read_okta_export, "scim": read_scim_export, "app_export": read_app_export}
+    readers = {
+        "okta": read_okta_export,
+        "entra": read_entra_export,
+        "scim": read_scim_export,
+        "app_export": read_app_export,
+    }
     reader = readers.get(source.kind)
     if reader is None:
         raise ConfigError(f"source {source.name!r}: kind {source.kind!r} has no export reader")

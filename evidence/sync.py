@@ -62,6 +62,14 @@ def read_batches(
             page_limit=int(getattr(source, "page_limit", None) or 1000),
             max_pages_per_run=int(getattr(source, "max_pages_per_run", None) or 50),
         )
+    elif source.kind == "entra":
+        from connectors.entra_live import iter_entra_live
+
+        yield from iter_entra_live(
+            source,
+            cursor=cursor,
+            max_pages_per_run=int(getattr(source, "max_pages_per_run", None) or 50),
+        )
     else:
         raise ConfigError(
             f"source {source.name!r}: the live {source.kind} connector is not available yet; "

@@ -1014,8 +1014,8 @@ def test_read_source_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_source(okta_source(DATA / "okta" / "users.json"))
     assert str(err.value) == f"{DATA / 'okta' / 'users.json'}: an Okta export must be a folder"
-    with pytest.raises(ConfigError, match="kind 'entra' has no export reader"):
-        read_source(SourceConfig(name="x", kind="entra", path=tmp_path))
+    with pytest.raises(ConfigError, match="kind 'synthetic' has no export reader"):
+        read_source(SourceConfig(name="x", kind="synthetic", path=tmp_path))
     with pytest.raises(ConfigError, match='needs `app = "name"`'):
         read_source(SourceConfig(name="x", kind="scim", path=tmp_path))
     for name in ("a.csv", "b.csv"):

@@ -1,0 +1,468 @@
+"""Entra ID export folder (Microsoft Graph JSON as the API returns it) → a SourceBatch.
+
+The parsing (`entra_snapshots`, `entra_events`) takes records already loaded, so the live
+connector (`connectors.entra_live`) maps Graph pages with exactly the same rules as exports.
+
+Layout (ARCHITECTURE.md, every file optional, `name-0001.json` splits concatenate):
+provisioning.json, users.json, groups.json, group_members/<groupId>.json,
+servicePrincipals.json, appRoleAssignments.json. Each file is a JSON array of Graph objects
+(the `value` arrays) or one Graph response object whose `value` is that array.
+
+Mapping choices (one per line):
+- Event native_id = `id`, native_type = `provisioningAction`, occurred_at = `activityDateTime`.
+- Action: create→account.create, update→account.update, delete→account.delete,
+  disable→account.deactivate, stagedDelete→account.deactivate (the account is soft-deleted:
+  access ends, the object may come back), anything else (other, unknownFutureValue)→entra.<value>.
+- An update whose modifiedProperties set `accountEnabled`/`active` to false (old value not
+  false) is account.deactivate; set to true with an old value of false is account.activate.
+  An update with active=true and no old value is not an activation: Entra repeats unchanged
+  values on every update and often leaves oldValue empty.
+- A Group source identity (group provisioning) is no account: the action stays unmapped,
+  entra.<provisioningAction> as ARCHITECTURE.md prescribes, person_id null, entitlement = the
+  group's displayName.
+- Outcome from provisioningStatusInfo.status: success→success, failure→failure,
+  skipped/warning/anything else→unknown.
+- actor = initiatedBy.displayName; person_id = sourceIdentity.id; app =
+  servicePrincipal.displayName; account_id = targetIdentity.id; empty strings (Graph sends
+  `"id": ""` for objects not yet created) are null.
+- details = jobId, cycleId, changeId, durationInMilliseconds, status, errorInformation,
+  modifiedProperties, steps ([{name, provisioningStepType, status}]); raw = the record;
+  both redacted with `connectors.redact`; a modifiedProperties entry whose displayName is
+  secret-looking (`password`) has its values redacted too, since there the secret sits under
+  `newValue`, not under its own key. A repeated id keeps its first record.
+- idp_users: user_id = id, login = userPrincipalName, email = mail, second_email = the first
+  of otherMails, employee_number = employeeId, title = jobTitle, status = "ACTIVE" when
+  accountEnabled is true, "DISABLED" when false, null when not returned; created_at =
+  createdDateTime; last_login_at = signInActivity.lastSignInDateTime; attributes = the record.
+- idp_groups: name = displayName; attributes = description, groupTypes, mailEnabled,
+  securityEnabled. idp_group_members: user members only (`@odata.type` user or absent);
+  nested groups, devices and service principals are not people.
+- apps: one row per service principal, app = displayName, status = ACTIVE/DISABLED from
+  accountEnabled, sign_on_mode = preferredSingleSignOnMode.
+- assignments (scope: every app, the listing is complete): a User principal gives a USER row;
+  a Group principal gives a GROUP row for each user member (a direct USER row wins); app =
+  the resource service principal's displayName (else resourceDisplayName); user_name = the
+  user's userPrincipalName when known; status null (Graph has none); `groups` = the names of
+  the app's assigned groups the user is in, sorted, null when no group is assigned to the app.
+- group_push: the groups assigned to an app (Entra provisions them under their displayName).
+- Event errors name the record as `[i]`, the 0-based index within its file (or page).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.files import (
+    files_as_of,
+    load_json_file,
+    page_record,
+    parse_instant_field,
+    split_files,
+)
+from connectors.records import (
+    EVENT_SCHEMA,
+    SNAPSHOT_KEYS,
+    SNAPSHOT_SCHEMAS,
+    PageRecord,
+    Snapshot,
+    SourceBatch,
+)
+from connectors.redact import REDACTED, dumps, is_secret_key, redact_column
+from evidence.config import SourceConfig
+from evidence.errors import ConfigError, InputError
+
+__all__ = [
+    "read_entra_export",
+    "entra_records",
+    "entra_snapshots",
+    "entra_events",
+    "entra_tenant",
+    "entra_action",
+    "entra_outcome",
+    "ENTRA_ACTIONS",
+    "Records",
+]
+
+ENTRA_ACTIONS: dict[str, str] = {
+    "create": "account.create",
+    "update": "account.update",
+    "delete": "account.delete",
+    "disable": "account.deactivate",
+    "stagedDelete": "account.deactivate",
+}
+_OUTCOMES = {"success": "success", "failure": "failure"}
+_ENABLED_PROPS = ("accountenabled", "active")
+_SPLIT = re.compile(r"^(?P<id>.+?)(?:-\d{4,})?$")
+
+# (where, index, record): `where` names the file (export) or the request (live) in errors.
+Records = list[tuple[str, int, dict[str, Any]]]
+
+
+def entra_tenant(source: SourceConfig) -> str:
+    """Event-id identity: `tenant`, else the Entra `tenant_id`, else the usual fallback."""
+    if source.tenant:
+        return source.tenant
+    tid = (source.model_extra or {}).get("tenant_id")
+    return str(tid) if tid else source.tenant_id()
+
+
+def entra_records(doc: Any, where: str) -> Records:
+    """The records of a loaded JSON array, or of a Graph response's `value` array."""
+    if isinstance(doc, dict) and isinstance(doc.get("value"), list):
+        doc = doc["value"]
+    if not isinstance(doc, list):
+        raise InputError(where, None, None, "expected a JSON array or an object with `value`")
+    out: Records = []
+    for i, rec in enumerate(doc):
+        if not isinstance(rec, dict):
+            raise InputError(where, f"[{i}]", None, "expected a JSON object")
+        out.append((where, i, rec))
+    return out
+
+
+def read_entra_export(source: SourceConfig) -> SourceBatch:
+    """Parse an Entra ID export folder into IdP snapshots and provisioning events."""
+    folder = source.path
+    if folder is None:
+        raise ConfigError(f"source {source.name!r}: no `path` for the Entra export")
+    if not folder.is_dir():
+        raise InputError(str(folder), None, None, "an Entra export must be a folder")
+    reader = _Reader(source)
+    users = reader.records(split_files(folder, "users"))
+    groups = reader.records(split_files(folder, "groups"))
+    members = reader.per_id(folder / "group_members")
+    sps = reader.records(split_files(folder, "servicePrincipals"))
+    assigned = reader.records(split_files(folder, "appRoleAssignments"))
+    logs = reader.records(split_files(folder, "provisioning"))
+    return SourceBatch(
+        source=source.name,
+        kind=source.kind,
+        tenant=entra_tenant(source),
+        as_of=files_as_of(source, reader.paths),
+        snapshots=entra_snapshots(
+            users=users,
+            groups=groups,
+            members=members,
+            service_principals=sps,
+            assignments=assigned,
+        ),  # fmt: skip
+        events=entra_events(logs or []),
+        pages=reader.pages,
+    )
+
+
+def entra_snapshots(
+    *,
+    users: Records | None,
+    groups: Records | None,
+    members: dict[str, Records],
+    service_principals: Records | None,
+    assignments: Records | None,
+) -> list[Snapshot]:
+    """IdP snapshots from loaded listings; None or an empty dict means "not provided"."""
+    snapshots: list[Snapshot] = []
+    upn: dict[str, str | None] = {}
+    if users is not None:
+        rows = [_user(*r) for r in users]
+        upn = {r["user_id"]: r["login"] for r in rows}
+        snapshots.append(_snapshot("idp_users", rows))
+    names: dict[str, str | None] = {}
+    if groups is not None:
+        rows = [_group(*r) for r in groups]
+        names = {r["group_id"]: r["name"] for r in rows}
+        snapshots.append(_snapshot("idp_groups", rows))
+    member_ids: dict[str, set[str]] = defaultdict(set)
+    for gid, recs in members.items():
+        member_ids[gid].update(_req(rec, file, i, "id") for file, i, rec in recs if _is_user(rec))
+    if members:
+        rows = [
+            {"group_id": g, "user_id": u} for g in sorted(member_ids) for u in sorted(member_ids[g])
+        ]
+        snapshots.append(_snapshot("idp_group_members", rows))
+    labels: dict[str, str] = {}
+    if service_principals is not None:
+        rows = [_app(*r) for r in service_principals]
+        labels = {r["app_id"]: r["app"] for r in rows}
+        snapshots.append(_snapshot("apps", rows))
+    if assignments is not None:
+        push, rows = _assignments(assignments, labels, upn, names, member_ids)
+        snapshots.append(_snapshot("group_push", push))
+        snapshots.append(_snapshot("assignments", rows))
+    return snapshots
+
+
+def entra_events(logs: Records) -> pa.Table:
+    """provisioningObjectSummary records → canonical events (the first of a repeated id wins)."""
+    unique: dict[str, dict[str, Any]] = {}
+    for r in logs:
+        row = _event(*r)
+        unique.setdefault(row["native_id"], row)
+    events = pa.Table.from_pylist(list(unique.values()), EVENT_SCHEMA)
+    for col in ("details", "raw"):
+        idx = events.schema.get_field_index(col)
+        events = events.set_column(idx, col, redact_column(events[col]))
+    return events
+
+
+def entra_action(rec: dict[str, Any]) -> str:
+    """Canonical action of a provisioning record (see the module docstring)."""
+    native = str(rec.get("provisioningAction") or "")
+    source = rec.get("sourceIdentity") or {}
+    if str(source.get("identityType") or "").lower() == "group":
+        return f"entra.{native}"
+    if native == "update":
+        for prop in rec.get("modifiedProperties") or []:
+            if not isinstance(prop, dict):
+                continue
+            if str(prop.get("displayName") or "").lower() not in _ENABLED_PROPS:
+                continue
+            new, old = _flag(prop.get("newValue")), _flag(prop.get("oldValue"))
+            if new is False and old is not False:
+                return "account.deactivate"
+            if new is True and old is False:
+                return "account.activate"
+    return ENTRA_ACTIONS.get(native, f"entra.{native}")
+
+
+def entra_outcome(status: str | None) -> str:
+    """success | failure | unknown from provisioningStatusInfo.status."""
+    return _OUTCOMES.get((status or "").lower(), "unknown")
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Loads JSON files, recording provenance for each."""
+
+    def __init__(self, source: SourceConfig) -> None:
+        self.source = source
+        self.paths: list[Path] = []
+        self.pages: list[PageRecord] = []
+
+    def records(self, paths: list[Path]) -> Records | None:
+        """(file, index, record) of every file in order; None when there is no file."""
+        if not paths:
+            return None
+        out: Records = []
+        for path in paths:
+            doc, data = load_json_file(path)
+            recs = entra_records(doc, str(path))
+            out.extend(recs)
+            self.paths.append(path)
+            self.pages.append(page_record(path, self.source, data, len(recs)))
+        return out
+
+    def per_id(self, folder: Path) -> dict[str, Records]:
+        """Files `<id>.json` / `<id>-0001.json` of a sub-folder, grouped by id (sorted)."""
+        if not folder.is_dir():
+            return {}
+        ids = sorted({_SPLIT.match(p.stem).group("id") for p in folder.glob("*.json")})  # type: ignore[union-attr]
+        return {i: self.records(split_files(folder, i)) or [] for i in ids}
+
+
+# ---------------------------------------------------------------------------- rows
+
+
+def _snapshot(name: str, rows: list[dict[str, Any]]) -> Snapshot:
+    """A snapshot with one row per key (the last listed wins) and attributes redacted."""
+    key = SNAPSHOT_KEYS[name]
+    unique = list({tuple(r[k] for k in key): r for r in rows}.values())
+    table = pa.Table.from_pylist(unique, SNAPSHOT_SCHEMAS[name])
+    if "attributes" in table.column_names:
+        idx = table.schema.get_field_index("attributes")
+        table = table.set_column(idx, "attributes", redact_column(table["attributes"]))
+    return Snapshot(name, table)
+
+
+def _req(rec: dict[str, Any], file: str, i: int, field: str) -> str:
+    value = rec.get(field)
+    if value is None or value == "":
+        raise InputError(file, f"[{i}]", field, f"{field} is missing")
+    return str(value)
+
+
+def _instant(value: Any, file: str, i: int, field: str) -> datetime | None:
+    return parse_instant_field(value, file, f"[{i}]", field)
+
+
+def _blank(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _flag(value: Any) -> bool | None:
+    """A modifiedProperties value as a boolean: Graph sends "True", "false", '["True"]'."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().strip('[]"').strip().lower()
+    return {"true": True, "false": False}.get(text)
+
+
+def _status(enabled: Any) -> str | None:
+    return None if enabled is None else ("ACTIVE" if enabled else "DISABLED")
+
+
+def _is_user(rec: dict[str, Any]) -> bool:
+    return str(rec.get("@odata.type") or "#microsoft.graph.user") == "#microsoft.graph.user"
+
+
+def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    other = rec.get("otherMails") or []
+    sign_in = rec.get("signInActivity") or {}
+    attrs = {k: v for k, v in rec.items() if not k.startswith("@odata.")}
+    return {
+        "user_id": _req(rec, file, i, "id"),
+        "login": rec.get("userPrincipalName"),
+        "email": rec.get("mail"),
+        "second_email": other[0] if isinstance(other, list) and other else None,
+        "display_name": rec.get("displayName"),
+        "employee_number": _blank(rec.get("employeeId")),
+        "department": rec.get("department"),
+        "title": rec.get("jobTitle"),
+        "status": _status(rec.get("accountEnabled")),
+        "created_at": _instant(rec.get("createdDateTime"), file, i, "createdDateTime"),
+        "status_changed_at": None,
+        "last_login_at": _instant(
+            sign_in.get("lastSignInDateTime"), file, i, "signInActivity.lastSignInDateTime"
+        ),
+        "attributes": dumps(attrs),
+    }
+
+
+def _group(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    keys = ("description", "groupTypes", "mailEnabled", "securityEnabled")
+    attrs = {k: rec[k] for k in keys if rec.get(k) is not None}
+    return {
+        "group_id": _req(rec, file, i, "id"),
+        "name": rec.get("displayName"),
+        "attributes": dumps(attrs),
+    }
+
+
+def _app(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    attrs = {k: v for k, v in rec.items() if not k.startswith("@odata.")}
+    return {
+        "app": _req(rec, file, i, "displayName"),
+        "app_id": _req(rec, file, i, "id"),
+        "status": _status(rec.get("accountEnabled")),
+        "sign_on_mode": rec.get("preferredSingleSignOnMode"),
+        "attributes": dumps(attrs),
+    }
+
+
+def _assignments(
+    records: Records,
+    labels: dict[str, str],
+    upn: dict[str, str | None],
+    group_names: dict[str, str | None],
+    members: dict[str, set[str]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(group_push rows, assignment rows) from appRoleAssignments."""
+    direct: list[tuple[str, str, datetime | None]] = []  # (app, user id, assigned at)
+    via: dict[str, dict[str, datetime | None]] = defaultdict(dict)  # app → group id → at
+    for file, i, rec in records:
+        kind = str(rec.get("principalType") or "")
+        rid = _req(rec, file, i, "resourceId")
+        app = labels.get(rid) or _blank(rec.get("resourceDisplayName")) or rid
+        at = _instant(rec.get("createdDateTime"), file, i, "createdDateTime")
+        pid = _req(rec, file, i, "principalId")
+        if kind == "User":
+            direct.append((app, pid, at))
+        elif kind == "Group":
+            via[app][pid] = at
+    push = [
+        {"app": app, "group_id": gid, "target_group_name": group_names.get(gid) or gid}
+        for app, groups in via.items()
+        for gid in groups
+    ]
+
+    def groups_of(app: str, uid: str) -> str | None:
+        if app not in via:
+            return None
+        names = {group_names.get(g) or g for g in via[app] if uid in members.get(g, ())}
+        return dumps(sorted(names))
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for app, uid, at in direct:
+        rows[(app, uid)] = _assignment(app, uid, upn.get(uid), "USER", at, groups_of(app, uid))
+    for app, groups in via.items():
+        for gid, at in groups.items():
+            for uid in sorted(members.get(gid, ())):
+                if (app, uid) not in rows:
+                    row = _assignment(app, uid, upn.get(uid), "GROUP", at, groups_of(app, uid))
+                    rows[(app, uid)] = row
+    return push, list(rows.values())
+
+
+def _assignment(
+    app: str, uid: str, name: str | None, scope: str, at: datetime | None, groups: str | None
+) -> dict[str, Any]:
+    return {
+        "app": app,
+        "idp_user_id": uid,
+        "user_name": name,
+        "status": None,
+        "scope": scope,
+        "assigned_at": at,
+        "groups": groups,
+    }
+
+
+def _masked(props: Any) -> list[Any]:
+    """modifiedProperties with the values of secret-looking properties redacted."""
+    out = []
+    for p in props if isinstance(props, list) else []:
+        if isinstance(p, dict) and is_secret_key(str(p.get("displayName") or "")):
+            p = {k: REDACTED if k in ("oldValue", "newValue") and v is not None else v
+                 for k, v in p.items()}  # fmt: skip
+        out.append(p)
+    return out
+
+
+def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    if any(isinstance(p, dict) and is_secret_key(str(p.get("displayName") or ""))
+           for p in rec.get("modifiedProperties") or []):  # fmt: skip
+        rec = {**rec, "modifiedProperties": _masked(rec["modifiedProperties"])}
+    native_id = _req(rec, file, i, "id")
+    native_type = _req(rec, file, i, "provisioningAction")
+    _req(rec, file, i, "activityDateTime")
+    occurred = _instant(rec.get("activityDateTime"), file, i, "activityDateTime")
+    status = rec.get("provisioningStatusInfo") or {}
+    source = rec.get("sourceIdentity") or {}
+    group = str(source.get("identityType") or "").lower() == "group"
+    steps = [
+        {k: s.get(k) for k in ("name", "provisioningStepType", "status")}
+        for s in rec.get("provisioningSteps") or []
+        if isinstance(s, dict)
+    ]
+    details = {
+        "jobId": rec.get("jobId"),
+        "cycleId": rec.get("cycleId"),
+        "changeId": rec.get("changeId"),
+        "durationInMilliseconds": rec.get("durationInMilliseconds"),
+        "status": status.get("status"),
+        "errorInformation": status.get("errorInformation"),
+        "modifiedProperties": rec.get("modifiedProperties") or [],
+        "steps": steps,
+    }
+    return {
+        "native_id": native_id,
+        "identity": None,
+        "native_type": native_type,
+        "occurred_at": occurred,
+        "action": entra_action(rec),
+        "outcome": entra_outcome(status.get("status")),
+        "actor": _blank((rec.get("initiatedBy") or {}).get("displayName")),
+        "person_id": None if group else _blank(source.get("id")),
+        "app": _blank((rec.get("servicePrincipal") or {}).get("displayName")),
+        "account_id": _blank((rec.get("targetIdentity") or {}).get("id")),
+        "entitlement": _blank(source.get("displayName")) if group else None,
+        "details": dumps(details),
+        "raw": dumps(rec),
+    }
