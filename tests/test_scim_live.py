@@ -14,7 +14,7 @@ from evidence.sync import sync_sources
 from tests.servers.canaille_server import canaille_server
 from tests.servers.scim2_server import PATCH_OP, ScimServer, Seeded, scim2_server, seed
 
-USERS, GROUPS = 300, 5
+USERS, GROUPS = 2000, 20  # thousands of users, tens of groups, as real tenants have
 
 
 def config(server: ScimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
@@ -69,12 +69,10 @@ def test_scim2_server_full_sync_history_and_noop(scim2, tmp_path, monkeypatch) -
             "SELECT request, item_count, total_results FROM sync_pages ORDER BY page"
         ).fetchall()
         assert pages[0][0] == "GET ServiceProviderConfig"
-        assert pages[1:5] == [
-            ("GET Users?startIndex=1&count=100", 100, USERS),
-            ("GET Users?startIndex=101&count=100", 100, USERS),
-            ("GET Users?startIndex=201&count=100", 100, USERS),
-            ("GET Groups?startIndex=1&count=100", GROUPS, GROUPS),
-        ]
+        assert pages[1 : USERS // 100 + 2] == [
+            (f"GET Users?startIndex={i * 100 + 1}&count=100", 100, USERS)
+            for i in range(USERS // 100)
+        ] + [("GET Groups?startIndex=1&count=100", GROUPS, GROUPS)]
 
         # An unchanged re-sync adds nothing.
         counts = current(
@@ -169,7 +167,7 @@ def test_scim2_server_full_sync_history_and_noop(scim2, tmp_path, monkeypatch) -
 
 def test_canaille_refuses_count_and_is_still_listed_whole(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     with canaille_server() as server:
-        seeded = seed(server, 120, 3, 11)
+        seeded = seed(server, 2000, 20, 11)
         cfg = config(server, tmp_path, monkeypatch)
         con = open_store(cfg.store.path)
         try:
@@ -247,5 +245,6 @@ def test_cli_sync_of_a_live_source_shows_http_progress(scim2, tmp_path, monkeypa
     )
     r = CliRunner().invoke(app, ["--config", str(toml), "sync", "--all"])
     assert r.exit_code == 0, r.output
-    assert "http: 5 requests, 0 retries, 0 rate-limit waits" in r.stderr
+    pages = USERS // 100 + 2  # ServiceProviderConfig, the user pages, one group page
+    assert f"http: {pages} requests, 0 retries, 0 rate-limit waits" in r.stderr
     assert "app-scim" in r.stderr and server.token not in r.stderr + r.stdout
