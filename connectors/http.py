@@ -587,15 +587,16 @@ def client_for(
     base_url: str | None = None,
     on_stats: Callable[[HttpStats], None] | None = None,
 ) -> SourceClient:
-    """The client a live connector uses: the source's url, auth and `max_attempts`."""
+    """The client a live connector uses: the source's url, auth, `max_attempts`, `max_requests`."""
     from connectors.http_auth import auth_from_source
     from connectors.http_retry import RetryPolicy
 
     attempts = int(getattr(source, "max_attempts", None) or RetryPolicy.max_attempts)
+    budget = getattr(source, "max_requests", None)  # requests one run may send, retries included
     return build_client(
         source,
         base_url=base_url or str(source.url),
         auth=auth_from_source(source, default=default_auth),
-        policy=RetryPolicy(max_attempts=attempts),
+        policy=RetryPolicy(max_attempts=attempts, max_requests=int(budget) if budget else None),
         on_stats=on_stats,
     )

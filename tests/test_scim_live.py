@@ -182,6 +182,34 @@ def test_canaille_refuses_count_and_is_still_listed_whole(tmp_path, monkeypatch)
                 r[0] for r in con.execute("SELECT request FROM sync_pages ORDER BY page").fetchall()
             ]
             assert requests[:2] == ["GET ServiceProviderConfig", "GET Users?startIndex=1"]
+
+            # Unchanged: nothing new. Then deactivate one and delete two, and sync again.
+            events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+            assert sync_sources(con, cfg)[0].ok
+            assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] == events
+            active = [u for u in seeded.users if u["active"]]
+            off, gone = active[0]["id"], [u["id"] for u in active[1:3]]
+            with server.client() as http:
+                r = http.patch(
+                    f"/Users/{off}",
+                    json={
+                        "schemas": [PATCH_OP],
+                        "Operations": [{"op": "replace", "path": "active", "value": False}],
+                    },
+                )
+                assert r.status_code in (200, 204), r.text
+                for uid in gone:
+                    assert http.delete(f"/Users/{uid}").status_code == 204
+            (after,) = sync_sources(con, cfg)
+            assert after.ok, after.error
+            changed = con.execute(
+                "SELECT action, account_id FROM events WHERE run_id = $r "
+                "AND action LIKE 'account.%' ORDER BY action, account_id",
+                {"r": after.runs[0].run_id},
+            ).fetchall()
+            assert changed == sorted(
+                [("account.deactivate", off)] + [("account.delete", uid) for uid in gone]
+            )
         finally:
             con.close()
 

@@ -171,3 +171,26 @@ def test_an_id_missing_from_a_listing_is_confirmed_before_it_is_deleted(
             assert "/v2/Users/c" in stub.paths()
         finally:
             con.close()
+
+
+def test_a_run_stops_at_its_request_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCIM_TOKEN", "t")
+    with StubServer() as stub:
+        healthy(stub, "/v2", ["a", "b", "c"])
+        src = SourceConfig(
+            name="app",
+            kind="scim",
+            app="app",
+            url=f"{stub.url}/v2",
+            token_env="SCIM_TOKEN",
+            max_requests=2,
+        )
+        cfg = Config(store=StoreConfig(path=tmp_path / "e.duckdb"), sources=[src])
+        con = open_store(cfg.store.path)
+        try:
+            (out,) = sync_sources(con, cfg)
+            assert not out.ok and "budget" in out.error.lower()
+            assert len(stub.requests) == 2
+            assert con.execute("SELECT count(*) FROM sync_runs").fetchall() == [(0,)]
+        finally:
+            con.close()
