@@ -50,18 +50,15 @@ Mapping choices (one per line):
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from connectors.export_files import ExportReader, Records, json_records
 from connectors.files import (
     files_as_of,
-    load_json_file,
-    page_record,
     parse_instant_field,
     split_files,
 )
@@ -69,7 +66,6 @@ from connectors.records import (
     EVENT_SCHEMA,
     SNAPSHOT_KEYS,
     SNAPSHOT_SCHEMAS,
-    PageRecord,
     Snapshot,
     SourceBatch,
 )
@@ -98,10 +94,6 @@ ENTRA_ACTIONS: dict[str, str] = {
 }
 _OUTCOMES = {"success": "success", "failure": "failure"}
 _ENABLED_PROPS = ("accountenabled", "active")
-_SPLIT = re.compile(r"^(?P<id>.+?)(?:-\d{4,})?$")
-
-# (where, index, record): `where` names the file (export) or the request (live) in errors.
-Records = list[tuple[str, int, dict[str, Any]]]
 
 
 def entra_tenant(source: SourceConfig) -> str:
@@ -114,16 +106,7 @@ def entra_tenant(source: SourceConfig) -> str:
 
 def entra_records(doc: Any, where: str) -> Records:
     """The records of a loaded JSON array, or of a Graph response's `value` array."""
-    if isinstance(doc, dict) and isinstance(doc.get("value"), list):
-        doc = doc["value"]
-    if not isinstance(doc, list):
-        raise InputError(where, None, None, "expected a JSON array or an object with `value`")
-    out: Records = []
-    for i, rec in enumerate(doc):
-        if not isinstance(rec, dict):
-            raise InputError(where, f"[{i}]", None, "expected a JSON object")
-        out.append((where, i, rec))
-    return out
+    return json_records(doc, where, value_key="value")
 
 
 def read_entra_export(source: SourceConfig) -> SourceBatch:
@@ -133,7 +116,7 @@ def read_entra_export(source: SourceConfig) -> SourceBatch:
         raise ConfigError(f"source {source.name!r}: no `path` for the Entra export")
     if not folder.is_dir():
         raise InputError(str(folder), None, None, "an Entra export must be a folder")
-    reader = _Reader(source)
+    reader = ExportReader(source, entra_records)
     users = reader.records(split_files(folder, "users"))
     groups = reader.records(split_files(folder, "groups"))
     members = reader.per_id(folder / "group_members")
@@ -236,35 +219,6 @@ def entra_outcome(status: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------- reading
-
-
-class _Reader:
-    """Loads JSON files, recording provenance for each."""
-
-    def __init__(self, source: SourceConfig) -> None:
-        self.source = source
-        self.paths: list[Path] = []
-        self.pages: list[PageRecord] = []
-
-    def records(self, paths: list[Path]) -> Records | None:
-        """(file, index, record) of every file in order; None when there is no file."""
-        if not paths:
-            return None
-        out: Records = []
-        for path in paths:
-            doc, data = load_json_file(path)
-            recs = entra_records(doc, str(path))
-            out.extend(recs)
-            self.paths.append(path)
-            self.pages.append(page_record(path, self.source, data, len(recs)))
-        return out
-
-    def per_id(self, folder: Path) -> dict[str, Records]:
-        """Files `<id>.json` / `<id>-0001.json` of a sub-folder, grouped by id (sorted)."""
-        if not folder.is_dir():
-            return {}
-        ids = sorted({_SPLIT.match(p.stem).group("id") for p in folder.glob("*.json")})  # type: ignore[union-attr]
-        return {i: self.records(split_files(folder, i)) or [] for i in ids}
 
 
 # ---------------------------------------------------------------------------- rows

@@ -23,18 +23,15 @@ Rules the architecture leaves to us:
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from connectors.export_files import ExportReader, Records, json_records
 from connectors.files import (
     files_as_of,
-    load_json_file,
-    page_record,
     parse_instant_field,
     split_files,
 )
@@ -42,7 +39,6 @@ from connectors.records import (
     EVENT_SCHEMA,
     SNAPSHOT_KEYS,
     SNAPSHOT_SCHEMAS,
-    PageRecord,
     Snapshot,
     SourceBatch,
 )
@@ -99,7 +95,6 @@ OKTA_ACTIONS: dict[str, str] = {
     "user.account.privilege.revoke": "privilege.revoke",
 }
 _OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
-_SPLIT = re.compile(r"^(?P<id>.+?)(?:-\d{4,})?$")
 
 
 def okta_action(event_type: str) -> str:
@@ -112,20 +107,9 @@ def okta_outcome(result: str | None) -> str:
     return _OUTCOMES.get((result or "").upper(), "unknown")
 
 
-# (where, index, record): `where` names the file (export) or the request (live) in errors.
-Records = list[tuple[str, int, dict[str, Any]]]
-
-
 def okta_records(doc: Any, where: str) -> Records:
     """The records of one loaded JSON array, each with where it came from and its index."""
-    if not isinstance(doc, list):
-        raise InputError(where, None, None, "expected a JSON array")
-    out: Records = []
-    for i, rec in enumerate(doc):
-        if not isinstance(rec, dict):
-            raise InputError(where, f"[{i}]", None, "expected a JSON object")
-        out.append((where, i, rec))
-    return out
+    return json_records(doc, where)
 
 
 def read_okta_export(source: SourceConfig) -> SourceBatch:
@@ -135,7 +119,7 @@ def read_okta_export(source: SourceConfig) -> SourceBatch:
         raise ConfigError(f"source {source.name!r}: no `path` for the Okta export")
     if not folder.is_dir():
         raise InputError(str(folder), None, None, "an Okta export must be a folder")
-    reader = _Reader(source)
+    reader = ExportReader(source, okta_records)
     # Loaded in this order so the page provenance lists files as it always has.
     users = reader.records(split_files(folder, "users"))
     groups = reader.records(split_files(folder, "groups"))
@@ -259,34 +243,6 @@ def _assignment(
         "assigned_at": _instant(rec, file, i, "created"),
         "groups": groups,
     }
-
-
-class _Reader:
-    """Loads JSON-array files, recording provenance for each."""
-
-    def __init__(self, source: SourceConfig) -> None:
-        self.source = source
-        self.paths: list[Path] = []
-        self.pages: list[PageRecord] = []
-
-    def records(self, paths: list[Path]) -> Records | None:
-        """(file, index, record) of every file in order; None when there is no file."""
-        if not paths:
-            return None
-        out: Records = []
-        for path in paths:
-            doc, data = load_json_file(path)
-            out.extend(okta_records(doc, str(path)))
-            self.paths.append(path)
-            self.pages.append(page_record(path, self.source, data, len(doc)))
-        return out
-
-    def per_id(self, folder: Path) -> dict[str, Records]:
-        """Files `<id>.json` / `<id>-0001.json` of a sub-folder, grouped by id (sorted)."""
-        if not folder.is_dir():
-            return {}
-        ids = sorted({_SPLIT.match(p.stem).group("id") for p in folder.glob("*.json")})  # type: ignore[union-attr]
-        return {i: self.records(split_files(folder, i)) or [] for i in ids}
 
 
 def _check_labels(where: str, assigned: dict[str, Any], labels: dict[str, str]) -> None:
