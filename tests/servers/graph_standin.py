@@ -35,9 +35,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.servers.loopback import LoopbackServer
 
 __all__ = ["Fault", "GraphStandin", "Seen", "provisioning_entry"]
 
@@ -120,7 +122,7 @@ class _Reject(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class GraphStandin:
+class GraphStandin(LoopbackServer):
     """Graph's directory and provisioning-log APIs plus the token endpoint, in a daemon thread."""
 
     def __init__(self, client_id: str, client_secret: str, *, clock: Any = time.time):
@@ -137,7 +139,8 @@ class GraphStandin:
         self._listings: dict[str, tuple[list[dict[str, Any]], str]] = {}
         self._audit = 0
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server = None
+        self.handler = _Handler
 
     # ------------------------------------------------------------------ tenant data
 
@@ -218,34 +221,6 @@ class GraphStandin:
     def audit_requests(self) -> list[Seen]:
         """The provisioning-log requests received so far."""
         return [r for r in self.requests if r.path == "/v1.0/auditLogs/provisioning"]
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "stand-in not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> GraphStandin:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.standin = self  # type: ignore[attr-defined]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GraphStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ answering
 

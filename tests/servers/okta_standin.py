@@ -37,9 +37,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.servers.loopback import LoopbackServer
 
 __all__ = ["Fault", "OktaStandin", "Seen", "log_event"]
 
@@ -124,7 +126,7 @@ class _Tenant:
     logs: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (persisted, event)
 
 
-class OktaStandin:
+class OktaStandin(LoopbackServer):
     """Okta's users, groups, apps and System Log APIs over real HTTP, in a daemon thread."""
 
     def __init__(self, token: str = "00standin-SSWS-token-0123456789", *, clock: Any = time.time):
@@ -136,7 +138,8 @@ class OktaStandin:
         self._denied: dict[str, int] = {}
         self._window = (0, 0)  # (window start, requests in it)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server = None
+        self.handler = _Handler
 
     # ------------------------------------------------------------------ tenant data
 
@@ -259,34 +262,6 @@ class OktaStandin:
             self._denied[prefix] = status
 
     # ------------------------------------------------------------------ server
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "stand-in not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> OktaStandin:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.standin = self  # type: ignore[attr-defined]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> OktaStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def used(self, window: int) -> int:
         """Requests counted in the rate-limit window starting at `window` (epoch seconds)."""
