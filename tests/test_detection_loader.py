@@ -40,4 +40,10 @@ def test_rejects_bad_headers(name: str, text: str, message: str) -> None:
 
 def test_shipped_detections_load() -> None:
     ids = [d.id for d in load_detections()]
-    assert ids == ["orphan_terminated_active", "orphan_unmatched"]
+    assert ids == [
+        "dormant_no_login",
+        "duplicate_multiple_accounts",
+        "orphan_terminated_active",
+        "orphan_unmatched",
+        "sod_toxic_combination",
+    ]

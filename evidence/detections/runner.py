@@ -86,6 +86,35 @@ def _accepted_table(policy: Policy) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def _policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    """Temp tables of the list- and map-valued policy keys, which bind poorly as parameters:
+    `_license_cost(app, cost)` (per seat per month) and
+    `_sod_rules(name, a_app, a_entitlement, b_app, b_entitlement)`."""
+    cost = pa.Table.from_pylist(
+        [{"app": k, "cost": float(v)} for k, v in policy.license_cost.items()],
+        schema=pa.schema([("app", pa.string()), ("cost", pa.float64())]),
+    )
+    sod = pa.Table.from_pylist(
+        [
+            {
+                "name": r.name,
+                "a_app": r.a.app,
+                "a_entitlement": r.a.entitlement,
+                "b_app": r.b.app,
+                "b_entitlement": r.b.entitlement,
+            }
+            for r in policy.sod
+        ],
+        schema=pa.schema(
+            [(c, pa.string()) for c in ("name", "a_app", "a_entitlement", "b_app", "b_entitlement")]
+        ),
+    )
+    for name, table in (("_license_cost", cost), ("_sod_rules", sod)):
+        con.register(f"{name}_in", table)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_in")
+        con.unregister(f"{name}_in")
+
+
 def _run_detection(con: duckdb.DuckDBPyConnection, d: Detection, params: dict) -> int:
     meta = {
         "d_kind": d.kind,
@@ -121,6 +150,7 @@ def detect(
     try:
         run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
         build_account_owners(con, policy)
+        _policy_tables(con, policy)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
             "severity VARCHAR, controls JSON, app VARCHAR, account_id VARCHAR, account VARCHAR, "

@@ -1,0 +1,56 @@
+-- id: duplicate_multiple_accounts
+-- kind: duplicate
+-- subkind: multiple_accounts
+-- severity: medium
+-- controls: 164.312(a)(2)(i), A.5.16
+-- parameters: grace_hours, service_accounts
+-- description: A person holds more than one active account in the same app; one finding per account.
+-- Owned service accounts are not a person's accounts, and neither is an orphan (unmatched, or
+-- its owner terminated past the grace period: it is reported as orphan, it has no living owner).
+-- A person is the matcher's person_id (a rehire's records are one person).
+WITH held AS (
+    SELECT o.app, o.account_id, o.user_name, o.person_id, o.person_kind, o.person_status,
+           o.matched_by, a.email, a.external_id, a.valid_from, a.created_at
+    FROM account_owners o
+    JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
+    WHERE o.active
+      AND NOT o.service_account
+      AND o.person_id IS NOT NULL
+      AND NOT (o.person_status = 'terminated'
+               AND o.termination_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now)
+    QUALIFY row_number() OVER (PARTITION BY o.app, o.account_id ORDER BY a.valid_from DESC) = 1
+),
+dup AS (
+    SELECT h.*,
+           count(*) OVER (PARTITION BY h.app, h.person_id) AS n,
+           list(json_object('account_id', h.account_id, 'user_name', h.user_name,
+                            'email', h.email, 'external_id', h.external_id,
+                            'matched_by', h.matched_by, 'valid_from', h.valid_from,
+                            'created_at', h.created_at))
+               OVER (PARTITION BY h.app, h.person_id ORDER BY h.user_name, h.account_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS accounts,
+           string_agg(h.user_name, ', ')
+               OVER (PARTITION BY h.app, h.person_id ORDER BY h.user_name, h.account_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS names
+    FROM held h
+)
+SELECT
+    d.app,
+    d.account_id,
+    d.user_name AS account,
+    d.person_id,
+    NULL AS entitlement,
+    NULL AS rule,
+    format('Account {} in {} is one of {} active accounts held by person {} in that app ({}).',
+           d.user_name, d.app, d.n, d.person_id, d.names) AS explanation,
+    json_object(
+        'account', json_object('app', d.app, 'account_id', d.account_id,
+                               'user_name', d.user_name, 'email', d.email,
+                               'external_id', d.external_id, 'valid_from', d.valid_from),
+        'person', json_object('person_id', d.person_id, 'kind', d.person_kind,
+                              'status', d.person_status),
+        'matched_by', d.matched_by,
+        'accounts', d.accounts
+    ) AS evidence
+FROM dup d
+WHERE d.n > 1
