@@ -19,12 +19,12 @@ from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, SourceBatch
 from evidence.config import Policy, SourceConfig
 from evidence.store.db import open_store
 from evidence.store.load import commit_batch
+from tests.fake_time import T0, FakeTime
 from tests.servers.graph_standin import Fault, GraphStandin, provisioning_entry
 
 DATA = Path(__file__).parent / "data" / "entra"
 ALICE, BOB = "6e7b768e-07e2-4810-8459-485f84f8f204", "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
 ENG = "02bd9fd6-8f93-4758-87c3-1fb73740a315"
-T0 = 1_700_000_000.0
 NOW = datetime.fromtimestamp(T0, UTC)  # 2023-11-14T22:13:20Z
 CLIENT_ID, SECRET = "11111111-2222-3333-4444-555555555555", "standin~client~secret~0123456789"
 
@@ -140,20 +140,6 @@ def test_export_files_are_optional(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- live
-
-
-class FakeTime:
-    """Injected into the clients and the stand-in: sleeping only moves the clock."""
-
-    def __init__(self) -> None:
-        self.now, self.sleeps = T0, []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 @pytest.fixture

@@ -32,25 +32,11 @@ from connectors.http_auth import BearerAuth, ClientCredentialsAuth, SswsAuth, au
 from connectors.http_retry import RetryPolicy
 from evidence.config import SourceConfig
 from evidence.errors import ConfigError
+from tests.fake_time import T0, FakeTime
 from tests.servers.stub_http import Reply, StubServer, free_port
 
-T0 = 1_700_000_000.0  # the fake clock's start, and the Date the scripted replies claim
-DATE = formatdate(T0, usegmt=True)
+DATE = formatdate(T0, usegmt=True)  # the Date the scripted replies claim: the fake clock's start
 TOKEN = "00aBcD-very-secret-token-XyZ"
-
-
-class FakeTime:
-    """An injectable clock and sleep: sleeping only moves the clock and records the wait."""
-
-    def __init__(self, start: float = T0):
-        self.now, self.sleeps = start, []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 def source(**extra: Any) -> SourceConfig:

@@ -20,25 +20,11 @@ from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, SourceBatch
 from evidence.config import Policy, SourceConfig
 from evidence.store.db import open_store
 from evidence.store.load import commit_batch
+from tests.fake_time import T0, FakeTime
 from tests.servers.okta_standin import Fault, OktaStandin
 
-T0 = 1_700_000_000.0
 NOW = datetime.fromtimestamp(T0, UTC)
 TOKEN = "00standin-SSWS-token-0123456789"
-
-
-class FakeTime:
-    """Injected into the client and the stand-in: sleeping only moves the clock."""
-
-    def __init__(self) -> None:
-        self.now, self.sleeps = T0, []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 @pytest.fixture
