@@ -89,7 +89,8 @@ def _accepted_table(policy: Policy) -> pa.Table:
 def _policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     """Temp tables of the list- and map-valued policy keys, which bind poorly as parameters:
     `_license_cost(app, cost)` (per seat per month) and
-    `_sod_rules(name, a_app, a_entitlement, b_app, b_entitlement)`."""
+    `_sod_rules(name, a_app, a_entitlement, b_app, b_entitlement)`,
+    `_time_bound(app, entitlement, max_days)` and `_privileged(pattern)` (lower-cased globs)."""
     cost = pa.Table.from_pylist(
         [{"app": k, "cost": float(v)} for k, v in policy.license_cost.items()],
         schema=pa.schema([("app", pa.string()), ("cost", pa.float64())]),
@@ -109,7 +110,26 @@ def _policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
             [(c, pa.string()) for c in ("name", "a_app", "a_entitlement", "b_app", "b_entitlement")]
         ),
     )
-    for name, table in (("_license_cost", cost), ("_sod_rules", sod)):
+    time_bound = pa.Table.from_pylist(
+        [
+            {"app": t.app, "entitlement": t.entitlement, "max_days": int(t.max_days)}
+            for t in policy.time_bound
+        ],
+        schema=pa.schema(
+            [("app", pa.string()), ("entitlement", pa.string()), ("max_days", pa.int64())]
+        ),
+    )
+    # Globs are matched case-blind: stored lower-cased, compared with lower(entitlement).
+    privileged = pa.Table.from_pylist(
+        [{"pattern": p.lower()} for p in policy.privileged],
+        schema=pa.schema([("pattern", pa.string())]),
+    )
+    for name, table in (
+        ("_license_cost", cost),
+        ("_sod_rules", sod),
+        ("_time_bound", time_bound),
+        ("_privileged", privileged),
+    ):
         con.register(f"{name}_in", table)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_in")
         con.unregister(f"{name}_in")
