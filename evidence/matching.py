@@ -17,7 +17,9 @@ def _sql(name: str) -> str:
 
 
 def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
-    """Rebuild `idp_user_owners` and `account_owners`; return the number of accounts."""
+    """Rebuild `idp_user_owners` and `account_owners`, and the temp tables `_account_idp`
+    (the IdP users each current account stands for) and `_app_names`; return the number of
+    accounts."""
     svc = pa.Table.from_pylist(
         [{"app": s.app, "pattern": s.account, "owner": s.owner} for s in policy.service_accounts],
         schema=pa.schema([("app", pa.string()), ("pattern", pa.string()), ("owner", pa.string())]),
@@ -29,4 +31,7 @@ def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
     con.execute(_sql("matching_idp.sql")).fetchall()
     con.execute("DELETE FROM account_owners")
     rows = con.execute(_sql("matching.sql")).fetchall()
+    for stmt in _sql("matching_links.sql").split(";\n"):
+        if stmt.strip():
+            con.execute(stmt)
     return int(rows[0][0]) if rows else 0

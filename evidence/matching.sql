@@ -8,6 +8,7 @@
 --   email            account email or user name = an HR email
 --   alias            ... = an HR alias (old address of a renamed person)
 --   login            ... = an IdP login or email; that IdP user's person
+--   assigned_name    user name = the one the IdP assigns its user in this app; that user's person
 -- Candidates are then widened to every HR record of the same human (same person_id or the
 -- same normalised email), and the best record decides the status: an active employment wins
 -- over a leave, a leave over an old terminated record (rehires), latest hire first.
@@ -64,6 +65,13 @@ acc_keys AS (
     UNION
     SELECT app, account_id, user_key FROM acc WHERE user_key <> ''
 ),
+-- The user name the IdP provisions for its user in each app (Okta app user
+-- credentials.userName, e.g. a GitHub handle): the IdP vouches that the account is that user's.
+assigned_names AS (
+    SELECT DISTINCT lower(app) AS app_key, lower(trim(user_name)) AS k, idp_user_id
+    FROM assignments
+    WHERE valid_to IS NULL AND trim(coalesce(user_name, '')) <> ''
+),
 -- Candidate owners: (app, account_id, rank, via, person_id or idp user_id).
 cand AS (
     SELECT a.app, a.account_id, 2 AS rank, 'external_id' AS via, ip.person_id, i.user_id
@@ -76,6 +84,10 @@ cand AS (
     SELECT a.app, a.account_id, 5, 'login', ip.person_id, k.user_id
     FROM acc_keys a JOIN idp_keys k ON k.k = a.k
     LEFT JOIN idp_person ip ON ip.user_id = k.user_id
+    UNION ALL
+    SELECT a.app, a.account_id, 6, 'assigned_name', ip.person_id, s.idp_user_id
+    FROM acc a JOIN assigned_names s ON s.app_key = lower(a.app) AND s.k = a.user_key
+    LEFT JOIN idp_person ip ON ip.user_id = s.idp_user_id
 ),
 best_rule AS (
     SELECT * FROM cand QUALIFY rank = min(rank) OVER (PARTITION BY app, account_id)

@@ -1,0 +1,57 @@
+-- id: drift_missing_account
+-- kind: drift
+-- subkind: missing_account
+-- severity: medium
+-- controls: CC6.2, CC6.3, A.5.18
+-- parameters: grace_hours
+-- description: The IdP assigns a person to an app, past the grace period, and the app has no active account for them.
+-- Desired state is the IdP's current assignments (Okta app users, Entra app role assignments).
+-- An assignment the IdP itself marks INACTIVE or DEPROVISIONED, or whose IdP user is
+-- deprovisioned, wants no access. An app account fulfils an assignment when it stands for the
+-- assigned IdP user (_account_idp: externalId, same person, or the assigned user name). Only
+-- apps whose accounts some source lists are judged. `account` is the user name the IdP assigns.
+WITH asg AS (
+    SELECT * FROM _desired_assignments
+    WHERE assigned_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now
+),
+found AS (
+    SELECT app_key, user_id, bool_or(active) AS any_active,
+           list(json_object('account_id', account_id, 'user_name', user_name,
+                            'active', active, 'linked_by', vias)
+                ORDER BY account_id) AS accounts
+    FROM (
+        SELECT l.app_key, l.user_id, a.account_id, a.user_name,
+               coalesce(a.active, false) AS active, list(l.via ORDER BY l.via) AS vias
+        FROM _account_idp l
+        JOIN accounts a ON a.app = l.app AND a.account_id = l.account_id AND a.valid_to IS NULL
+        GROUP BY ALL
+    )
+    GROUP BY ALL
+)
+SELECT
+    n.app,
+    NULL AS account_id,
+    coalesce(s.user_name, s.idp_login, s.idp_user_id) AS account,
+    s.person_id,
+    NULL AS entitlement,
+    NULL AS rule,
+    format('{} is assigned to {} in the IdP since {} (grace {} h), but {}.',
+           coalesce(s.user_name, s.idp_login, s.idp_user_id), n.app,
+           strftime(timezone('UTC', s.assigned_at), '%Y-%m-%d'), $grace_hours,
+           CASE WHEN f.user_id IS NULL THEN 'the app lists no account for them'
+                ELSE 'their account in the app is not active' END) AS explanation,
+    json_object(
+        'assignment', json_object('source', s.source, 'app', s.idp_app,
+                                  'idp_user_id', s.idp_user_id, 'user_name', s.user_name,
+                                  'status', s.status, 'scope', s.scope, 'groups', s.groups,
+                                  'assigned_at', s.assigned_at, 'valid_from', s.valid_from),
+        'idp_user', json_object('user_id', s.idp_user_id, 'login', s.idp_login,
+                                'status', s.idp_status),
+        'person_id', s.person_id,
+        'app_accounts', coalesce(f.accounts, []),
+        'grace_hours', $grace_hours
+    ) AS evidence
+FROM asg s
+JOIN _app_names n ON n.app_key = s.app_key
+LEFT JOIN found f ON f.app_key = s.app_key AND f.user_id = s.idp_user_id
+WHERE NOT coalesce(f.any_active, false)

@@ -1,0 +1,54 @@
+-- Which IdP users each current app account stands for: the bridge between the IdP's desired
+-- state (assignments, pushed groups) and the apps' actual state. One row per link:
+--   external_id     the account's SCIM externalId is the IdP user's id
+--   person          the matcher gave the account the IdP user's person (HR record, or the IdP
+--                   user itself for an idp_only person)
+--   assigned_name   the account's user name is the one the IdP assigns that user in this app
+-- Apps are keyed case-blind: an IdP names an app by its label ("GitHub"), its own source by
+-- the configured name ("github"). Equi-joins only.
+CREATE OR REPLACE TEMP TABLE _account_idp AS
+WITH acc AS (
+    SELECT a.app, lower(a.app) AS app_key, a.account_id, lower(trim(a.user_name)) AS user_key,
+           a.external_id, o.person_id
+    FROM accounts a
+    LEFT JOIN account_owners o ON o.app = a.app AND o.account_id = a.account_id
+    WHERE a.valid_to IS NULL
+),
+idp AS (
+    SELECT i.user_id, coalesce(u.person_id, i.user_id) AS person_id
+    FROM idp_users i
+    LEFT JOIN idp_user_owners u ON u.user_id = i.user_id
+    WHERE i.valid_to IS NULL
+)
+SELECT DISTINCT app, app_key, account_id, user_id, via FROM (
+    SELECT c.app, c.app_key, c.account_id, i.user_id, 'external_id' AS via
+    FROM acc c JOIN idp i ON i.user_id = c.external_id
+    UNION ALL
+    SELECT c.app, c.app_key, c.account_id, i.user_id, 'person'
+    FROM acc c JOIN idp i ON i.person_id = c.person_id
+    UNION ALL
+    SELECT c.app, c.app_key, c.account_id, s.idp_user_id, 'assigned_name'
+    FROM acc c JOIN assignments s
+      ON lower(s.app) = c.app_key AND lower(trim(s.user_name)) = c.user_key
+    WHERE s.valid_to IS NULL
+);
+-- The app as its own source names it, keyed case-blind.
+CREATE OR REPLACE TEMP TABLE _app_names AS
+SELECT DISTINCT ON (lower(app)) lower(app) AS app_key, app
+FROM accounts WHERE valid_to IS NULL
+ORDER BY lower(app), app;
+-- The IdP's desired state: current assignments, less those the IdP itself marks INACTIVE or
+-- DEPROVISIONED and those of a deprovisioned IdP user (an assignment left on a deactivated user
+-- grants nothing). app_key is the app's name lower-cased.
+CREATE OR REPLACE TEMP TABLE _desired_assignments AS
+SELECT s.source, s.app AS idp_app, lower(s.app) AS app_key, s.idp_user_id, s.user_name,
+       s.status, s.scope, s.groups, s.valid_from,
+       coalesce(s.assigned_at, s.valid_from) AS assigned_at,
+       coalesce(u.person_id, s.idp_user_id) AS person_id,
+       i.status AS idp_status, i.login AS idp_login
+FROM assignments s
+LEFT JOIN idp_user_owners u ON u.user_id = s.idp_user_id
+LEFT JOIN idp_users i ON i.user_id = s.idp_user_id AND i.valid_to IS NULL
+WHERE s.valid_to IS NULL
+  AND coalesce(upper(s.status), '') NOT IN ('INACTIVE', 'DEPROVISIONED')
+  AND coalesce(i.status, '') <> 'DEPROVISIONED';
