@@ -17,12 +17,18 @@ idp AS (
            lower(trim(login)) AS login_key, lower(trim(email)) AS email_key
     FROM idp_users WHERE valid_to IS NULL
 ),
+-- One key per row, so the join below is an equi-join (an IN-join is a nested loop).
+idp_keys AS (
+    SELECT user_id, email_key AS k FROM idp WHERE email_key <> ''
+    UNION
+    SELECT user_id, login_key FROM idp WHERE login_key <> ''
+),
 cand AS (
     SELECT i.user_id, h.person_id, 1 AS rank, 'employee_number' AS via
     FROM idp i JOIN hr h ON h.person_id = i.employee_number
     UNION ALL
     SELECT i.user_id, k.person_id, 2, 'email'
-    FROM idp i JOIN hr_keys k ON k.k IN (i.email_key, i.login_key)
+    FROM idp_keys i JOIN hr_keys k ON k.k = i.k
 ),
 best AS (
     SELECT user_id, person_id, via FROM cand
