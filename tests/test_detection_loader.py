@@ -39,11 +39,21 @@ def test_rejects_bad_headers(name: str, text: str, message: str) -> None:
 
 
 def test_shipped_detections_load() -> None:
-    ids = [d.id for d in load_detections()]
-    assert ids == [
-        "dormant_no_login",
-        "duplicate_multiple_accounts",
-        "orphan_terminated_active",
-        "orphan_unmatched",
-        "sod_toxic_combination",
-    ]
+    """One detection per subkind of ARCHITECTURE.md's finding table, named kind_subkind."""
+    found = {(d.kind, d.subkind): d.id for d in load_detections()}
+    assert found == {
+        ("orphan", "terminated_active"): "orphan_terminated_active",
+        ("orphan", "unmatched"): "orphan_unmatched",
+        ("drift", "missing_account"): "drift_missing_account",
+        ("drift", "unassigned_account"): "drift_unassigned_account",
+        ("drift", "attribute_mismatch"): "drift_attribute_mismatch",
+        ("drift", "group_mismatch"): "drift_group_mismatch",
+        ("creep", "mover_residual"): "creep_mover_residual",
+        ("creep", "peer_outlier"): "creep_peer_outlier",
+        ("creep", "expired_grant"): "creep_expired_grant",
+        ("creep", "privilege_accumulation"): "creep_privilege_accumulation",
+        ("dormant", "no_login"): "dormant_no_login",
+        ("sla", "deprovision_late"): "sla_deprovision_late",
+        ("sod", "toxic_combination"): "sod_toxic_combination",
+        ("duplicate", "multiple_accounts"): "duplicate_multiple_accounts",
+    }

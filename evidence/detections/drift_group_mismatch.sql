@@ -10,13 +10,16 @@
 -- user it stands for (_account_idp) is a current member of an IdP group pushed to it. One
 -- finding per (account, app group): a member the IdP does not have, or a missing member.
 -- Owned service accounts and orphans are not reported.
-WITH pushed AS (
-    SELECT lower(p.app) AS app_key, lower(trim(p.target_group_name)) AS group_key,
-           min(p.target_group_name) AS target_group_name,
-           list(DISTINCT p.group_id ORDER BY p.group_id) AS idp_group_ids,
-           min(p.source) AS idp_source
+WITH push AS (
+    SELECT DISTINCT lower(p.app) AS app_key, lower(trim(p.target_group_name)) AS group_key,
+           p.group_id, p.target_group_name, p.source
     FROM group_push p WHERE p.valid_to IS NULL
-    GROUP BY ALL
+),
+pushed AS (
+    SELECT app_key, group_key, min(target_group_name) AS target_group_name,
+           list(DISTINCT group_id ORDER BY group_id) AS idp_group_ids,
+           min(source) AS idp_source
+    FROM push GROUP BY ALL
 ),
 judged AS (
     SELECT o.app, lower(o.app) AS app_key, o.account_id, o.user_name, o.person_id,
@@ -30,28 +33,24 @@ judged AS (
           AND o.termination_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now,
           false)
 ),
--- (account, app group) pairs where the app says member.
+-- (account, app group) pairs where the app says member. Each join below is keyed on the
+-- group as well as the app, so no account is paired with every group of its app.
 app_side AS (
-    SELECT j.app, j.account_id, p.group_key, min(g.entitlement) AS entitlement,
+    SELECT g.app, g.account_id, p.group_key, min(g.entitlement) AS entitlement,
            min(g.valid_from) AS member_since
-    FROM judged j
-    JOIN pushed p ON p.app_key = j.app_key
-    JOIN grants g ON g.app = j.app AND g.account_id = j.account_id AND g.valid_to IS NULL
-                 AND lower(trim(g.entitlement)) = p.group_key
+    FROM grants g
+    JOIN pushed p ON p.app_key = lower(g.app) AND p.group_key = lower(trim(g.entitlement))
+    WHERE g.valid_to IS NULL
     GROUP BY ALL
 ),
 -- (account, app group) pairs where the IdP says member, with the IdP users that make it so.
 idp_side AS (
-    SELECT j.app, j.account_id, p.group_key,
+    SELECT l.app, l.account_id, p.group_key,
            list(DISTINCT json_object('group_id', m.group_id, 'user_id', m.user_id,
                                      'member_since', m.valid_from)) AS members
-    FROM judged j
-    JOIN pushed p ON p.app_key = j.app_key
-    JOIN _account_idp l ON l.app = j.app AND l.account_id = j.account_id
-    JOIN (SELECT p2.app_key, p2.group_key, unnest(p2.idp_group_ids) AS group_id
-          FROM pushed p2) pg ON pg.app_key = p.app_key AND pg.group_key = p.group_key
-    JOIN idp_group_members m ON m.group_id = pg.group_id AND m.user_id = l.user_id
-                            AND m.valid_to IS NULL
+    FROM _account_idp l
+    JOIN idp_group_members m ON m.user_id = l.user_id AND m.valid_to IS NULL
+    JOIN push p ON p.group_id = m.group_id AND p.app_key = l.app_key
     GROUP BY ALL
 ),
 diff AS (

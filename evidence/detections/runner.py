@@ -178,6 +178,9 @@ def detect(
             "evidence JSON)"
         )
         params = {"now": now, **policy.model_dump(mode="python")}
+        if any(d.kind == "creep" for d in detections):
+            # Held-since and role/peer facts, shared by the creep detections: built once.
+            run_sql(con, _sql("creep_holdings.sql"), params)
         result = DetectResult(run_id=run_id, as_of=now)
         for d in detections:
             result.counts[f"{d.kind}/{d.subkind}"] = _run_detection(con, d, params)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.bench.detect_tenant import build_tenant
+
 SCALES: dict[str, dict[str, int]] = {
     # Fits in a few minutes on 2 cores.
     "small": {"scim_users": 20_000, "people": 5_000, "apps": 20, "live_users": 2_000},
@@ -129,60 +131,6 @@ def ingest_scim_pages(scale: dict[str, int], work: Path) -> dict:
 # --- detect_vs_pandas --------------------------------------------------------------------
 
 
-def _build_tenant(con, people: int, apps: int) -> None:  # noqa: ANN001
-    """People, IdP users and accounts straight into the store with set operations."""
-    p = {"people": people, "apps": apps, "now": NOW}
-    con.execute(
-        """
-        INSERT INTO people (source, valid_from, valid_to, run_id, row_hash, person_id, hire_date,
-                            email, aliases, status, termination_date, employment_type)
-        SELECT 'hr', $now, NULL, 1, md5(i::VARCHAR), 'E' || i, TIMESTAMPTZ '2020-01-01',
-               'p' || i || '@example.com',
-               CASE WHEN i % 50 = 0 THEN 'old' || i || '@example.com' END,
-               CASE WHEN i % 10 = 0 THEN 'terminated' WHEN i % 97 = 0 THEN 'leave'
-                    ELSE 'active' END,
-               CASE WHEN i % 10 = 0 THEN TIMESTAMPTZ '2026-06-01' END, 'employee'
-        FROM range($people) t(i)
-        """,
-        {"people": people, "now": NOW},
-    )
-    con.execute(
-        """
-        INSERT INTO idp_users (source, valid_from, valid_to, run_id, row_hash, user_id, login,
-                               email, employee_number, status)
-        SELECT 'okta', $now, NULL, 1, md5(i::VARCHAR), '00u' || i, 'p' || i || '@example.com',
-               'p' || i || '@example.com', 'E' || i,
-               CASE WHEN i % 10 = 0 THEN 'DEPROVISIONED' ELSE 'ACTIVE' END
-        FROM range($people) t(i)
-        """,
-        {"people": people, "now": NOW},
-    )
-    # Each person has an account in about half the apps; 1 in 200 accounts match nobody,
-    # 1 in 3 link only by externalId, the rest by a mixed-case email.
-    con.execute(
-        """
-        INSERT INTO accounts (source, valid_from, valid_to, run_id, row_hash, app, account_id,
-                              user_name, email, external_id, active)
-        SELECT 'app' || a, $now, NULL, 1, md5(i::VARCHAR || '-' || a), 'app' || a, 'acc' || i,
-               CASE WHEN (i + a) % 200 = 0 THEN 'ghost' || i
-                    WHEN (i + a) % 3 = 0 THEN 'u' || i
-                    WHEN i % 50 = 0 THEN ' OLD' || i || '@Example.com'
-                    ELSE ' P' || i || '@Example.com ' END,
-               NULL,
-               CASE WHEN (i + a) % 3 = 0 AND (i + a) % 200 <> 0 THEN '00u' || i END,
-               (i + a) % 11 <> 0
-        FROM range($people) t(i), range($apps) s(a)
-        WHERE (i * 7 + a * 13) % 2 = 0
-        """,
-        p,
-    )
-    con.execute(
-        "INSERT INTO sync_runs (run_id, source, kind, mode, started_at, as_of, status) "
-        "VALUES (0, 'bench', 'bench', 'full', $now, $now, 'ok')",
-        {"now": NOW},
-    )
-
-
 def _pandas_orphans(people, idp, accounts, grace_hours: float = 24):  # noqa: ANN001, ANN202
     """The matcher and both orphan rules as pandas merges (the baseline)."""
     import pandas as pd
@@ -266,11 +214,13 @@ def _pandas_orphans(people, idp, accounts, grace_hours: float = 24):  # noqa: AN
 def detect_vs_pandas(scale: dict[str, int], work: Path) -> dict:
     """Orphan detection (matcher + both subkinds, upsert) vs the same logic as pandas merges."""
     from evidence.config import Policy
+    from evidence.detections.loader import load_detections
     from evidence.detections.runner import detect
     from evidence.store.db import open_store
 
     con = open_store(work / "tenant.duckdb")
-    _build_tenant(con, scale["people"], scale["apps"])
+    build_tenant(con, scale["people"], scale["apps"], full=False)
+    orphans = [d for d in load_detections() if d.kind == "orphan"]
     people = con.execute("SELECT * FROM people WHERE valid_to IS NULL").df()
     idp = con.execute("SELECT * FROM idp_users WHERE valid_to IS NULL").df()
     accounts = con.execute("SELECT * FROM accounts WHERE valid_to IS NULL").df()
@@ -278,7 +228,7 @@ def detect_vs_pandas(scale: dict[str, int], work: Path) -> dict:
     counts: dict = {}
 
     def ours() -> None:
-        counts["ours"] = detect(con, Policy()).counts
+        counts["ours"] = detect(con, Policy(), detections=orphans).counts
 
     def baseline() -> None:
         counts["pandas"] = _pandas_orphans(people, idp, accounts)
@@ -364,8 +314,75 @@ def scim_live_sync(scale: dict[str, int], work: Path) -> list[dict]:
     return rows
 
 
+# --- detect_all --------------------------------------------------------------------------
+
+
+def _detect_child(db: str, q: mp.Queue) -> None:
+    """One detect run in a process of its own, so its peak RSS is the detect stage's."""
+    import resource
+
+    from evidence.detections.runner import detect
+    from evidence.store.db import open_store
+    from tests.bench.detect_tenant import bench_policy
+
+    try:
+        con = open_store(Path(db))
+        t0 = time.perf_counter()
+        counts = detect(con, bench_policy()).counts
+        elapsed = time.perf_counter() - t0
+        con.close()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        q.put({"s": elapsed, "counts": counts, "rss_mb": round(rss, 1)})
+    except BaseException as e:  # report, don't hang the parent
+        q.put({"error": f"{type(e).__name__}: {e}"})
+
+
+def detect_all(scale: dict[str, int], work: Path) -> dict:
+    """Every detection together (matcher, explanations, evidence, upsert, finding events) vs
+    bare DuckDB anti-join and aggregate queries for the same questions, in the same run."""
+    from evidence.store.db import open_store
+    from tests.bench.detect_tenant import bare_counts
+
+    db = work / "tenant.duckdb"
+    con = open_store(db)
+    t0 = time.perf_counter()
+    build_tenant(con, scale["people"], scale["apps"])
+    build_s = time.perf_counter() - t0
+    sizes = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+             for t in ("people", "accounts", "grants", "assignments", "events")}
+    con.close()
+    ctx = mp.get_context("spawn")
+    runs = []
+    for _ in range(2):  # the second run re-sees every finding: the steady state
+        q: mp.Queue = ctx.Queue()
+        p = ctx.Process(target=_detect_child, args=(str(db), q))
+        p.start()
+        res = q.get()
+        p.join()
+        if "error" in res:
+            raise RuntimeError(res["error"])
+        runs.append(res)
+    con = open_store(db)
+    counts: dict = {}
+
+    def bare() -> None:
+        counts.update(bare_counts(con))
+
+    base_s = _best(bare)
+    con.close()
+    ours_s = min(r["s"] for r in runs)
+    return {
+        **_result(ours_s, "bare DuckDB anti-joins/aggregates, same questions", base_s),
+        "detect_peak_rss_mb": max(r["rss_mb"] for r in runs),
+        "build_s": round(build_s, 1),
+        "sizes": sizes,
+        "findings": runs[-1]["counts"],
+    }
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, int], Path], dict | list[dict]]] = {
     "ingest_scim_pages": ingest_scim_pages,
+    "detect_all": detect_all,
     "detect_vs_pandas": detect_vs_pandas,
     "scim_live_sync": scim_live_sync,
 }

@@ -14,9 +14,14 @@ firsts AS (
     SELECT * FROM ids
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY inferred, occurred_at) = 1
 ),
+-- The store's copies of these ids: the events table is probed with the (small) run as the
+-- build side, rather than hashing every stored id for an anti-join.
+known AS (
+    SELECT e.event_id FROM events e WHERE e.event_id IN (SELECT event_id FROM firsts)
+),
 fresh AS (
     SELECT * FROM firsts f
-    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = f.event_id)
+    WHERE f.event_id NOT IN (SELECT event_id FROM known)
 ),
 numbered AS (
     SELECT *,
