@@ -20,19 +20,24 @@ WITH held AS (
                AND o.termination_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now)
     QUALIFY row_number() OVER (PARTITION BY o.app, o.account_id ORDER BY a.valid_from DESC) = 1
 ),
-dup AS (
-    SELECT h.*,
-           count(*) OVER (PARTITION BY h.app, h.person_id) AS n,
+-- The (app, person) pairs with more than one account first: evidence is built for those only.
+multi AS (
+    SELECT app, person_id FROM held GROUP BY ALL HAVING count(*) > 1
+),
+grouped AS (
+    SELECT h.app, h.person_id, count(*) AS n,
            list(json_object('account_id', h.account_id, 'user_name', h.user_name,
                             'email', h.email, 'external_id', h.external_id,
                             'matched_by', h.matched_by, 'valid_from', h.valid_from,
-                            'created_at', h.created_at))
-               OVER (PARTITION BY h.app, h.person_id ORDER BY h.user_name, h.account_id
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS accounts,
-           string_agg(h.user_name, ', ')
-               OVER (PARTITION BY h.app, h.person_id ORDER BY h.user_name, h.account_id
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS names
-    FROM held h
+                            'created_at', h.created_at)
+                ORDER BY h.user_name, h.account_id) AS accounts,
+           string_agg(h.user_name, ', ' ORDER BY h.user_name, h.account_id) AS names
+    FROM held h JOIN multi m USING (app, person_id)
+    GROUP BY ALL
+),
+dup AS (
+    SELECT h.*, g.n, g.accounts, g.names
+    FROM held h JOIN grouped g USING (app, person_id)
 )
 SELECT
     d.app,
