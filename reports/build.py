@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from evidence.config import Policy
-from reports.catalog import Framework, Query, Test, load_framework, load_query
+from reports.catalog import Breakdown, Framework, Query, Test, load_framework, load_query
 from reports.errors import ReportError
 from reports.manifest import write_manifest
 from reports.population import (
@@ -93,6 +93,20 @@ def _check_columns(test: Test, table: Table) -> None:
         raise ReportError(f"test {test.id}: status {sorted(bad)[0]!r} is not ok or exception")
 
 
+def _breakdown_view(
+    con: duckdb.DuckDBPyConnection, test: Test, b: Breakdown, values: dict[str, Any]
+) -> dict[str, Any]:
+    """A breakdown table of a test, as the template prints it."""
+    table = run_query(con, b.query, values)
+    expected = [c.name for c in b.columns]
+    if list(table.columns) != expected:
+        raise ReportError(
+            f"test {test.id}: {b.query.name} returns columns {list(table.columns)}, "
+            f"the catalog lists {expected}"
+        )
+    return {"breakdown": b, "columns": b.columns, "rows": table.dicts()}
+
+
 def _cutoffs(con: duckdb.DuckDBPyConnection, end: datetime) -> tuple[datetime, datetime]:
     data_as_of, evidence_until = run_query(
         con, load_query("data_cutoff.sql"), {"period_end": end}
@@ -163,6 +177,10 @@ def build_report(
         test.id: test_view(populations.get(test.id), req, test, values, used_seed, fw.print_limit)
         for req, test in fw.tests
     }
+    for _, test in fw.tests:
+        views[test.id]["breakdowns"] = [
+            _breakdown_view(con, test, b, values) for b in test.breakdowns
+        ]
     queries: dict[str, Query] = {
         **fw.queries,
         "data_cutoff.sql": load_query("data_cutoff.sql"),

@@ -19,6 +19,7 @@ import yaml
 from reports.errors import ReportError
 
 __all__ = [
+    "Breakdown",
     "Column",
     "Distinct",
     "Framework",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 TEST_KINDS = ("population", "figures")
-COLUMN_TYPES = ("text", "instant", "hours", "status")
+COLUMN_TYPES = ("text", "instant", "hours", "count", "status")
 # Parameters a query may ask for; the builder knows how to supply each of them.
 PARAMETERS = (
     "period_start",
@@ -43,11 +44,18 @@ PARAMETERS = (
 )
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# `-- include: <detection file> <block>` in a query file stands for that block of the
+# detection: the lines from `-- shared: <block>` to `-- end shared: <block>`, both included.
+_INCLUDE_RE = re.compile(r"^-- include: ([a-z0-9_]+\.sql) ([a-z0-9_]+)\n", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Query:
-    """One evidence query: file name, text, and the sha256 of its bytes as shipped."""
+    """One evidence query: file name, text as run, and the sha256 of that text's bytes.
+
+    The text is the file's with each `-- include:` line followed by the detection block it
+    names, so the text printed in a report runs as it stands.
+    """
 
     name: str
     text: str
@@ -77,6 +85,18 @@ class Distinct:
 
 
 @dataclass(frozen=True)
+class Breakdown:
+    """A table printed in a population test's section: figures over the same population
+    (e.g. removal latency by app), from a query of its own with the test's parameters."""
+
+    title: str
+    query: Query
+    note: str
+    columns: tuple[Column, ...]
+    total: str = "Total"  # printed for the row whose first column is empty
+
+
+@dataclass(frozen=True)
 class Test:
     id: str
     title: str
@@ -88,6 +108,7 @@ class Test:
     key: tuple[str, ...] = ()
     columns: tuple[Column, ...] = ()
     distinct: tuple[Distinct, ...] = ()
+    breakdowns: tuple[Breakdown, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +141,8 @@ class Framework:
         out = {self.summary_query.name: self.summary_query}
         for _, t in self.tests:
             out[t.query.name] = t.query
+            for b in t.breakdowns:
+                out[b.query.name] = b.query
         return out
 
 
@@ -137,8 +160,30 @@ def load_query(name: str) -> Query:
     path = resources.files("reports").joinpath("queries", name)
     if not path.is_file():
         raise ReportError(f"query {name!r}: no such file in reports/queries")
-    data = path.read_bytes()
-    return Query(name=name, text=data.decode("utf-8"), sha256=hashlib.sha256(data).hexdigest())
+    text = _INCLUDE_RE.sub(
+        lambda m: m.group(0) + _shared_block(name, m.group(1), m.group(2)),
+        path.read_bytes().decode("utf-8"),
+    )
+    data = text.encode("utf-8")
+    return Query(name=name, text=text, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _shared_block(query: str, detection: str, block: str) -> str:
+    """The lines of a detection file from `-- shared: <block>` to `-- end shared: <block>`.
+
+    A detection and a report query that must agree (e.g. sla_deprovision_late and the CC6.2
+    deprovisioning population) share one text this way instead of two copies.
+    """
+    path = resources.files("evidence.detections").joinpath(detection)
+    if not path.is_file():
+        raise ReportError(f"query {query}: includes {detection}, no such detection file")
+    text = path.read_text(encoding="utf-8")
+    begin, end = f"-- shared: {block}\n", f"-- end shared: {block}\n"
+    start = text.find(begin)
+    stop = text.find(end, start + 1) if start >= 0 else -1
+    if start < 0 or stop < 0 or (start > 0 and text[start - 1] != "\n"):
+        raise ReportError(f"query {query}: {detection} has no shared block {block!r}")
+    return text[start : stop + len(end)]
 
 
 def _need(obj: dict[str, Any], key: str, where: str) -> Any:
@@ -182,6 +227,9 @@ def _test(raw: dict[str, Any], where: str) -> Test:
         Distinct(label=_need(d, "label", where), columns=tuple(_need(d, "columns", where)))
         for d in raw.get("distinct") or ()
     )
+    breakdowns = tuple(_breakdown(b, where, params) for b in raw.get("breakdowns") or ())
+    if breakdowns and kind != "population":
+        raise ReportError(f"{where}: only a population test has breakdowns")
     if kind == "population":
         names = {c.name for c in columns}
         wanted = ("status", "reason", *key, *(c for d in distinct for c in d.columns))
@@ -201,6 +249,23 @@ def _test(raw: dict[str, Any], where: str) -> Test:
         key=key,
         columns=columns,
         distinct=distinct,
+        breakdowns=breakdowns,
+    )
+
+
+def _breakdown(raw: dict[str, Any], where: str, params: tuple[str, ...]) -> Breakdown:
+    query = load_query(_need(raw, "query", where))
+    where = f"{where}: breakdown {query.name}"
+    missing = [p for p in query.parameters if p not in params]
+    if missing:
+        raise ReportError(f"{where}: uses ${missing[0]}, not among the test's parameters")
+    columns = tuple(_column(c, where) for c in _need(raw, "columns", where))
+    return Breakdown(
+        title=_need(raw, "title", where),
+        query=query,
+        note=" ".join(str(raw.get("note") or "").split()),
+        columns=columns,
+        total=str(raw.get("total") or "Total"),
     )
 
 

@@ -54,6 +54,8 @@ def _cell(value: Any, kind: str) -> str:
         return _instant(value)
     if kind == "hours":
         return _hours(value)
+    if kind == "count":
+        return _num(value)
     if value is None:
         return _DASH
     return str(value)
