@@ -351,3 +351,16 @@ def test_a_partial_listing_never_closes_what_it_omits(store) -> None:
     ]
     actions = sorted(r[0] for r in store.execute("SELECT action FROM events").fetchall())
     assert actions == ["account.create", "account.deactivate"]
+
+
+def test_memory_limit_caps_duckdb_and_a_bad_one_is_a_clear_error(tmp_path) -> None:
+    from evidence.errors import StoreError
+    from evidence.store.db import open_store
+
+    con = open_store(tmp_path / "a.duckdb", memory_limit="512MB")
+    try:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("488.2 MiB",)]
+    finally:
+        con.close()
+    with pytest.raises(StoreError, match=r"^\[store\] memory_limit 'lots': "):
+        open_store(tmp_path / "b.duckdb", memory_limit="lots")

@@ -61,7 +61,7 @@ def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) ->
         timings.append(("generate", f"{people} people, {apps} apps", time.monotonic() - t0))
 
         cfg = load_config(out / "evidence.toml")
-        con = open_store(cfg.store.path)
+        con = open_store(cfg.store.path, memory_limit=cfg.store.memory_limit)
         try:
             t0 = time.monotonic()
             outcomes = sync_with_progress(con, cfg, progress=progress, show_summary=False)

@@ -62,7 +62,10 @@ class State:
     def open(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
         from evidence.store.db import open_store
 
-        return open_store(self.config().store.path, read_only=read_only, wait=self.wait)
+        store = self.config().store
+        return open_store(
+            store.path, read_only=read_only, wait=self.wait, memory_limit=store.memory_limit
+        )
 
 
 STATE = State()

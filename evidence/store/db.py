@@ -24,11 +24,12 @@ def _holder(message: str) -> str:
 
 
 def open_store(
-    path: Path, *, read_only: bool = False, wait: float = 30.0
+    path: Path, *, read_only: bool = False, wait: float = 30.0, memory_limit: str = "3GB"
 ) -> duckdb.DuckDBPyConnection:
     """Open (and, read-write, create and migrate) the store at `path`.
 
     Waits up to `wait` seconds for another process's lock, then raises StoreBusy.
+    `memory_limit` caps DuckDB's buffers (it spills past it), `[store] memory_limit`.
     """
     path = Path(path)
     if read_only and not path.exists():
@@ -51,6 +52,11 @@ def open_store(
             delay = min(delay * 2, 1.0)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # stderr belongs to our own progress bars
+    try:
+        con.execute("SET memory_limit = $m", {"m": memory_limit})
+    except duckdb.Error as e:
+        con.close()
+        raise StoreError(f"[store] memory_limit {memory_limit!r}: {str(e).splitlines()[0]}") from None
     if read_only:
         if current_version(con) < SCHEMA_VERSION:
             con.close()
