@@ -14,15 +14,28 @@ WITH asg AS (
     SELECT * FROM _desired_assignments
     WHERE assigned_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now
 ),
+-- Assigned IdP users with an active account standing for them: no evidence needed.
+fulfilled AS (
+    SELECT DISTINCT l.app_key, l.user_id
+    FROM _account_idp l
+    JOIN accounts a ON a.app = l.app AND a.account_id = l.account_id AND a.valid_to IS NULL
+    WHERE a.active
+),
+missing AS (
+    SELECT s.* FROM asg s
+    ANTI JOIN fulfilled f ON f.app_key = s.app_key AND f.user_id = s.idp_user_id
+),
+-- Evidence for the missing ones only: the inactive accounts that stand for them, if any.
 found AS (
-    SELECT app_key, user_id, bool_or(active) AS any_active,
+    SELECT app_key, user_id,
            list(json_object('account_id', account_id, 'user_name', user_name,
                             'active', active, 'linked_by', vias)
                 ORDER BY account_id) AS accounts
     FROM (
         SELECT l.app_key, l.user_id, a.account_id, a.user_name,
                coalesce(a.active, false) AS active, list(l.via ORDER BY l.via) AS vias
-        FROM _account_idp l
+        FROM missing m
+        JOIN _account_idp l ON l.app_key = m.app_key AND l.user_id = m.idp_user_id
         JOIN accounts a ON a.app = l.app AND a.account_id = l.account_id AND a.valid_to IS NULL
         GROUP BY ALL
     )
@@ -51,7 +64,6 @@ SELECT
         'app_accounts', coalesce(f.accounts, []),
         'grace_hours', $grace_hours
     ) AS evidence
-FROM asg s
+FROM missing s
 JOIN _app_names n ON n.app_key = s.app_key
 LEFT JOIN found f ON f.app_key = s.app_key AND f.user_id = s.idp_user_id
-WHERE NOT coalesce(f.any_active, false)
