@@ -1,4 +1,7 @@
 -- Identity matching: which person owns each app account (current or since removed).
+-- Output: the temp table _account_facts, account_owners' columns plus the account's own facts
+-- from its latest version (the detections read it instead of joining accounts again);
+-- matching.py copies the owner columns into account_owners, rewriting only what changed.
 -- Inputs: the current versions of people (HR), idp_users and accounts, and the temp table
 -- _service_accounts(app, pattern, owner) from policy. Output rows go to account_owners.
 --
@@ -13,7 +16,7 @@
 -- same normalised email), and the best record decides the status: an active employment wins
 -- over a leave, a leave over an old terminated record (rehires), latest hire first.
 -- An IdP user with no HR record is a person of its own (idp_only), its status from the IdP.
-INSERT INTO account_owners
+CREATE OR REPLACE TEMP TABLE _account_facts AS
 WITH hr AS (
     SELECT p.person_id, p.hire_date, p.status, p.termination_date, p.employment_type,
            p.display_name, p.department, p.title,
@@ -46,7 +49,8 @@ idp_person AS (
 acc AS (
     SELECT a.app, a.account_id, a.user_name, a.active AND a.valid_to IS NULL AS active,
            lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
-           a.external_id, a.valid_to IS NULL AS is_current
+           a.external_id, a.valid_to IS NULL AS is_current,
+           a.source, a.email, a.last_login_at, a.created_at, a.valid_from, a.attributes
     FROM accounts a
     QUALIFY row_number() OVER (
         PARTITION BY a.app, a.account_id ORDER BY a.valid_to IS NULL DESC, a.valid_to DESC
@@ -149,7 +153,10 @@ SELECT
     CASE WHEN s.owner IS NOT NULL THEN NULL
          ELSE coalesce(h.termination_date, o.termination_date) END AS termination_at,
     s.owner IS NOT NULL AS service_account,
-    a.is_current
+    a.is_current,
+    -- The account's own facts, for the detections (not stored in account_owners).
+    a.source, a.email, a.external_id, a.last_login_at, a.created_at, a.valid_from,
+    a.attributes, a.user_key
 FROM acc a
 LEFT JOIN svc s USING (app, account_id)
 LEFT JOIN (SELECT app, account_id, r.via, r.person_id, r.status, r.termination_date

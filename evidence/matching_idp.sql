@@ -1,6 +1,6 @@
 -- The HR person behind each IdP user: employee number first, then the user's email or login
 -- against HR emails and aliases (lower-cased, trimmed). No match: an idp_only person.
-INSERT INTO idp_user_owners
+CREATE OR REPLACE TEMP TABLE _idp_owners_new AS
 WITH hr AS (
     SELECT person_id, lower(trim(email)) AS email_key
     FROM people WHERE valid_to IS NULL

@@ -1,5 +1,6 @@
 -- Which IdP users each current app account stands for: the bridge between the IdP's desired
--- state (assignments, pushed groups) and the apps' actual state. One row per link:
+-- state (assignments, pushed groups) and the apps' actual state. One row per (account, IdP
+-- user), `vias` listing the links found:
 --   external_id     the account's SCIM externalId is the IdP user's id
 --   person          the matcher gave the account the IdP user's person (HR record, or the IdP
 --                   user itself for an idp_only person)
@@ -8,11 +9,9 @@
 -- the configured name ("github"). Equi-joins only.
 CREATE OR REPLACE TEMP TABLE _account_idp AS
 WITH acc AS (
-    SELECT a.app, lower(a.app) AS app_key, a.account_id, lower(trim(a.user_name)) AS user_key,
-           a.external_id, o.person_id
-    FROM accounts a
-    LEFT JOIN account_owners o ON o.app = a.app AND o.account_id = a.account_id
-    WHERE a.valid_to IS NULL
+    SELECT app, lower(app) AS app_key, account_id, user_key, external_id, person_id
+    FROM _account_facts
+    WHERE is_current
 ),
 idp AS (
     SELECT i.user_id, coalesce(u.person_id, i.user_id) AS person_id
@@ -20,7 +19,7 @@ idp AS (
     LEFT JOIN idp_user_owners u ON u.user_id = i.user_id
     WHERE i.valid_to IS NULL
 )
-SELECT DISTINCT app, app_key, account_id, user_id, via FROM (
+SELECT app, app_key, account_id, user_id, list(DISTINCT via ORDER BY via) AS vias FROM (
     SELECT c.app, c.app_key, c.account_id, i.user_id, 'external_id' AS via
     FROM acc c JOIN idp i ON i.user_id = c.external_id
     UNION ALL
@@ -31,7 +30,8 @@ SELECT DISTINCT app, app_key, account_id, user_id, via FROM (
     FROM acc c JOIN assignments s
       ON lower(s.app) = c.app_key AND lower(trim(s.user_name)) = c.user_key
     WHERE s.valid_to IS NULL
-);
+)
+GROUP BY ALL;
 -- The app as its own source names it, keyed case-blind.
 CREATE OR REPLACE TEMP TABLE _app_names AS
 SELECT DISTINCT ON (lower(app)) lower(app) AS app_key, app
@@ -52,3 +52,8 @@ LEFT JOIN idp_users i ON i.user_id = s.idp_user_id AND i.valid_to IS NULL
 WHERE s.valid_to IS NULL
   AND coalesce(upper(s.status), '') NOT IN ('INACTIVE', 'DEPROVISIONED')
   AND coalesce(i.status, '') <> 'DEPROVISIONED';
+-- Accounts that stand for a desired assignment in their app.
+CREATE OR REPLACE TEMP TABLE _assigned_accounts AS
+SELECT DISTINCT l.app, l.account_id
+FROM _account_idp l
+JOIN _desired_assignments s ON s.app_key = l.app_key AND s.idp_user_id = l.user_id;

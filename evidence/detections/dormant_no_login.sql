@@ -12,9 +12,8 @@
 -- an idle one is a paid seat and a standing credential.
 WITH cur AS (
     SELECT o.app, o.account_id, o.user_name, o.person_id, o.person_kind, o.person_status,
-           o.matched_by, a.last_login_at, a.created_at, a.valid_from, a.email
-    FROM account_owners o
-    JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
+           o.matched_by, o.last_login_at, o.created_at, o.valid_from, o.email
+    FROM _account_facts o
     WHERE o.active
       AND o.matched_by <> 'none'
       AND o.person_status IS DISTINCT FROM 'leave'
@@ -22,9 +21,6 @@ WITH cur AS (
           o.person_status = 'terminated'
           AND o.termination_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now,
           false)
-    QUALIFY row_number() OVER (
-        PARTITION BY o.app, o.account_id ORDER BY a.last_login_at DESC NULLS LAST
-    ) = 1
 ),
 logins AS (
     SELECT e.app, e.account_id, max(e.occurred_at) AS last_event_login, count(*) AS login_events

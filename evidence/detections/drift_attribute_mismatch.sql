@@ -11,11 +11,7 @@
 -- case-blind, so formatting alone is no drift. Only accounts that stand for a current IdP
 -- assignment (an unassigned one is reported as unassigned_account); owned service accounts and
 -- orphans are not reported.
-WITH assigned AS (
-    SELECT DISTINCT l.app, l.account_id
-    FROM _account_idp l
-    JOIN _desired_assignments s ON s.app_key = l.app_key AND s.idp_user_id = l.user_id
-),
+WITH assigned AS (SELECT * FROM _assigned_accounts),
 hr AS (
     SELECT person_id, email, display_name, department, valid_from, source
     FROM people WHERE valid_to IS NULL
@@ -27,19 +23,18 @@ idp AS (
 ),
 cur AS (
     SELECT o.app, o.account_id, o.user_name, o.person_id, o.person_kind, o.matched_by,
-           a.email AS app_email,
-           json_extract_string(a.attributes, '$.display_name') AS app_display_name,
-           json_extract_string(a.attributes, '$.department') AS app_department,
-           a.valid_from AS account_valid_from, a.source AS account_source,
+           o.email AS app_email,
+           json_extract_string(o.attributes, '$.display_name') AS app_display_name,
+           json_extract_string(o.attributes, '$.department') AS app_department,
+           o.valid_from AS account_valid_from, o.source AS account_source,
            coalesce(h.email, i.email) AS ref_email,
            coalesce(h.display_name, i.display_name) AS ref_display_name,
            coalesce(h.department, i.department) AS ref_department,
            CASE WHEN h.person_id IS NOT NULL THEN 'hr' ELSE 'idp' END AS ref_kind,
            coalesce(h.source, i.source) AS ref_source,
            coalesce(h.valid_from, i.valid_from) AS ref_valid_from
-    FROM account_owners o
+    FROM _account_facts o
     JOIN assigned s ON s.app = o.app AND s.account_id = o.account_id
-    JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
     LEFT JOIN hr h ON h.person_id = o.person_id AND o.person_kind = 'hr'
     LEFT JOIN idp i ON i.person_id = o.person_id AND o.person_kind = 'idp_only'
     WHERE o.active

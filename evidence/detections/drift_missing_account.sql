@@ -18,7 +18,7 @@ WITH asg AS (
 fulfilled AS (
     SELECT DISTINCT l.app_key, l.user_id
     FROM _account_idp l
-    JOIN accounts a ON a.app = l.app AND a.account_id = l.account_id AND a.valid_to IS NULL
+    JOIN _account_facts a ON a.app = l.app AND a.account_id = l.account_id AND a.is_current
     WHERE a.active
 ),
 missing AS (
@@ -33,11 +33,10 @@ found AS (
                 ORDER BY account_id) AS accounts
     FROM (
         SELECT l.app_key, l.user_id, a.account_id, a.user_name,
-               coalesce(a.active, false) AS active, list(l.via ORDER BY l.via) AS vias
+               coalesce(a.active, false) AS active, l.vias
         FROM missing m
         JOIN _account_idp l ON l.app_key = m.app_key AND l.user_id = m.idp_user_id
-        JOIN accounts a ON a.app = l.app AND a.account_id = l.account_id AND a.valid_to IS NULL
-        GROUP BY ALL
+        JOIN _account_facts a ON a.app = l.app AND a.account_id = l.account_id AND a.is_current
     )
     GROUP BY ALL
 )

@@ -13,11 +13,7 @@ WITH managed AS (
     SELECT lower(app) AS app_key, min(app) AS idp_app, min(source) AS idp_source
     FROM assignments WHERE valid_to IS NULL GROUP BY 1
 ),
-assigned AS (
-    SELECT DISTINCT l.app, l.account_id
-    FROM _account_idp l
-    JOIN _desired_assignments s ON s.app_key = l.app_key AND s.idp_user_id = l.user_id
-)
+assigned AS (SELECT * FROM _assigned_accounts)
 SELECT
     o.app,
     o.account_id,
@@ -29,8 +25,8 @@ SELECT
            o.user_name, o.app, m.idp_source, m.idp_app, o.person_id) AS explanation,
     json_object(
         'account', json_object('app', o.app, 'account_id', o.account_id,
-                               'user_name', o.user_name, 'email', a.email,
-                               'external_id', a.external_id, 'valid_from', a.valid_from),
+                               'user_name', o.user_name, 'email', o.email,
+                               'external_id', o.external_id, 'valid_from', o.valid_from),
         'person', json_object('person_id', o.person_id, 'kind', o.person_kind,
                               'status', o.person_status),
         'matched_by', o.matched_by,
@@ -39,8 +35,7 @@ SELECT
                       WHERE l.app = o.app AND l.account_id = o.account_id),
         'idp', json_object('source', m.idp_source, 'app', m.idp_app)
     ) AS evidence
-FROM account_owners o
-JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
+FROM _account_facts o
 JOIN managed m ON m.app_key = lower(o.app)
 LEFT JOIN assigned s ON s.app = o.app AND s.account_id = o.account_id
 WHERE o.active

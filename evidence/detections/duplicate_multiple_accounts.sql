@@ -10,15 +10,13 @@
 -- A person is the matcher's person_id (a rehire's records are one person).
 WITH held AS (
     SELECT o.app, o.account_id, o.user_name, o.person_id, o.person_kind, o.person_status,
-           o.matched_by, a.email, a.external_id, a.valid_from, a.created_at
-    FROM account_owners o
-    JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
+           o.matched_by, o.email, o.external_id, o.valid_from, o.created_at
+    FROM _account_facts o
     WHERE o.active
       AND NOT o.service_account
       AND o.person_id IS NOT NULL
       AND NOT (o.person_status = 'terminated'
                AND o.termination_at + to_microseconds(CAST($grace_hours * 3600e6 AS BIGINT)) < $now)
-    QUALIFY row_number() OVER (PARTITION BY o.app, o.account_id ORDER BY a.valid_from DESC) = 1
 ),
 -- The (app, person) pairs with more than one account first: evidence is built for those only.
 multi AS (

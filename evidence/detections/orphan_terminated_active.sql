@@ -19,15 +19,14 @@ SELECT
     json_object(
         'account', json_object('app', o.app, 'account_id', o.account_id,
                                'user_name', o.user_name, 'active', o.active,
-                               'valid_from', a.valid_from, 'email', a.email,
-                               'external_id', a.external_id),
+                               'valid_from', o.valid_from, 'email', o.email,
+                               'external_id', o.external_id),
         'person', json_object('person_id', o.person_id, 'kind', o.person_kind,
                               'status', o.person_status, 'termination_at', o.termination_at),
         'matched_by', o.matched_by,
         'grace_hours', $grace_hours
     ) AS evidence
-FROM account_owners o
-JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
+FROM _account_facts o
 WHERE o.active
   AND NOT o.service_account
   AND o.person_status = 'terminated'

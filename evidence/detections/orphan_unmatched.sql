@@ -16,12 +16,11 @@ SELECT
            o.user_name, o.app) AS explanation,
     json_object(
         'account', json_object('app', o.app, 'account_id', o.account_id,
-                               'user_name', o.user_name, 'email', a.email,
-                               'external_id', a.external_id, 'active', o.active,
-                               'valid_from', a.valid_from)
+                               'user_name', o.user_name, 'email', o.email,
+                               'external_id', o.external_id, 'active', o.active,
+                               'valid_from', o.valid_from)
     ) AS evidence
-FROM account_owners o
-JOIN accounts a ON a.app = o.app AND a.account_id = o.account_id AND a.valid_to IS NULL
+FROM _account_facts o
 WHERE o.active
   AND NOT o.service_account
   AND o.matched_by = 'none'
