@@ -1,9 +1,9 @@
 -- Which IdP users each current app account stands for: the bridge between the IdP's desired
 -- state (assignments, pushed groups) and the apps' actual state. One row per (account, IdP
--- user), `vias` listing the links found:
---   external_id     the account's SCIM externalId is the IdP user's id
+-- user), `via` the first link found, in this order:
 --   person          the matcher gave the account the IdP user's person (HR record, or the IdP
 --                   user itself for an idp_only person)
+--   external_id     the account's SCIM externalId is the IdP user's id
 --   assigned_name   the account's user name is the one the IdP assigns that user in this app
 -- Apps are keyed case-blind: an IdP names an app by its label ("GitHub"), its own source by
 -- the configured name ("github"). Equi-joins only.
@@ -19,17 +19,21 @@ idp AS (
     LEFT JOIN idp_user_owners u ON u.user_id = i.user_id
     WHERE i.valid_to IS NULL
 )
-SELECT app, app_key, account_id, user_id, list(DISTINCT via ORDER BY via) AS vias FROM (
+-- The person link covers almost every pair; the other two add only pairs it lacks, so no
+-- large de-duplication is needed (grouping millions of string keys was the cost here).
+SELECT c.app, c.app_key, c.account_id, i.user_id, 'person' AS via
+FROM acc c JOIN idp i ON i.person_id = c.person_id
+UNION ALL
+SELECT app, app_key, account_id, user_id, min(via) FROM (
     SELECT c.app, c.app_key, c.account_id, i.user_id, 'external_id' AS via
     FROM acc c JOIN idp i ON i.user_id = c.external_id
-    UNION ALL
-    SELECT c.app, c.app_key, c.account_id, i.user_id, 'person'
-    FROM acc c JOIN idp i ON i.person_id = c.person_id
+    WHERE i.person_id IS DISTINCT FROM c.person_id
     UNION ALL
     SELECT c.app, c.app_key, c.account_id, s.idp_user_id, 'assigned_name'
-    FROM acc c JOIN assignments s
-      ON lower(s.app) = c.app_key AND lower(trim(s.user_name)) = c.user_key
-    WHERE s.valid_to IS NULL
+    FROM acc c
+    JOIN assignments s ON lower(s.app) = c.app_key AND lower(trim(s.user_name)) = c.user_key
+    JOIN idp i ON i.user_id = s.idp_user_id
+    WHERE s.valid_to IS NULL AND i.person_id IS DISTINCT FROM c.person_id
 )
 GROUP BY ALL;
 -- The app as its own source names it, keyed case-blind.

@@ -29,11 +29,11 @@ missing AS (
 found AS (
     SELECT app_key, user_id,
            list(json_object('account_id', account_id, 'user_name', user_name,
-                            'active', active, 'linked_by', vias)
+                            'active', active, 'linked_by', via)
                 ORDER BY account_id) AS accounts
     FROM (
         SELECT l.app_key, l.user_id, a.account_id, a.user_name,
-               coalesce(a.active, false) AS active, l.vias
+               coalesce(a.active, false) AS active, l.via
         FROM missing m
         JOIN _account_idp l ON l.app_key = m.app_key AND l.user_id = m.idp_user_id
         JOIN _account_facts a ON a.app = l.app AND a.account_id = l.account_id AND a.is_current
