@@ -1,6 +1,6 @@
 -- Which IdP users each current app account stands for: the bridge between the IdP's desired
 -- state (assignments, pushed groups) and the apps' actual state. One row per (account, IdP
--- user), `via` the first link found, in this order:
+-- user), `via` the first link found (in this order), `active` the account's:
 --   person          the matcher gave the account the IdP user's person (HR record, or the IdP
 --                   user itself for an idp_only person)
 --   external_id     the account's SCIM externalId is the IdP user's id
@@ -9,7 +9,7 @@
 -- the configured name ("github"). Equi-joins only.
 CREATE OR REPLACE TEMP TABLE _account_idp AS
 WITH acc AS (
-    SELECT app, lower(app) AS app_key, account_id, user_key, external_id, person_id
+    SELECT app, lower(app) AS app_key, account_id, user_key, external_id, person_id, active
     FROM _account_facts
     WHERE is_current
 ),
@@ -21,15 +21,15 @@ idp AS (
 )
 -- The person link covers almost every pair; the other two add only pairs it lacks, so no
 -- large de-duplication is needed (grouping millions of string keys was the cost here).
-SELECT c.app, c.app_key, c.account_id, i.user_id, 'person' AS via
+SELECT c.app, c.app_key, c.account_id, i.user_id, 'person' AS via, c.active
 FROM acc c JOIN idp i ON i.person_id = c.person_id
 UNION ALL
-SELECT app, app_key, account_id, user_id, min(via) FROM (
-    SELECT c.app, c.app_key, c.account_id, i.user_id, 'external_id' AS via
+SELECT app, app_key, account_id, user_id, min(via), active FROM (
+    SELECT c.app, c.app_key, c.account_id, i.user_id, 'external_id' AS via, c.active
     FROM acc c JOIN idp i ON i.user_id = c.external_id
     WHERE i.person_id IS DISTINCT FROM c.person_id
     UNION ALL
-    SELECT c.app, c.app_key, c.account_id, s.idp_user_id, 'assigned_name'
+    SELECT c.app, c.app_key, c.account_id, s.idp_user_id, 'assigned_name', c.active
     FROM acc c
     JOIN assignments s ON lower(s.app) = c.app_key AND lower(trim(s.user_name)) = c.user_key
     JOIN idp i ON i.user_id = s.idp_user_id

@@ -50,10 +50,14 @@ cmp AS (
            c.app_email IS NOT NULL AND c.ref_email IS NOT NULL
                AND lower(trim(c.app_email)) <> lower(trim(c.ref_email)) AS email_differs,
            c.app_display_name IS NOT NULL AND c.ref_display_name IS NOT NULL
+               -- the cheap test first: only values that differ get the regexp
+               AND lower(trim(c.app_display_name)) <> lower(trim(c.ref_display_name))
                AND lower(regexp_replace(trim(c.app_display_name), '\s+', ' ', 'g'))
                    <> lower(regexp_replace(trim(c.ref_display_name), '\s+', ' ', 'g'))
                AS name_differs,
            c.app_department IS NOT NULL AND c.ref_department IS NOT NULL
+               -- the cheap test first: only values that differ get the regexp
+               AND lower(trim(c.app_department)) <> lower(trim(c.ref_department))
                AND lower(regexp_replace(trim(c.app_department), '\s+', ' ', 'g'))
                    <> lower(regexp_replace(trim(c.ref_department), '\s+', ' ', 'g'))
                AS dept_differs

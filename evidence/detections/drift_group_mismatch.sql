@@ -43,24 +43,37 @@ app_side AS (
     WHERE g.valid_to IS NULL
     GROUP BY ALL
 ),
--- (account, app group) pairs where the IdP says member, with the IdP users that make it so.
+-- (account, app group) pairs where the IdP says member.
 idp_side AS (
-    SELECT l.app, l.account_id, p.group_key,
-           list(DISTINCT json_object('group_id', m.group_id, 'user_id', m.user_id,
-                                     'member_since', m.valid_from)) AS members
+    SELECT DISTINCT l.app, l.account_id, p.group_key
     FROM _account_idp l
     JOIN idp_group_members m ON m.user_id = l.user_id AND m.valid_to IS NULL
     JOIN push p ON p.group_id = m.group_id AND p.app_key = l.app_key
-    GROUP BY ALL
 ),
 diff AS (
     SELECT coalesce(a.app, i.app) AS app, coalesce(a.account_id, i.account_id) AS account_id,
            coalesce(a.group_key, i.group_key) AS group_key,
-           a.entitlement, a.member_since, i.members,
+           a.entitlement, a.member_since,
            a.account_id IS NOT NULL AS in_app
     FROM app_side a
     FULL JOIN idp_side i USING (app, account_id, group_key)
     WHERE a.account_id IS NULL OR i.account_id IS NULL
+),
+-- Evidence for the differing pairs only: the IdP memberships that make them members, and the
+-- owners (semi-joins build on the few differing pairs, not on every account).
+members AS (
+    SELECT d.app, d.account_id, d.group_key,
+           list(DISTINCT json_object('group_id', m.group_id, 'user_id', m.user_id,
+                                     'member_since', m.valid_from)) AS members
+    FROM diff d
+    JOIN _account_idp l ON l.app = d.app AND l.account_id = d.account_id
+    JOIN idp_group_members m ON m.user_id = l.user_id AND m.valid_to IS NULL
+    JOIN push p ON p.group_id = m.group_id AND p.app_key = l.app_key AND p.group_key = d.group_key
+    WHERE NOT d.in_app
+    GROUP BY ALL
+),
+owners AS (
+    SELECT j.* FROM judged j SEMI JOIN diff d ON d.app = j.app AND d.account_id = j.account_id
 )
 SELECT
     d.app,
@@ -86,8 +99,10 @@ SELECT
                             'idp_group_ids', p.idp_group_ids),
         'app_member', d.in_app,
         'app_member_since', d.member_since,
-        'idp_members', coalesce(d.members, [])
+        'idp_members', coalesce(mm.members, [])
     ) AS evidence
 FROM diff d
-JOIN judged j ON j.app = d.app AND j.account_id = d.account_id
+JOIN owners j ON j.app = d.app AND j.account_id = d.account_id
 JOIN pushed p ON p.app_key = j.app_key AND p.group_key = d.group_key
+LEFT JOIN members mm ON mm.app = d.app AND mm.account_id = d.account_id
+                    AND mm.group_key = d.group_key

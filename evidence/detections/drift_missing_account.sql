@@ -16,10 +16,7 @@ WITH asg AS (
 ),
 -- Assigned IdP users with an active account standing for them: no evidence needed.
 fulfilled AS (
-    SELECT DISTINCT l.app_key, l.user_id
-    FROM _account_idp l
-    JOIN _account_facts a ON a.app = l.app AND a.account_id = l.account_id AND a.is_current
-    WHERE a.active
+    SELECT DISTINCT l.app_key, l.user_id FROM _account_idp l WHERE l.active
 ),
 missing AS (
     SELECT s.* FROM asg s

@@ -9,12 +9,21 @@
 -- excluded: they are not the person's own access); app and entitlement compare case-blind.
 -- Reported alongside any account-level finding. `account` is the account holding side a (the
 -- first by user name if several do); every account holding either side is in the evidence.
-WITH held AS (
+WITH
+-- Only grants some rule names (either side): the rules are few, the grants many.
+ruled AS (
+    SELECT lower(a_app) AS app_key, lower(trim(a_entitlement)) AS ent_key FROM _sod_rules
+    UNION
+    SELECT lower(b_app), lower(trim(b_entitlement)) FROM _sod_rules
+),
+held AS (
     SELECT DISTINCT o.person_id, o.person_kind, o.person_status, o.app, o.account_id,
            o.user_name, g.entitlement, g.valid_from AS granted_at
-    FROM account_owners o
-    JOIN grants g ON g.app = o.app AND g.account_id = o.account_id AND g.valid_to IS NULL
-    WHERE o.active
+    FROM grants g
+    JOIN ruled r ON r.app_key = lower(g.app) AND r.ent_key = lower(trim(g.entitlement))
+    JOIN account_owners o ON o.app = g.app AND o.account_id = g.account_id
+    WHERE g.valid_to IS NULL
+      AND o.active
       AND NOT o.service_account
       AND o.person_id IS NOT NULL
 ),
