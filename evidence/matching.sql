@@ -37,9 +37,15 @@ idp AS (
            lower(trim(second_email)) AS email2_key
     FROM idp_users WHERE valid_to IS NULL
 ),
-idp_keys AS (
+idp_keys_all AS (
     SELECT DISTINCT login_key AS k, user_id FROM idp WHERE login_key <> ''
     UNION SELECT DISTINCT email_key, user_id FROM idp WHERE email_key <> ''
+),
+-- A key HR knows always gives its account a rank 3-4 candidate, so the IdP's rank-5 one for
+-- the same key can never win: left out here, on the small side, rather than ranked away later
+-- over millions of accounts.
+idp_keys AS (
+    SELECT i.* FROM idp_keys_all i ANTI JOIN hr_keys h ON h.k = i.k
 ),
 idp_person AS (
     SELECT user_id, person_id FROM idp_user_owners WHERE person_id IS NOT NULL
@@ -66,15 +72,21 @@ svc AS (
 -- one key column keeps every join below an equi-join (hash join), never a nested loop.
 acc_keys AS (
     SELECT app, account_id, email_key AS k FROM acc WHERE email_key <> ''
-    UNION
-    SELECT app, account_id, user_key FROM acc WHERE user_key <> ''
+    UNION ALL
+    SELECT app, account_id, user_key FROM acc
+    WHERE user_key <> '' AND user_key IS DISTINCT FROM email_key
 ),
 -- The user name the IdP provisions for its user in each app (Okta app user
 -- credentials.userName, e.g. a GitHub handle): the IdP vouches that the account is that user's.
-assigned_names AS (
+assigned_names_all AS (
     SELECT DISTINCT lower(app) AS app_key, lower(trim(user_name)) AS k, idp_user_id
     FROM assignments
     WHERE valid_to IS NULL AND trim(coalesce(user_name, '')) <> ''
+),
+-- Likewise, an assigned name that HR or the IdP knows as a key already ranks higher.
+assigned_names AS (
+    SELECT s.* FROM assigned_names_all s
+    ANTI JOIN (SELECT k FROM hr_keys UNION SELECT k FROM idp_keys_all) x ON x.k = s.k
 ),
 -- Candidate owners: (app, account_id, rank, via, person_id or idp user_id).
 cand AS (
