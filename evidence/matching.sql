@@ -105,14 +105,6 @@ cand AS (
     FROM acc a JOIN assigned_names s ON s.app_key = lower(a.app) AND s.k = a.user_key
     LEFT JOIN idp_person ip ON ip.user_id = s.idp_user_id
 ),
--- Aggregates, not window functions: at millions of accounts a hash aggregate and join are
--- several times faster than partitioned sorts.
-best_rank AS (
-    SELECT app, account_id, min(rank) AS rank FROM cand GROUP BY ALL
-),
-best_rule AS (
-    SELECT c.* FROM cand c JOIN best_rank r USING (app, account_id, rank)
-),
 -- HR records of the same human: the same person_id, or the same normalised email (a rehire
 -- under a new id).
 same_human AS (
@@ -122,48 +114,69 @@ same_human AS (
     FROM hr h1 JOIN hr h2 ON h2.email_key = h1.email_key
     WHERE h1.email_key <> ''
 ),
-hr_best AS (
-    SELECT b.app, b.account_id,
-           arg_min(struct_pack(via := b.via, person_id := h.person_id, status := h.status,
-                               termination_date := h.termination_date,
-                               hire_date := h.hire_date),
+-- The best HR record of each person's human, on the small side: an active employment wins
+-- over a leave, a leave over an old terminated record (rehires), latest hire first. `k` is its
+-- sort key, comparable across people.
+person_best AS (
+    SELECT s.p1 AS person_id,
+           arg_min(struct_pack(person_id := h.person_id, status := h.status,
+                               termination_date := h.termination_date),
                    struct_pack(
                        s := CASE h.status WHEN 'active' THEN 0 WHEN 'leave' THEN 1 ELSE 2 END,
                        -- latest hire first, then latest termination, NULLs last
                        h := coalesce(-epoch_us(h.hire_date), 9223372036854775807),
                        t := coalesce(-epoch_us(h.termination_date), 9223372036854775807),
-                       p := h.person_id)) AS r
-    FROM best_rule b
-    JOIN same_human s ON s.p1 = b.person_id
-    JOIN hr h ON h.person_id = s.p2
-    GROUP BY ALL
+                       p := h.person_id)) AS r,
+           min(struct_pack(
+                       s := CASE h.status WHEN 'active' THEN 0 WHEN 'leave' THEN 1 ELSE 2 END,
+                       h := coalesce(-epoch_us(h.hire_date), 9223372036854775807),
+                       t := coalesce(-epoch_us(h.termination_date), 9223372036854775807),
+                       p := h.person_id)) AS k
+    FROM same_human s JOIN hr h ON h.person_id = s.p2
+    GROUP BY s.p1
 ),
-idp_only AS (
-    SELECT b.app, b.account_id, b.via, i.user_id,
-        CASE WHEN i.status = 'DEPROVISIONED' THEN 'terminated'
-             WHEN i.status = 'SUSPENDED' THEN 'leave'
-             ELSE 'active' END AS status,
-        CASE WHEN i.status = 'DEPROVISIONED' THEN i.status_changed_at END AS termination_date
-    FROM best_rule b JOIN idp i ON i.user_id = b.user_id
-    WHERE b.person_id IS NULL
-    QUALIFY row_number() OVER (
-        PARTITION BY b.app, b.account_id
-        ORDER BY CASE i.status WHEN 'DEPROVISIONED' THEN 1 ELSE 0 END, i.user_id
-    ) = 1
+-- Each account's owner in one aggregate (no window, no second pass over millions of
+-- candidates): the lowest rank; at equal rank an HR person before an IdP-only user; then the
+-- best record of the candidates' humans (IdP-only users: not deprovisioned first, then id).
+best AS (
+    SELECT c.app, c.account_id,
+           arg_min(struct_pack(via := c.via, person_id := pb.r.person_id,
+                               status := pb.r.status,
+                               termination_date := pb.r.termination_date,
+                               user_id := c.user_id, idp_status := i.status,
+                               idp_changed_at := i.status_changed_at),
+                   struct_pack(
+                       rank := c.rank,
+                       idp_only := pb.person_id IS NULL,
+                       s := coalesce(pb.k.s, CASE WHEN i.status = 'DEPROVISIONED' THEN 1 ELSE 0 END),
+                       h := coalesce(pb.k.h, 0),
+                       t := coalesce(pb.k.t, 0),
+                       p := coalesce(pb.k.p, c.user_id),
+                       via := c.via)) AS b
+    FROM cand c
+    LEFT JOIN person_best pb ON pb.person_id = c.person_id
+    LEFT JOIN idp i ON i.user_id = c.user_id AND pb.person_id IS NULL
+    WHERE pb.person_id IS NOT NULL OR i.user_id IS NOT NULL
+    GROUP BY ALL
 )
 SELECT
     a.app, a.account_id, a.user_name, a.active,
     CASE WHEN s.owner IS NOT NULL THEN s.owner
-         WHEN h.person_id IS NOT NULL THEN h.person_id
-         ELSE o.user_id END AS person_id,
+         ELSE coalesce(w.b.person_id, w.b.user_id) END AS person_id,
     CASE WHEN s.owner IS NOT NULL THEN 'hr'
-         WHEN h.person_id IS NOT NULL THEN 'hr'
-         WHEN o.user_id IS NOT NULL THEN 'idp_only' END AS person_kind,
+         WHEN w.b.person_id IS NOT NULL THEN 'hr'
+         WHEN w.b.user_id IS NOT NULL THEN 'idp_only' END AS person_kind,
     CASE WHEN s.owner IS NOT NULL THEN 'service_account'
-         ELSE coalesce(h.via, o.via, 'none') END AS matched_by,
-    CASE WHEN s.owner IS NOT NULL THEN NULL ELSE coalesce(h.status, o.status) END AS person_status,
+         ELSE coalesce(w.b.via, 'none') END AS matched_by,
     CASE WHEN s.owner IS NOT NULL THEN NULL
-         ELSE coalesce(h.termination_date, o.termination_date) END AS termination_at,
+         WHEN w.b.person_id IS NOT NULL THEN w.b.status
+         WHEN w.b.user_id IS NULL THEN NULL
+         WHEN w.b.idp_status = 'DEPROVISIONED' THEN 'terminated'
+         WHEN w.b.idp_status = 'SUSPENDED' THEN 'leave'
+         ELSE 'active' END AS person_status,
+    CASE WHEN s.owner IS NOT NULL THEN NULL
+         WHEN w.b.person_id IS NOT NULL THEN w.b.termination_date
+         WHEN w.b.idp_status = 'DEPROVISIONED' THEN w.b.idp_changed_at END AS termination_at,
     s.owner IS NOT NULL AS service_account,
     a.is_current,
     -- The account's own facts, for the detections (not stored in account_owners).
@@ -171,6 +184,4 @@ SELECT
     a.attributes, a.user_key
 FROM acc a
 LEFT JOIN svc s USING (app, account_id)
-LEFT JOIN (SELECT app, account_id, r.via, r.person_id, r.status, r.termination_date
-           FROM hr_best) h USING (app, account_id)
-LEFT JOIN idp_only o USING (app, account_id)
+LEFT JOIN best w USING (app, account_id)
