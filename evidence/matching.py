@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from evidence.config import Policy
+from evidence.store.load import run_sql
 
 __all__ = ["OWNER_COLUMNS", "build_account_owners"]
 
@@ -41,9 +42,7 @@ def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
     _replace_changed(
         con, "account_owners", f"(SELECT {cols} FROM _account_facts)", ("app", "account_id")
     )
-    for stmt in _sql("matching_links.sql").split(";\n"):
-        if stmt.strip():
-            con.execute(stmt)
+    run_sql(con, _sql("matching_links.sql"), {})
     return int(con.execute("SELECT count(*) FROM account_owners").fetchall()[0][0])
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from evidence.store.load import run_sql
+
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 TERMINATED = "TIMESTAMPTZ '2026-06-01'"
 
@@ -34,16 +36,11 @@ _HAS = "(a = 0 OR hash(i % 40, a, 'acc') % 6 = 0)"
 _PAIRS = f"FROM range($people) t(i), range($apps) s(a) WHERE {_HAS}"
 
 
-def _run(con, sql: str, params: dict) -> None:  # noqa: ANN001
-    """DuckDB refuses parameters a statement does not name: pass only the used ones."""
-    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-
-
 def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # noqa: ANN001
     p = {"people": people, "apps": apps, "now": NOW}
     # People: a tenth terminated (on 2026-06-01), 1 in 97 on leave, 1 in 50 with an alias;
     # 40 departments x 3 titles. One in ten moved department on 2026-06-01.
-    _run(
+    run_sql(
         con,
         f"""
         INSERT INTO people (source, valid_from, valid_to, run_id, row_hash, person_id, hire_date,
@@ -61,7 +58,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
         """,
         p,
     )
-    _run(
+    run_sql(
         con,
         """
         INSERT INTO idp_users (source, valid_from, valid_to, run_id, row_hash, user_id, login,
@@ -78,7 +75,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
     # address; the rest by a mixed-case email. 1 in 50 inactive, and a leaver's accounts are
     # deactivated 7 in 8. A quarter report a last login; even apps report name and department
     # (1 in 301 departments differs from HR). 1 in 400 people hold a second account.
-    _run(
+    run_sql(
         con,
         f"""
         INSERT INTO accounts (source, valid_from, valid_to, run_id, row_hash, app, account_id,
@@ -113,7 +110,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
     if not full:
         return
     # Movers' previous role: another department.
-    _run(
+    run_sql(
         con,
         f"""
         INSERT INTO people (source, valid_from, valid_to, run_id, row_hash, person_id, hire_date,
@@ -131,7 +128,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
     # department's (a quarter of them); 1 in 400 hold a rare one. Other apps: roles on 2 accounts in 5 (1 in 25
     # an admin role), the pushed group of the owner's department (1 in 97 missing), and for
     # 1 in 1000 three admin groups granted a month ago.
-    _run(
+    run_sql(
         con,
         f"""
         INSERT INTO grants (source, valid_from, valid_to, run_id, row_hash, app, account_id,
@@ -162,7 +159,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
     )
     # The IdP manages two apps in three: assignments for the accounts' owners (1 in 97 not
     # assigned), and pushes the groups of four departments.
-    _run(
+    run_sql(
         con,
         f"""
         INSERT INTO assignments (source, valid_from, valid_to, run_id, row_hash, app,
@@ -173,7 +170,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
         """,
         p,
     )
-    _run(
+    run_sql(
         con,
         """
         INSERT INTO group_push (source, valid_from, valid_to, run_id, row_hash, app, group_id,
@@ -185,7 +182,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
         """,
         p,
     )
-    _run(
+    run_sql(
         con,
         """
         INSERT INTO idp_group_members (source, valid_from, valid_to, run_id, row_hash, group_id,
@@ -198,7 +195,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
     # Events, about four per account: three app logins over 120 days; the IdP's assignment
     # (managed apps); a leaver's deactivation, 1 in 10 later than a day after the termination; the grant of
     # each admin entitlement (1-80 days ago) and of the pushed group (an IdP event).
-    _run(
+    run_sql(
         con,
         f"""
         INSERT INTO events (event_id, seq, run_id, source, native_id, native_type, occurred_at,

@@ -3,6 +3,7 @@
 --                  continuous holding (`since`, `since_basis`, the grant events)
 --   _creep_judged  _held joined to the holder's role, peers, move and time-bound limit, with
 --                  the three per-entitlement verdicts is_mover, is_expired and is_outlier
+--   _creep_grant(j), _creep_grant_events(j)  macros: a row's grant and events as evidence
 -- Parameters: now, mover_days, peer_outlier_pct, peer_min_group; temp table _time_bound.
 CREATE OR REPLACE TEMP TABLE _held AS
 WITH
@@ -233,3 +234,14 @@ judged AS (
     LEFT JOIN time_bound t ON t.app_key = h.app_key AND t.ent_key = h.ent_key
 )
 SELECT * FROM judged;
+
+-- The grant and its grant/removal events as the creep findings' evidence show them, from a
+-- row of _held or _creep_judged.
+CREATE OR REPLACE TEMP MACRO _creep_grant(j) AS
+json_object('entitlement', j.entitlement, 'entitlement_type', j.entitlement_type,
+            'source', j.source, 'valid_from', j.since_snapshot,
+            'held_since', j.since, 'held_since_basis', j.since_basis,
+            'expires_at', j.expires_at);
+
+CREATE OR REPLACE TEMP MACRO _creep_grant_events(j) AS
+list_filter([j.add_event, j.remove_event], lambda x: x IS NOT NULL);
