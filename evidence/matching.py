@@ -1,7 +1,16 @@
-"""Identity matching: the owner of every current app account (see matching.sql for the rules)."""
+"""Identity matching: the owner of every app account (see matching.sql for the rules).
+
+The result persists in `account_facts` (account_owners is its view). A detect re-matches only
+the accounts whose inputs changed since the last one (matching_dirty.sql), or all of them when
+the rules changed (a new fingerprint) or none were matched yet: on a store that a sync changed
+a little, matching costs about the change, not the tenant.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC, datetime
 from importlib import resources
 
 import duckdb
@@ -9,25 +18,32 @@ import pyarrow as pa
 
 from evidence.config import Policy
 from evidence.store.load import run_sql
+from evidence.store.schema import OWNER_VIEW_COLUMNS
 
 __all__ = ["OWNER_COLUMNS", "build_account_owners"]
 
 # account_owners' columns, in table order.
-OWNER_COLUMNS = (
-    "app", "account_id", "user_name", "active", "person_id", "person_kind", "matched_by",
-    "person_status", "termination_at", "service_account", "is_current",
-)
+OWNER_COLUMNS = OWNER_VIEW_COLUMNS
+
+_RULES = ("matching_idp.sql", "matching.sql", "matching_dirty.sql")
 
 
 def _sql(name: str) -> str:
     return resources.files("evidence").joinpath(name).read_text(encoding="utf-8")
 
 
-def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
-    """Rebuild `idp_user_owners` and `account_owners`, and the temp tables `_account_facts`
-    (account_owners with each account's own facts), `_account_idp` (the IdP users each current
-    account stands for), `_app_names`, `_desired_assignments` and `_assigned_accounts`; return
-    the number of accounts."""
+def build_account_owners(
+    con: duckdb.DuckDBPyConnection,
+    policy: Policy,
+    run_id: int,
+    *,
+    links: bool = True,
+    full: bool = False,
+) -> int:
+    """Bring `idp_user_owners` and `account_facts` up to date for detect run `run_id` (inside the
+    caller's transaction) and, with `links`, build the temp tables `_account_idp` (the IdP users
+    each current account stands for), `_app_names`, `_desired_assignments` and
+    `_assigned_accounts`; return the number of accounts re-matched. `full` re-matches all."""
     svc = pa.Table.from_pylist(
         [{"app": s.app, "pattern": s.account, "owner": s.owner} for s in policy.service_accounts],
         schema=pa.schema([("app", pa.string()), ("pattern", pa.string()), ("owner", pa.string())]),
@@ -36,25 +52,52 @@ def build_account_owners(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
     con.execute("CREATE OR REPLACE TEMP TABLE _service_accounts AS SELECT * FROM _svc_in")
     con.unregister("_svc_in")
     con.execute(_sql("matching_idp.sql"))
-    _replace_changed(con, "idp_user_owners", "_idp_owners_new", ("user_id",))
-    con.execute(_sql("matching.sql"))
-    cols = ", ".join(OWNER_COLUMNS)
-    _replace_changed(
-        con, "account_owners", f"(SELECT {cols} FROM _account_facts)", ("app", "account_id")
+    _replace_changed(con, "idp_user_owners", "_idp_owners_new", ("user_id",), "_idp_changed")
+
+    fingerprint = hashlib.sha256(
+        "\0".join([*(_sql(n) for n in _RULES), json.dumps(svc.to_pylist())]).encode()
+    ).hexdigest()
+    state = con.execute(
+        "SELECT run_id, fingerprint FROM match_state WHERE name = 'accounts'"
+    ).fetchall()
+    matching = _sql("matching.sql")
+    if full or not state or state[0][1] != fingerprint:
+        con.execute(matching)
+        con.execute("DELETE FROM account_facts")
+        con.execute("INSERT INTO account_facts SELECT * FROM _facts_new")
+    else:
+        run_sql(con, _sql("matching_dirty.sql"), {"w": state[0][0]})
+        con.execute(
+            matching.replace("/*scope*/", "SEMI JOIN _match_scope USING (app, account_id)")
+        )
+        con.execute("DELETE FROM account_facts f USING _match_scope s "
+                    "WHERE f.app = s.app AND f.account_id = s.account_id")
+        con.execute("INSERT INTO account_facts SELECT * FROM _facts_new")
+    con.execute(
+        "INSERT OR REPLACE INTO match_state VALUES ('accounts', $r, $f, $t)",
+        {"r": run_id, "f": fingerprint, "t": datetime.now(UTC)},
     )
-    run_sql(con, _sql("matching_links.sql"), {})
-    return int(con.execute("SELECT count(*) FROM account_owners").fetchall()[0][0])
+    if links:
+        run_sql(con, _sql("matching_links.sql"), {})
+    return int(con.execute("SELECT count(*) FROM _facts_new").fetchall()[0][0])
 
 
 def _replace_changed(
-    con: duckdb.DuckDBPyConnection, table: str, new: str, key: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection, table: str, new: str, key: tuple[str, ...], changed: str
 ) -> None:
-    """Make `table` equal to `new` by rewriting only the rows that differ: a re-run over
-    unchanged data writes nothing (rewriting millions of keyed rows each run was most of the
-    matcher's time)."""
+    """Make `table` equal to `new` by rewriting only the rows that differ, and list their keys
+    in the temp table `changed`: a re-run over unchanged data writes nothing."""
     on = " AND ".join(f"t.{k} = d.{k}" for k in key)
+    cols = ", ".join(key)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _stale AS SELECT * FROM {table} EXCEPT SELECT * FROM {new}"
     )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM {new} EXCEPT SELECT * FROM {table}"
+    )
     con.execute(f"DELETE FROM {table} t USING _stale d WHERE {on}")
-    con.execute(f"INSERT INTO {table} SELECT * FROM {new} EXCEPT SELECT * FROM {table}")
+    con.execute(f"INSERT INTO {table} SELECT * FROM _fresh")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {changed} AS "
+        f"SELECT {cols} FROM _stale UNION SELECT {cols} FROM _fresh"
+    )

@@ -1,9 +1,10 @@
 -- Identity matching: which person owns each app account (current or since removed).
--- Output: the temp table _account_facts, account_owners' columns plus the account's own facts
--- from its latest version (the detections read it instead of joining accounts again);
--- matching.py copies the owner columns into account_owners, rewriting only what changed.
+-- Output: the temp table _facts_new, account_facts' rows (account_owners' columns plus the
+-- account's own facts from its latest version) for the accounts in scope; matching.py writes
+-- them to account_facts. Scope: every account, or (`/*scope*/` replaced by a semi-join) only
+-- those matching_dirty.sql found whose inputs changed since the last match.
 -- Inputs: the current versions of people (HR), idp_users and accounts, and the temp table
--- _service_accounts(app, pattern, owner) from policy. Output rows go to account_owners.
+-- _service_accounts(app, pattern, owner) from policy.
 --
 -- Order of evidence, first that yields a candidate wins:
 --   service_account  policy names the account (app, user_name glob) and its owner
@@ -16,7 +17,7 @@
 -- same normalised email), and the best record decides the status: an active employment wins
 -- over a leave, a leave over an old terminated record (rehires), latest hire first.
 -- An IdP user with no HR record is a person of its own (idp_only), its status from the IdP.
-CREATE OR REPLACE TEMP TABLE _account_facts AS
+CREATE OR REPLACE TEMP TABLE _facts_new AS
 WITH hr AS (
     SELECT p.person_id, p.hire_date, p.status, p.termination_date, p.employment_type,
            p.display_name, p.department, p.title,
@@ -57,7 +58,7 @@ acc AS (
            lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
            a.external_id, a.valid_to IS NULL AS is_current,
            a.source, a.email, a.last_login_at, a.created_at, a.valid_from, a.attributes
-    FROM accounts a
+    FROM accounts a /*scope*/
     QUALIFY row_number() OVER (
         PARTITION BY a.app, a.account_id ORDER BY a.valid_to IS NULL DESC, a.valid_to DESC
     ) = 1
@@ -181,7 +182,7 @@ SELECT
     a.is_current,
     -- The account's own facts, for the detections (not stored in account_owners).
     a.source, a.email, a.external_id, a.last_login_at, a.created_at, a.valid_from,
-    a.attributes, a.user_key
+    a.attributes, a.user_key, a.email_key
 FROM acc a
 LEFT JOIN svc s USING (app, account_id)
 LEFT JOIN best w USING (app, account_id)

@@ -10,7 +10,7 @@
 CREATE OR REPLACE TEMP TABLE _account_idp AS
 WITH acc AS (
     SELECT app, lower(app) AS app_key, account_id, user_key, external_id, person_id, active
-    FROM _account_facts
+    FROM account_facts
     WHERE is_current
 ),
 idp AS (

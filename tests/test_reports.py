@@ -163,7 +163,7 @@ class Store:
         values.update({k: v for k, v in extra.items() if k in have})
         cols = ", ".join(values)
         self.con.execute(
-            f"INSERT INTO account_owners ({cols}) VALUES ({', '.join('$' + k for k in values)})",
+            f"INSERT INTO account_facts ({cols}) VALUES ({', '.join('$' + k for k in values)})",
             values,
         )
 

@@ -13,7 +13,7 @@
 WITH cur AS (
     SELECT o.app, o.account_id, o.user_name, o.person_id, o.person_kind, o.person_status,
            o.matched_by, o.last_login_at, o.created_at, o.valid_from, o.email
-    FROM _account_facts o
+    FROM account_facts o
     WHERE o.active
       AND o.matched_by <> 'none'
       AND o.person_status IS DISTINCT FROM 'leave'

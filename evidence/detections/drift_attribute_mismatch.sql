@@ -33,7 +33,7 @@ cur AS (
            CASE WHEN h.person_id IS NOT NULL THEN 'hr' ELSE 'idp' END AS ref_kind,
            coalesce(h.source, i.source) AS ref_source,
            coalesce(h.valid_from, i.valid_from) AS ref_valid_from
-    FROM _account_facts o
+    FROM account_facts o
     JOIN assigned s ON s.app = o.app AND s.account_id = o.account_id
     LEFT JOIN hr h ON h.person_id = o.person_id AND o.person_kind = 'hr'
     LEFT JOIN idp i ON i.person_id = o.person_id AND o.person_kind = 'idp_only'

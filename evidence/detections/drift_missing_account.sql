@@ -33,7 +33,7 @@ found AS (
                coalesce(a.active, false) AS active, l.via
         FROM missing m
         JOIN _account_idp l ON l.app_key = m.app_key AND l.user_id = m.idp_user_id
-        JOIN _account_facts a ON a.app = l.app AND a.account_id = l.account_id AND a.is_current
+        JOIN account_facts a ON a.app = l.app AND a.account_id = l.account_id AND a.is_current
     )
     GROUP BY ALL
 )

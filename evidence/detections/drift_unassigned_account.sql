@@ -35,7 +35,7 @@ SELECT
                       WHERE l.app = o.app AND l.account_id = o.account_id),
         'idp', json_object('source', m.idp_source, 'app', m.idp_app)
     ) AS evidence
-FROM _account_facts o
+FROM account_facts o
 JOIN managed m ON m.app_key = lower(o.app)
 LEFT JOIN assigned s ON s.app = o.app AND s.account_id = o.account_id
 WHERE o.active

@@ -11,7 +11,7 @@
 WITH held AS (
     SELECT o.app, o.account_id, o.user_name, o.person_id, o.person_kind, o.person_status,
            o.matched_by, o.email, o.external_id, o.valid_from, o.created_at
-    FROM _account_facts o
+    FROM account_facts o
     WHERE o.active
       AND NOT o.service_account
       AND o.person_id IS NOT NULL

@@ -26,7 +26,7 @@ SELECT
         'matched_by', o.matched_by,
         'grace_hours', $grace_hours
     ) AS evidence
-FROM _account_facts o
+FROM account_facts o
 WHERE o.active
   AND NOT o.service_account
   AND o.person_status = 'terminated'

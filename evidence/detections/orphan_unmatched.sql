@@ -20,7 +20,7 @@ SELECT
                                'external_id', o.external_id, 'active', o.active,
                                'valid_from', o.valid_from)
     ) AS evidence
-FROM _account_facts o
+FROM account_facts o
 WHERE o.active
   AND NOT o.service_account
   AND o.matched_by = 'none'

@@ -169,7 +169,10 @@ def detect(
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
-        build_account_owners(con, policy)
+        # The IdP links (desired vs actual state) are read by the drift detections only.
+        build_account_owners(
+            con, policy, run_id, links=any(d.kind == "drift" for d in detections)
+        )
         _policy_tables(con, policy)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "

@@ -248,6 +248,45 @@ class AccountOwners(SQLModel, table=True):
     is_current: bool = True  # false: the account has since left the app's listing
 
 
+class AccountFacts(SQLModel, table=True):
+    """The matcher's result per account: account_owners' columns (a view of this table) plus the
+    account's latest version, so detections read one table and a detect re-matches only the
+    accounts whose inputs changed since the last one (see matching.py)."""
+
+    __tablename__ = "account_facts"
+    app: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    user_name: str | None = None
+    active: bool | None = None
+    person_id: str | None = None
+    person_kind: str | None = None
+    matched_by: str
+    person_status: str | None = None
+    termination_at: datetime | None = _ts()
+    service_account: bool = False
+    is_current: bool = True
+    source: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    last_login_at: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    valid_from: datetime | None = _ts()
+    attributes: Any = _json()
+    user_key: str | None = None
+    email_key: str | None = None
+
+
+class MatchState(SQLModel, table=True):
+    """What account_facts was matched from: the detect run it is current to and a fingerprint
+    of the rules (matcher SQL, service-account policy); a different fingerprint re-matches all."""
+
+    __tablename__ = "match_state"
+    name: str = Field(primary_key=True)
+    run_id: int
+    fingerprint: str
+    matched_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
 class IdpUserOwners(SQLModel, table=True):
     """The HR person behind each current IdP user, as the matcher decided at the last detect run."""
 
@@ -284,6 +323,8 @@ TABLES: dict[str, type[SQLModel]] = {
         SinkCursors,
         DeadLetters,
         AccountOwners,
+        AccountFacts,
+        MatchState,
         IdpUserOwners,
         SchemaVersion,
     )

@@ -16,7 +16,13 @@ from duckdb_engine import Dialect
 
 from evidence.store.models import TABLES, VERSIONED
 
-__all__ = ["SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
+# account_owners' columns, in order (a view of account_facts since v3).
+OWNER_VIEW_COLUMNS = (
+    "app", "account_id", "user_name", "active", "person_id", "person_kind", "matched_by",
+    "person_status", "termination_at", "service_account", "is_current",
+)
+
+__all__ = ["OWNER_VIEW_COLUMNS", "SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
 
 _KEYED = {
     "sync_runs",
@@ -26,7 +32,10 @@ _KEYED = {
     "sink_cursors",
     "dead_letters",
     "schema_version",
+    "match_state",
 }
+# Tables created by a later migration than v1.
+_LATER = {"account_facts", "match_state"}
 _DIALECT = Dialect()
 
 
@@ -46,7 +55,8 @@ def create_table_sql(table: str) -> str:
 
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
     for name in TABLES:
-        con.execute(create_table_sql(name))
+        if name not in _LATER:
+            con.execute(create_table_sql(name))
     con.execute("CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1")
 
 
@@ -58,9 +68,20 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    # account_owners becomes a view of the matcher's persistent account_facts; the next detect
+    # re-matches every account (match_state is empty).
+    con.execute("DROP TABLE account_owners")
+    con.execute(create_table_sql("account_facts"))
+    con.execute(create_table_sql("match_state"))
+    cols = ", ".join(f'"{c}"' for c in OWNER_VIEW_COLUMNS)
+    con.execute(f"CREATE VIEW account_owners AS SELECT {cols} FROM account_facts")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "tables of ARCHITECTURE.md's canonical model", _v1),
     (2, "current_* views over the versioned tables", _v2),
+    (3, "account_facts (persistent matcher result); account_owners becomes its view", _v3),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

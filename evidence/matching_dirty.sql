@@ -1,0 +1,78 @@
+-- The accounts whose owner may differ from the one account_facts holds: those whose match
+-- inputs changed since detect run $w matched them. A superset is harmless (it is re-matched
+-- to the same answer); a missed account would keep a stale owner, so every input of
+-- matching.sql is covered:
+--   the account's own versions          opened or closed since $w
+--   HR keys (email, aliases)             of people rows opened or closed since $w
+--   a person's best record (rehires)     every record sharing an id or email with such a row
+--   IdP users                            rows opened or closed since $w, a changed HR person
+--                                        (idp_user_owners, _idp_changed), or a person above
+--   assigned user names                  assignment rows opened or closed since $w
+-- A version opened since $w has a later run_id; one closed since has valid_to = the as_of of
+-- a later run (load.py closes rows at the closing run's as_of).
+CREATE OR REPLACE TEMP TABLE _match_scope AS
+WITH runs AS (
+    SELECT DISTINCT as_of FROM sync_runs WHERE run_id > $w
+),
+ch_people AS (
+    SELECT person_id, lower(trim(email)) AS email_key, aliases FROM people
+    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+),
+ch_idp AS (
+    SELECT user_id FROM idp_users
+    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+),
+ch_assign AS (
+    SELECT lower(app) AS app_key, lower(trim(user_name)) AS k, idp_user_id FROM assignments
+    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+),
+hr AS (
+    SELECT person_id, lower(trim(email)) AS email_key, aliases FROM people WHERE valid_to IS NULL
+),
+-- People whose best HR record may have changed.
+persons AS (
+    SELECT person_id FROM ch_people
+    UNION
+    SELECT h.person_id FROM hr h
+    WHERE h.email_key <> '' AND h.email_key IN (SELECT email_key FROM ch_people)
+),
+hr_rows AS (
+    SELECT email_key, aliases FROM ch_people
+    UNION ALL
+    SELECT email_key, aliases FROM hr WHERE person_id IN (SELECT person_id FROM persons)
+),
+users AS (
+    SELECT user_id FROM ch_idp
+    UNION SELECT user_id FROM _idp_changed
+    UNION SELECT user_id FROM idp_user_owners WHERE person_id IN (SELECT person_id FROM persons)
+),
+-- Keys an account's email or user name may match (HR, and IdP login/email of those users).
+keys AS (
+    SELECT email_key AS k FROM hr_rows WHERE email_key <> ''
+    UNION
+    SELECT lower(trim(a.alias)) FROM hr_rows, unnest(string_split(coalesce(aliases, ''), ';')) AS a(alias)
+    UNION
+    SELECT lower(trim(login)) FROM idp_users WHERE user_id IN (SELECT user_id FROM users)
+    UNION
+    SELECT lower(trim(email)) FROM idp_users WHERE user_id IN (SELECT user_id FROM users)
+),
+-- (app, user name) pairs the IdP assigns those users, before or now.
+assigned AS (
+    SELECT app_key, k FROM ch_assign
+    UNION
+    SELECT lower(app), lower(trim(user_name)) FROM assignments
+    WHERE valid_to IS NULL AND idp_user_id IN (SELECT user_id FROM users)
+)
+SELECT DISTINCT app, account_id FROM (
+    SELECT app, account_id FROM accounts
+    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+    UNION ALL
+    SELECT app, account_id FROM account_facts WHERE email_key IN (SELECT k FROM keys)
+    UNION ALL
+    SELECT app, account_id FROM account_facts WHERE user_key IN (SELECT k FROM keys)
+    UNION ALL
+    SELECT app, account_id FROM account_facts WHERE external_id IN (SELECT user_id FROM users)
+    UNION ALL
+    SELECT f.app, f.account_id FROM account_facts f
+    JOIN assigned s ON s.app_key = lower(f.app) AND s.k = f.user_key
+)
