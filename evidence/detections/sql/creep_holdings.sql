@@ -1,25 +1,43 @@
 -- Shared by the creep detections, built once per detect run before the detections run:
 --   _held          every current grant on an active account with the start of its current
 --                  continuous holding (`since`, `since_basis`, the grant events)
---   _creep_judged  _held joined to the holder's role, peers, move and time-bound limit, with
---                  the three per-entitlement verdicts is_mover, is_expired and is_outlier
+--   _creep_judged  the grants of _held with at least one of the three per-entitlement
+--                  verdicts is_mover, is_expired and is_outlier, joined to the holder's role,
+--                  peers, move and time-bound limit
 --   _creep_grant(j), _creep_grant_events(j)  macros: a row's grant and events as evidence
 -- Parameters: now, mover_days, peer_outlier_pct, peer_min_group; temp table _time_bound.
 CREATE OR REPLACE TEMP TABLE _held AS
 WITH
-cur AS (
+-- Current grants, one per (app, account, entitlement): the earliest-listed source's when two
+-- sources list the same grant (rare, so only those keys are ranked; a window over every
+-- grant was the prelude's largest cost).
+cur_all AS (
     SELECT g.source, g.app, g.account_id, g.entitlement, g.entitlement_type, g.expires_at,
            g.valid_from, o.user_name, o.person_id, o.person_kind, o.person_status,
            o.matched_by, o.service_account
     FROM account_owners o
     JOIN grants g ON g.app = o.app AND g.account_id = o.account_id AND g.valid_to IS NULL
     WHERE o.active
+),
+multi_source AS (
+    SELECT app, account_id, entitlement FROM grants WHERE valid_to IS NULL
+    GROUP BY ALL HAVING count(*) > 1
+),
+cur AS (
+    SELECT * FROM cur_all ANTI JOIN multi_source USING (app, account_id, entitlement)
+    UNION ALL
+    SELECT * FROM cur_all SEMI JOIN multi_source USING (app, account_id, entitlement)
     QUALIFY row_number() OVER (
-        PARTITION BY g.app, g.account_id, g.entitlement ORDER BY g.valid_from, g.source
+        PARTITION BY app, account_id, entitlement ORDER BY valid_from, source
     ) = 1
 ),
 -- Start of the current continuous holding: the latest grant version not directly continuing
 -- the one before it (a version opened by an attribute change continues its predecessor).
+-- Only grants with a closed version have a predecessor; any other's holding starts at its
+-- one version's valid_from.
+with_history AS (
+    SELECT DISTINCT source, app, account_id, entitlement FROM grants WHERE valid_to IS NOT NULL
+),
 holding AS (
     SELECT source, app, account_id, entitlement,
            max(valid_from) FILTER (WHERE prev_to IS DISTINCT FROM valid_from) AS since_snapshot
@@ -28,19 +46,18 @@ holding AS (
                lag(g.valid_to) OVER (
                    PARTITION BY g.source, g.app, g.account_id, g.entitlement ORDER BY g.valid_from
                ) AS prev_to
-        FROM grants g
+        FROM grants g SEMI JOIN with_history USING (source, app, account_id, entitlement)
     )
     GROUP BY ALL
 ),
--- The first listing of each source scope (source, app): what it showed was there already.
 scope_first AS (
     SELECT source, app, min(valid_from) AS first_listed FROM grants GROUP BY ALL
 ),
 cur_h AS (
-    SELECT c.*, h.since_snapshot, f.first_listed,
+    SELECT c.*, coalesce(h.since_snapshot, c.valid_from) AS since_snapshot, f.first_listed,
            lower(c.app) AS app_key, lower(trim(c.entitlement)) AS ent_key
     FROM cur c
-    JOIN holding h USING (source, app, account_id, entitlement)
+    LEFT JOIN holding h USING (source, app, account_id, entitlement)
     JOIN scope_first f USING (source, app)
 ),
 -- Source-reported (not inferred) grant and removal events, successful, up to now.
@@ -233,7 +250,8 @@ judged AS (
      AND k0.app_key = h.app_key AND k0.entitlement = h.entitlement
     LEFT JOIN time_bound t ON t.app_key = h.app_key AND t.ent_key = h.ent_key
 )
-SELECT * FROM judged;
+-- Only grants with a verdict: the detections read no other row.
+SELECT * FROM judged WHERE is_mover OR is_expired OR is_outlier;
 
 -- The grant and its grant/removal events as the creep findings' evidence show them, from a
 -- row of _held or _creep_judged.
