@@ -20,7 +20,7 @@ from evidence.config import Policy
 from evidence.store.load import run_sql
 from evidence.store.schema import OWNER_VIEW_COLUMNS
 
-__all__ = ["OWNER_COLUMNS", "build_account_owners"]
+__all__ = ["OWNER_COLUMNS", "build_account_owners", "build_links"]
 
 # account_owners' columns, in table order.
 OWNER_COLUMNS = OWNER_VIEW_COLUMNS
@@ -37,13 +37,10 @@ def build_account_owners(
     policy: Policy,
     run_id: int,
     *,
-    links: bool = True,
     full: bool = False,
 ) -> int:
     """Bring `idp_user_owners` and `account_facts` up to date for detect run `run_id` (inside the
-    caller's transaction) and, with `links`, build the temp tables `_account_idp` (the IdP users
-    each current account stands for), `_app_names`, `_desired_assignments` and
-    `_assigned_accounts`; return the number of accounts re-matched. `full` re-matches all."""
+    caller's transaction); return the number of accounts re-matched. `full` re-matches all."""
     svc = pa.Table.from_pylist(
         [{"app": s.app, "pattern": s.account, "owner": s.owner} for s in policy.service_accounts],
         schema=pa.schema([("app", pa.string()), ("pattern", pa.string()), ("owner", pa.string())]),
@@ -77,9 +74,13 @@ def build_account_owners(
         "INSERT OR REPLACE INTO match_state VALUES ('accounts', $r, $f, $t)",
         {"r": run_id, "f": fingerprint, "t": datetime.now(UTC)},
     )
-    if links:
-        run_sql(con, _sql("matching_links.sql"), {})
     return int(con.execute("SELECT count(*) FROM _facts_new").fetchall()[0][0])
+
+
+def build_links(con: duckdb.DuckDBPyConnection) -> None:
+    """The temp tables `_account_idp` (the IdP users each current account stands for),
+    `_app_names`, `_desired_assignments` and `_assigned_accounts`, from account_facts."""
+    run_sql(con, _sql("matching_links.sql"), {})
 
 
 def _replace_changed(

@@ -135,7 +135,7 @@ def _facts(con) -> set[tuple]:  # noqa: ANN001
 def _full_facts(con, policy: Policy) -> set[tuple]:  # noqa: ANN001
     con.execute("BEGIN TRANSACTION")
     try:
-        build_account_owners(con, policy, 0, links=False, full=True)
+        build_account_owners(con, policy, 0, full=True)
         return _facts(con)
     finally:
         con.execute("ROLLBACK")

@@ -21,7 +21,7 @@ import pyarrow as pa
 from evidence.config import Policy
 from evidence.detections.loader import Detection, load_detections
 from evidence.errors import StoreError
-from evidence.matching import build_account_owners
+from evidence.matching import build_account_owners, build_links
 from evidence.store.load import create_events_in, finish_run, run_sql
 
 __all__ = ["DetectResult", "detect", "store_now"]
@@ -135,6 +135,24 @@ def _policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
         con.unregister(f"{name}_in")
 
 
+# Temp tables shared by the detections of one kind: built (`_prepare`) before the first of
+# them runs, dropped after the last.
+_SHARED = {
+    # Held-since and role/peer facts (creep_holdings.sql).
+    "creep": ("_held", "_creep_judged"),
+    # The IdP links between desired and actual state (matching_links.sql).
+    "drift": ("_account_idp", "_app_names", "_desired_assignments", "_assigned_accounts"),
+}
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, kind: str, params: dict) -> None:
+    """Build `kind`'s shared tables (if it has any)."""
+    if kind == "creep":
+        run_sql(con, _sql("creep_holdings.sql"), params)
+    elif kind == "drift":
+        build_links(con)
+
+
 def _run_detection(con: duckdb.DuckDBPyConnection, d: Detection, params: dict) -> int:
     meta = {
         "d_kind": d.kind,
@@ -169,10 +187,7 @@ def detect(
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
-        # The IdP links (desired vs actual state) are read by the drift detections only.
-        build_account_owners(
-            con, policy, run_id, links=any(d.kind == "drift" for d in detections)
-        )
+        build_account_owners(con, policy, run_id)
         _policy_tables(con, policy)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
@@ -181,12 +196,16 @@ def detect(
             "evidence JSON)"
         )
         params = {"now": now, **policy.model_dump(mode="python")}
-        if any(d.kind == "creep" for d in detections):
-            # Held-since and role/peer facts, shared by the creep detections: built once.
-            run_sql(con, _sql("creep_holdings.sql"), params)
         result = DetectResult(run_id=run_id, as_of=now)
-        for d in detections:
+        for i, d in enumerate(detections):
+            if all(earlier.kind != d.kind for earlier in detections[:i]):
+                _prepare(con, d.kind, params)
             result.counts[f"{d.kind}/{d.subkind}"] = _run_detection(con, d, params)
+            if all(later.kind != d.kind for later in detections[i + 1:]):
+                # Free a kind's shared tables once its last detection ran: the memory limit is
+                # better spent on the next ones' joins.
+                for table in _SHARED.get(d.kind, ()):
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
         con.register("_accepted_in", _accepted_table(policy))
         run_sql(con, _sql("next_findings.sql"), {"now": now})
         con.unregister("_accepted_in")
