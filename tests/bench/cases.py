@@ -233,13 +233,20 @@ def detect_vs_pandas(scale: dict[str, int], work: Path) -> dict:
     def baseline() -> None:
         counts["pandas"] = _pandas_orphans(people, idp, accounts)
 
-    ours_s = _best(ours)
+    # The first run matches every account; the second re-matches only what changed since
+    # (nothing here), as a detect after a small sync does. Both are reported.
+    runs = [_best(ours, repeat=1) for _ in range(2)]
     base_s = _best(baseline)
     con.close()
     got = (counts["ours"]["orphan/terminated_active"], counts["ours"]["orphan/unmatched"])
     if got != counts["pandas"]:
         raise AssertionError(f"detections disagree: ours {got}, pandas {counts['pandas']}")
-    return {**_result(ours_s, "pandas merges, same logic", base_s), "findings": list(got)}
+    return {
+        **_result(min(runs), "pandas merges, same logic", base_s),
+        "first_run_s": round(runs[0], 3),
+        "first_run_ratio": round(base_s / runs[0], 3),
+        "findings": list(got),
+    }
 
 
 def run_child(name: str, scale: str, work: str, q: mp.Queue) -> None:
@@ -353,7 +360,7 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
     con.close()
     ctx = mp.get_context("spawn")
     runs = []
-    for _ in range(2):  # the second run re-sees every finding: the steady state
+    for _ in range(2):
         q: mp.Queue = ctx.Queue()
         p = ctx.Process(target=_detect_child, args=(str(db), scale["apps"], q))
         p.start()
@@ -370,11 +377,15 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
 
     base_s = _best(bare)
     con.close()
+    # The first run matches every account; the second re-matches none (nothing changed) and
+    # re-sees every finding: the steady state of a detect after a small sync. Both reported.
     ours_s = min(r["s"] for r in runs)
     if counts != runs[-1]["counts"]:
         raise AssertionError(f"detections disagree: ours {runs[-1]['counts']}, bare {counts}")
     return {
         **_result(ours_s, "bare DuckDB anti-joins/aggregates, same questions", base_s),
+        "first_run_s": round(runs[0]["s"], 3),
+        "first_run_ratio": round(base_s / runs[0]["s"], 3),
         "detect_peak_rss_mb": max(r["rss_mb"] for r in runs),
         "build_s": round(build_s, 1),
         "sizes": sizes,
