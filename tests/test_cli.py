@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,14 @@ def test_detect_counts_and_fail_on(synced: Path) -> None:
         ("orphan", "terminated_active"),
         ("orphan", "unmatched"),
     }
+    # Nothing changed since: the next detect re-matches nothing, unless asked to.
+    again = run("--config", cfg(synced), "detect")
+    assert ": 0 accounts matched, 0 opened, 0 reopened, 0 resolved" in again.stderr
+    full = run("--config", cfg(synced), "detect", "--rematch")
+    accounts = int(re.search(r": (\d+) accounts matched, 0 opened", full.stderr).group(1))
+    listed = run("--config", cfg(synced), "sql", "--format", "json",
+                 "SELECT count(DISTINCT (app, account_id)) AS n FROM accounts")
+    assert accounts == json.loads(listed.stdout)[0]["n"] > 0
     assert run("--config", cfg(synced), "detect", "--fail-on", "high").exit_code == 1
     assert run("--config", cfg(synced), "detect", "--fail-on", "bogus").exit_code == 2
 

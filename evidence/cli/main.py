@@ -181,6 +181,14 @@ def detect(
         str | None,
         typer.Option("--fail-on", help="Exit 1 when open findings reach this severity."),
     ] = None,
+    rematch: Annotated[
+        bool,
+        typer.Option(
+            "--rematch",
+            help="Re-match every account's owner (normally only accounts whose inputs changed "
+            "since the last detect are).",
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run every detection and upsert the findings."""
@@ -192,7 +200,12 @@ def detect(
     cfg = STATE.config()
     con = STATE.open()
     try:
-        result = run_detect(con, cfg.policy, as_of=_instant("--as-of", as_of) if as_of else None)
+        result = run_detect(
+            con,
+            cfg.policy,
+            as_of=_instant("--as-of", as_of) if as_of else None,
+            rematch=rematch,
+        )
         rows = [(k.split("/")[0], k.split("/")[1], n) for k, n in sorted(result.counts.items())]
         render_rows(
             ["kind", "subkind", "findings"],
@@ -201,7 +214,8 @@ def detect(
             title=f"Findings at {result.as_of:%Y-%m-%dT%H:%M:%SZ}",
         )
         err.print(
-            f"detect run {result.run_id}: {result.opened} opened, {result.reopened} reopened, "
+            f"detect run {result.run_id}: {result.rematched} accounts matched, "
+            f"{result.opened} opened, {result.reopened} reopened, "
             f"{result.resolved} resolved, {result.accepted} accepted"
         )
         if fail_on is not None:

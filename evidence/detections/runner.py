@@ -36,6 +36,7 @@ class DetectResult:
     resolved: int = 0
     reopened: int = 0
     accepted: int = 0
+    rematched: int = 0  # accounts whose owner the matcher re-decided this run
 
 
 def _sql(name: str) -> str:
@@ -176,8 +177,10 @@ def detect(
     *,
     as_of: datetime | None = None,
     detections: list[Detection] | None = None,
+    rematch: bool = False,
 ) -> DetectResult:
-    """Evaluate every detection at `as_of` (default: the store's now) and upsert findings."""
+    """Evaluate every detection at `as_of` (default: the store's now) and upsert findings.
+    `rematch` re-matches every account, not only those whose inputs changed."""
     now = as_of.astimezone(UTC) if as_of else store_now(con)
     if now is None:
         raise StoreError("the store holds no completed sync yet: run `evidence sync` first")
@@ -187,7 +190,7 @@ def detect(
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
-        build_account_owners(con, policy, run_id)
+        rematched = build_account_owners(con, policy, run_id, full=rematch)
         _policy_tables(con, policy)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
@@ -196,7 +199,7 @@ def detect(
             "evidence JSON)"
         )
         params = {"now": now, **policy.model_dump(mode="python")}
-        result = DetectResult(run_id=run_id, as_of=now)
+        result = DetectResult(run_id=run_id, as_of=now, rematched=rematched)
         for i, d in enumerate(detections):
             if all(earlier.kind != d.kind for earlier in detections[:i]):
                 _prepare(con, d.kind, params)

@@ -9,7 +9,7 @@ a function of the row numbers (DuckDB's hash of them picks the sparse cases).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from evidence.store.load import run_sql
 
@@ -355,12 +355,14 @@ BARE_QUERIES: dict[str, str] = {
                   WHERE valid_to IS NULL AND status = 'active' GROUP BY ALL),
         holds AS (SELECT department, title, app, entitlement, count(DISTINCT person_id) AS k
                   FROM held WHERE status = 'active' GROUP BY ALL),
-        moves AS (SELECT b.person_id, a.department AS old_department, a.title AS old_title
+        moves AS (SELECT b.person_id, arg_max(a.department, a.valid_to) AS old_department,
+                         arg_max(a.title, a.valid_to) AS old_title
                   FROM people a JOIN people b ON b.person_id = a.person_id
-                   AND b.valid_from = a.valid_to
+                   AND a.valid_to <= b.valid_from
                   WHERE b.valid_to IS NULL
                     AND (a.department <> b.department OR a.title <> b.title)
-                    AND b.effective_at < $now - INTERVAL 30 DAY)
+                    AND b.effective_at < $now - INTERVAL 30 DAY
+                  GROUP BY b.person_id)
         SELECT h.*,
                coalesce(2 * k0.k >= n0.n
                         AND (coalesce(n1.n, 0) = 0 OR 100 * coalesce(k1.k, 0) < 5 * n1.n),
@@ -394,6 +396,43 @@ BARE_QUERIES: dict[str, str] = {
               GROUP BY ALL) e USING (app, account_id)
         WHERE o.status = 'terminated' AND e.t > o.term + INTERVAL 24 HOUR""",
 }
+
+
+def apply_delta(con, share: int = 50, step: int = 1) -> datetime:  # noqa: ANN001
+    """A later sync that changed part of the tenant, as load.py writes one (a run id from the
+    sequence, versions closed at its as_of and opened there): 1 in `share` current accounts
+    report a login at the sync, 1 in `share` people have a new manager. `step` numbers the
+    sync (each picks other rows, one second later). Returns the as_of."""
+    as_of = NOW + timedelta(seconds=step)
+    run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
+    p = {"as_of": as_of, "run": run_id, "share": share, "salt": f"d{step}"}
+    run_sql(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE _d_acc AS
+        SELECT * FROM accounts WHERE valid_to IS NULL AND hash(app, account_id, $salt) % $share = 0;
+        UPDATE accounts a SET valid_to = $as_of FROM _d_acc d
+        WHERE a.valid_to IS NULL AND a.source = d.source AND a.app = d.app
+          AND a.account_id = d.account_id;
+        INSERT INTO accounts
+        SELECT * REPLACE ($as_of AS valid_from, NULL AS valid_to, $run AS run_id,
+                          md5(row_hash || $salt) AS row_hash, $as_of AS last_login_at)
+        FROM _d_acc;
+        CREATE OR REPLACE TEMP TABLE _d_people AS
+        SELECT * FROM people WHERE valid_to IS NULL AND hash(person_id, $salt) % $share = 0;
+        UPDATE people x SET valid_to = $as_of FROM _d_people d
+        WHERE x.valid_to IS NULL AND x.source = d.source AND x.person_id = d.person_id
+          AND x.hire_date IS NOT DISTINCT FROM d.hire_date;
+        INSERT INTO people
+        SELECT * REPLACE ($as_of AS valid_from, NULL AS valid_to, $run AS run_id,
+                          md5(row_hash || $salt) AS row_hash, 'M' || person_id AS manager_id)
+        FROM _d_people;
+        INSERT INTO sync_runs (run_id, source, kind, mode, started_at, as_of, status)
+        VALUES ($run, 'bench', 'bench', 'full', $as_of, $as_of, 'ok')
+        """,
+        p,
+    )
+    return as_of
 
 
 def bare_counts(con, now: datetime = NOW) -> dict[str, int]:  # noqa: ANN001
