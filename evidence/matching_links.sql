@@ -6,12 +6,19 @@
 --   external_id     the account's SCIM externalId is the IdP user's id
 --   assigned_name   the account's user name is the one the IdP assigns that user in this app
 -- Apps are keyed case-blind: an IdP names an app by its label ("GitHub"), its own source by
--- the configured name ("github"). Equi-joins only.
+-- the configured name ("github"). Equi-joins only. Only apps the IdP manages (it assigns
+-- someone to them or pushes a group to them) are linked: every reader joins the links to
+-- assignments or pushed groups of the same app.
 CREATE OR REPLACE TEMP TABLE _account_idp AS
-WITH acc AS (
+WITH managed AS (
+    SELECT DISTINCT lower(app) AS app_key FROM assignments WHERE valid_to IS NULL
+    UNION
+    SELECT DISTINCT lower(app) FROM group_push WHERE valid_to IS NULL
+),
+acc AS (
     SELECT app, lower(app) AS app_key, account_id, user_key, external_id, person_id, active
     FROM account_facts
-    WHERE is_current
+    WHERE is_current AND lower(app) IN (SELECT app_key FROM managed)
 ),
 idp AS (
     SELECT i.user_id, coalesce(u.person_id, i.user_id) AS person_id
