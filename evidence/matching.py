@@ -57,24 +57,24 @@ def build_account_owners(
     state = con.execute(
         "SELECT run_id, fingerprint FROM match_state WHERE name = 'accounts'"
     ).fetchall()
+    # matching.sql inserts straight into account_facts (a temp copy of 5M wide rows was most
+    # of a first match's write cost).
     matching = _sql("matching.sql")
     if full or not state or state[0][1] != fingerprint:
-        con.execute(matching)
         con.execute("DELETE FROM account_facts")
-        con.execute("INSERT INTO account_facts SELECT * FROM _facts_new")
     else:
         run_sql(con, _sql("matching_dirty.sql"), {"w": state[0][0]})
         con.execute(
-            matching.replace("/*scope*/", "SEMI JOIN _match_scope USING (app, account_id)")
+            "DELETE FROM account_facts f USING _match_scope s "
+            "WHERE f.app = s.app AND f.account_id = s.account_id"
         )
-        con.execute("DELETE FROM account_facts f USING _match_scope s "
-                    "WHERE f.app = s.app AND f.account_id = s.account_id")
-        con.execute("INSERT INTO account_facts SELECT * FROM _facts_new")
+        matching = matching.replace("/*scope*/", "SEMI JOIN _match_scope USING (app, account_id)")
+    matched = int(con.execute(matching).fetchall()[0][0])
     con.execute(
         "INSERT OR REPLACE INTO match_state VALUES ('accounts', $r, $f, $t)",
         {"r": run_id, "f": fingerprint, "t": datetime.now(UTC)},
     )
-    return int(con.execute("SELECT count(*) FROM _facts_new").fetchall()[0][0])
+    return matched
 
 
 def build_links(con: duckdb.DuckDBPyConnection) -> None:

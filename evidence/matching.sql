@@ -1,7 +1,7 @@
 -- Identity matching: which person owns each app account (current or since removed).
--- Output: the temp table _facts_new, account_facts' rows (account_owners' columns plus the
--- account's own facts from its latest version) for the accounts in scope; matching.py writes
--- them to account_facts. Scope: every account, or (`/*scope*/` replaced by a semi-join) only
+-- Output: account_facts' rows (account_owners' columns plus the account's own facts from its
+-- latest version) for the accounts in scope, inserted into account_facts after matching.py
+-- deleted those accounts' old rows. Scope: every account, or (`/*scope*/` replaced by a semi-join) only
 -- those matching_dirty.sql found whose inputs changed since the last match.
 -- Inputs: the current versions of people (HR), idp_users and accounts, and the temp table
 -- _service_accounts(app, pattern, owner) from policy.
@@ -17,7 +17,7 @@
 -- same normalised email), and the best record decides the status: an active employment wins
 -- over a leave, a leave over an old terminated record (rehires), latest hire first.
 -- An IdP user with no HR record is a person of its own (idp_only), its status from the IdP.
-CREATE OR REPLACE TEMP TABLE _facts_new AS
+INSERT INTO account_facts
 WITH hr AS (
     SELECT p.person_id, p.hire_date, p.status, p.termination_date, p.employment_type,
            p.display_name, p.department, p.title,

@@ -49,7 +49,8 @@ def _person(rnd: random.Random, pid: str) -> dict:
         aliases=";".join(f"{n}@old.com" for n in _names(rnd, rnd.randrange(3))) or None,
         status=status,
         termination_date=hire + timedelta(days=rnd.randrange(1, 900))
-        if status == "terminated" else None,
+        if status == "terminated"
+        else None,
         employment_type=rnd.choice(["employee", "contractor"]),
     )
 
@@ -67,8 +68,13 @@ def _idp_user(rnd: random.Random, uid: str) -> dict:
 
 def _account(rnd: random.Random, app: str, aid: str) -> dict:
     name = rnd.choice(
-        [_email(rnd), f"{_names(rnd, 1)[0]}@old.com", f"h{rnd.randrange(25)}", f"svc-{aid}",
-         f"x00u{rnd.randrange(25)}@p.com"]
+        [
+            _email(rnd),
+            f"{_names(rnd, 1)[0]}@old.com",
+            f"h{rnd.randrange(25)}",
+            f"svc-{aid}",
+            f"x00u{rnd.randrange(25)}@p.com",
+        ]
     )
     return dict(
         app=app,
@@ -81,8 +87,13 @@ def _account(rnd: random.Random, app: str, aid: str) -> dict:
 
 
 def _assignment(rnd: random.Random, app: str, uid: str) -> dict:
-    return dict(app=app, idp_user_id=uid, user_name=f"h{rnd.randrange(25)}", status="ACTIVE",
-                assigned_at=T0 - timedelta(days=10))
+    return dict(
+        app=app,
+        idp_user_id=uid,
+        user_name=f"h{rnd.randrange(25)}",
+        status="ACTIVE",
+        assigned_at=T0 - timedelta(days=10),
+    )
 
 
 def _change(w: dict, first: bool) -> None:
@@ -118,7 +129,9 @@ def _change(w: dict, first: bool) -> None:
 def _commit(con, w: dict, at) -> None:  # noqa: ANN001
     commit_batch(con, batch("hr", "hris", at, snap("people", list(w["people"].values()))), Policy())
     idp = batch(
-        "okta", "okta", at,
+        "okta",
+        "okta",
+        at,
         snap("idp_users", list(w["idp"].values())),
         snap("assignments", list(w["assign"].values()), APPS),
     )
@@ -135,7 +148,7 @@ def _facts(con) -> set[tuple]:  # noqa: ANN001
 def _full_facts(con, policy: Policy) -> set[tuple]:  # noqa: ANN001
     con.execute("BEGIN TRANSACTION")
     try:
-        build_account_owners(con, policy, 0, full=True)
+        assert build_account_owners(con, policy, 0, full=True) == len(_facts(con))
         return _facts(con)
     finally:
         con.execute("ROLLBACK")
@@ -150,13 +163,15 @@ def test_incremental_match_equals_full(store, seed: int) -> None:
         _change(w, first=r == 0)
         at = T0 + timedelta(days=r)
         _commit(store, w, at)
-        detect(store, policy, as_of=at, detections=ORPHANS)
-        rematched.append(store.execute("SELECT count(*) FROM _facts_new").fetchall()[0][0])
+        rematched.append(detect(store, policy, as_of=at, detections=ORPHANS).rematched)
         got = _facts(store)
         assert got == _full_facts(store, policy), f"round {r}"
-        assert len(got) == store.execute(
-            "SELECT count(DISTINCT (app, account_id)) FROM accounts"
-        ).fetchall()[0][0]
+        assert (
+            len(got)
+            == store.execute("SELECT count(DISTINCT (app, account_id)) FROM accounts").fetchall()[
+                0
+            ][0]
+        )
     # Later rounds re-matched part of the tenant, not all of it (else this proves nothing).
     assert rematched[0] == 120
     assert all(0 < n < 120 for n in rematched[1:]), rematched
@@ -168,15 +183,16 @@ def test_unchanged_store_rematches_nothing_and_rule_change_rematches_all(store) 
     _commit(store, w, T0)
     detect(store, Policy(), as_of=T0, detections=ORPHANS)
     before = _facts(store)
-    detect(store, Policy(), as_of=T0, detections=ORPHANS)
-    assert store.execute("SELECT count(*) FROM _facts_new").fetchall()[0][0] == 0
+    assert detect(store, Policy(), as_of=T0, detections=ORPHANS).rematched == 0
     assert _facts(store) == before
     # A new service-account rule changes the fingerprint: every account is re-matched.
     policy = Policy(service_accounts=[ServiceAccount(app="GitHub", account="svc-*", owner="E1")])
-    detect(store, policy, as_of=T0, detections=ORPHANS)
-    assert store.execute("SELECT count(*) FROM _facts_new").fetchall()[0][0] == 120
+    assert detect(store, policy, as_of=T0, detections=ORPHANS).rematched == 120
     svc = store.execute(
         "SELECT count(*) FROM account_owners WHERE matched_by = 'service_account'"
     ).fetchall()[0][0]
-    assert svc == sum(1 for (app, _), a in w["accounts"].items()
-                      if app == "GitHub" and a["user_name"].startswith("svc-"))
+    assert svc == sum(
+        1
+        for (app, _), a in w["accounts"].items()
+        if app == "GitHub" and a["user_name"].startswith("svc-")
+    )
