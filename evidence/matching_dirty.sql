@@ -9,18 +9,47 @@
 --                                        (idp_user_owners, _idp_changed), or a person above
 --   assigned user names                  assignment rows opened or closed since $w
 -- A version opened since $w has a later run_id; one closed since has valid_to = the as_of of
--- a later run (load.py closes rows at the closing run's as_of).
+-- a later run (load.py closes rows at the closing run's as_of). HR and IdP rows count only
+-- where a column the matcher reads differs between the state at $w and now.
 CREATE OR REPLACE TEMP TABLE _match_scope AS
 WITH runs AS (
     SELECT DISTINCT as_of FROM sync_runs WHERE run_id > $w
 ),
+-- HR and IdP rows as the matcher sees them (only the columns it reads), current at run $w
+-- and current now; a row that changed only elsewhere (a manager, a last login) drops out.
+people_then AS (
+    SELECT source, person_id, hire_date, status, termination_date,
+           lower(trim(email)) AS email_key, aliases
+    FROM people
+    WHERE run_id <= $w AND valid_to IN (SELECT as_of FROM runs)
+),
+people_now AS (
+    SELECT source, person_id, hire_date, status, termination_date,
+           lower(trim(email)) AS email_key, aliases
+    FROM people
+    WHERE run_id > $w AND valid_to IS NULL
+),
 ch_people AS (
-    SELECT person_id, lower(trim(email)) AS email_key, aliases FROM people
-    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+    (SELECT * FROM people_then EXCEPT SELECT * FROM people_now)
+    UNION
+    (SELECT * FROM people_now EXCEPT SELECT * FROM people_then)
+),
+idp_then AS (
+    SELECT source, user_id, login, email, second_email, status, status_changed_at,
+           employee_number
+    FROM idp_users
+    WHERE run_id <= $w AND valid_to IN (SELECT as_of FROM runs)
+),
+idp_now AS (
+    SELECT source, user_id, login, email, second_email, status, status_changed_at,
+           employee_number
+    FROM idp_users
+    WHERE run_id > $w AND valid_to IS NULL
 ),
 ch_idp AS (
-    SELECT user_id FROM idp_users
-    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+    (SELECT user_id FROM (SELECT * FROM idp_then EXCEPT SELECT * FROM idp_now))
+    UNION
+    (SELECT user_id FROM (SELECT * FROM idp_now EXCEPT SELECT * FROM idp_then))
 ),
 ch_assign AS (
     SELECT lower(app) AS app_key, lower(trim(user_name)) AS k, idp_user_id FROM assignments

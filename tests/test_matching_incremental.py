@@ -110,6 +110,9 @@ def _change(w: dict, first: bool) -> None:
     for i in range(25):
         uid = f"00u{i}"
         if first or rnd.random() < share:
+            if rnd.random() < 0.1 and not first:
+                w["idp"].pop(uid, None)  # leaves the IdP's listing
+                continue
             w["idp"][uid] = _idp_user(rnd, uid)
             for app in APPS:
                 if rnd.random() < 0.5:
@@ -196,3 +199,21 @@ def test_unchanged_store_rematches_nothing_and_rule_change_rematches_all(store) 
         for (app, _), a in w["accounts"].items()
         if app == "GitHub" and a["user_name"].startswith("svc-")
     )
+
+
+def test_changes_the_matcher_does_not_read_rematch_nothing(store) -> None:
+    w = _world(random.Random(11))
+    _change(w, first=True)
+    _commit(store, w, T0)
+    detect(store, Policy(), as_of=T0, detections=ORPHANS)
+    for p in w["people"].values():
+        p["department"] = "Moved"  # a new HR version for everyone, no key or status change
+    for u in w["idp"].values():
+        u["last_login_at"] = T0  # likewise every IdP user
+    at = T0 + timedelta(days=1)
+    _commit(store, w, at)
+    assert store.execute(
+        "SELECT count(*) FROM people WHERE valid_from = $at", {"at": at}
+    ).fetchall()[0][0] == len(w["people"])
+    assert detect(store, Policy(), as_of=at, detections=ORPHANS).rematched == 0
+    assert _facts(store) == _full_facts(store, Policy())
