@@ -18,12 +18,8 @@ import pyarrow as pa
 
 from evidence.config import Policy
 from evidence.store.load import run_sql
-from evidence.store.schema import OWNER_VIEW_COLUMNS
 
-__all__ = ["OWNER_COLUMNS", "build_account_owners", "build_links"]
-
-# account_owners' columns, in table order.
-OWNER_COLUMNS = OWNER_VIEW_COLUMNS
+__all__ = ["build_account_owners", "build_links"]
 
 _RULES = ("matching_idp.sql", "matching.sql", "matching_dirty.sql")
 

@@ -67,6 +67,51 @@ def test_migrations_from_an_empty_file(store_path: Path) -> None:
     con.close()
 
 
+def test_v2_store_gets_account_facts_and_rematches_on_next_detect(store_path: Path) -> None:
+    from evidence.detections.runner import detect
+    from evidence.store.schema import MIGRATIONS, migrate
+
+    con = duckdb.connect(str(store_path))
+    con.execute("SET TimeZone = 'UTC'")
+    with pytest.MonkeyPatch.context() as mp:  # a store as the previous release left it
+        mp.setattr("evidence.store.schema.MIGRATIONS", MIGRATIONS[:2])
+        assert migrate(con) == [1, 2]
+    con.execute(
+        "INSERT INTO account_owners (app, account_id, matched_by, service_account, is_current) "
+        "VALUES ('a', '1', 'none', false, true)"
+    )
+    con.close()
+    con = open_store(store_path)
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_name IN ('account_owners', 'account_facts', 'match_state')"
+        ).fetchall()
+    )
+    assert kinds == {
+        "account_owners": "VIEW",
+        "account_facts": "BASE TABLE",
+        "match_state": "BASE TABLE",
+    }
+    owners = [c.name for c in TABLES["account_owners"].__table__.columns]
+    assert [r[0] for r in con.execute("DESCRIBE account_owners").fetchall()] == owners
+    commit_batch(
+        con,
+        batch(
+            "gh",
+            "scim",
+            utc(2026, 1, 1),
+            snap("accounts", [dict(app="gh", account_id="9", user_name="x", active=True)], ("gh",)),
+        ),
+        Policy(),
+    )
+    assert detect(con, Policy()).rematched == 1
+    assert con.execute("SELECT app, account_id, matched_by FROM account_owners").fetchall() == [
+        ("gh", "9", "none")
+    ]
+    con.close()
+
+
 def test_contract_columns_exist(store) -> None:
     cols = lambda t: [r[0] for r in store.execute(f"DESCRIBE {t}").fetchall()]  # noqa: E731
     assert {

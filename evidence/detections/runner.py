@@ -136,18 +136,17 @@ def _policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
         con.unregister(f"{name}_in")
 
 
-# Temp tables shared by the detections of one kind: built (`_prepare`) before the first of
-# them runs, dropped after the last.
+# Temp tables shared by the detections of one kind: built before the first of them runs,
+# dropped after the last. Creep: held-since and role/peer facts (creep_holdings.sql); drift:
+# the IdP links between desired and actual state (matching_links.sql).
 _SHARED = {
-    # Held-since and role/peer facts (creep_holdings.sql).
     "creep": ("_held", "_creep_judged"),
-    # The IdP links between desired and actual state (matching_links.sql).
     "drift": ("_account_idp", "_app_names", "_desired_assignments", "_assigned_accounts"),
 }
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, kind: str, params: dict) -> None:
-    """Build `kind`'s shared tables (if it has any)."""
+    """Build `kind`'s shared tables (see _SHARED), if it has any."""
     if kind == "creep":
         run_sql(con, _sql("creep_holdings.sql"), params)
     elif kind == "drift":

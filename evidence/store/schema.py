@@ -16,13 +16,7 @@ from duckdb_engine import Dialect
 
 from evidence.store.models import TABLES, VERSIONED
 
-# account_owners' columns, in order (a view of account_facts since v3).
-OWNER_VIEW_COLUMNS = (
-    "app", "account_id", "user_name", "active", "person_id", "person_kind", "matched_by",
-    "person_status", "termination_at", "service_account", "is_current",
-)
-
-__all__ = ["OWNER_VIEW_COLUMNS", "SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
+__all__ = ["SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
 
 _KEYED = {
     "sync_runs",
@@ -74,7 +68,8 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE account_owners")
     con.execute(create_table_sql("account_facts"))
     con.execute(create_table_sql("match_state"))
-    cols = ", ".join(f'"{c}"' for c in OWNER_VIEW_COLUMNS)
+    owners: sa.Table = TABLES["account_owners"].__table__  # type: ignore[attr-defined]
+    cols = ", ".join(f'"{c.name}"' for c in owners.columns)
     con.execute(f"CREATE VIEW account_owners AS SELECT {cols} FROM account_facts")
 
 
