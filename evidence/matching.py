@@ -3,7 +3,8 @@
 The result persists in `account_facts` (account_owners is its view). A detect re-matches only
 the accounts whose inputs changed since the last one (matching_dirty.sql), or all of them when
 the rules changed (a new fingerprint) or none were matched yet: on a store that a sync changed
-a little, matching costs about the change, not the tenant.
+a little, matching costs about the change, not the tenant. An account whose new version kept
+its keys (a login, an attribute) only has its facts copied (matching_facts.sql).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from evidence.store.load import run_sql
 
 __all__ = ["build_account_owners", "build_links"]
 
-_RULES = ("matching_idp.sql", "matching.sql", "matching_dirty.sql")
+_RULES = ("matching_idp.sql", "matching.sql", "matching_dirty.sql", "matching_facts.sql")
 
 
 def _sql(name: str) -> str:
@@ -60,6 +61,7 @@ def build_account_owners(
         con.execute("DELETE FROM account_facts")
     else:
         run_sql(con, _sql("matching_dirty.sql"), {"w": state[0][0]})
+        con.execute(_sql("matching_facts.sql"))
         con.execute(
             "DELETE FROM account_facts f USING _match_scope s "
             "WHERE f.app = s.app AND f.account_id = s.account_id"

@@ -2,7 +2,8 @@
 -- inputs changed since detect run $w matched them. A superset is harmless (it is re-matched
 -- to the same answer); a missed account would keep a stale owner, so every input of
 -- matching.sql is covered:
---   the account's own versions          opened or closed since $w
+--   the account's own keys              user name, email, externalId of a version opened or
+--                                        closed since $w, where they differ from account_facts
 --   HR keys (email, aliases)             of people rows opened or closed since $w
 --   a person's best record (rehires)     every record sharing an id or email with such a row
 --   IdP users                            rows opened or closed since $w, a changed HR person
@@ -11,6 +12,39 @@
 -- A version opened since $w has a later run_id; one closed since has valid_to = the as_of of
 -- a later run (load.py closes rows at the closing run's as_of). HR and IdP rows count only
 -- where a column the matcher reads differs between the state at $w and now.
+--
+-- First, the latest version of every account with a version opened or closed since $w, as
+-- matching.sql's `acc` reads it (keep the two in step; test_matching_incremental compares
+-- the result with a full match). An account whose keys are unchanged only needs these facts
+-- copied (matching_facts.sql): a new last login or attribute is not a new owner.
+CREATE OR REPLACE TEMP TABLE _acc_touched AS
+WITH opened AS (
+    SELECT * FROM accounts WHERE valid_to IS NULL AND run_id > $w
+),
+-- Touched accounts without a current version opened since $w: removed ones (and, where an
+-- earlier run shared a later one's as_of, unchanged ones). Few; their latest version is found
+-- by the window, which over every touched account cost seconds.
+rest AS (
+    SELECT app, account_id FROM accounts
+    WHERE valid_to IN (SELECT as_of FROM sync_runs WHERE run_id > $w)
+    EXCEPT
+    SELECT app, account_id FROM opened
+)
+SELECT a.app, a.account_id, a.user_name, a.active AND a.valid_to IS NULL AS active,
+       lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
+       a.external_id, a.valid_to IS NULL AS is_current,
+       a.source, a.email, a.last_login_at, a.created_at, a.valid_from, a.attributes
+FROM opened a
+UNION ALL
+SELECT a.app, a.account_id, a.user_name, a.active AND a.valid_to IS NULL AS active,
+       lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
+       a.external_id, a.valid_to IS NULL AS is_current,
+       a.source, a.email, a.last_login_at, a.created_at, a.valid_from, a.attributes
+FROM accounts a SEMI JOIN rest USING (app, account_id)
+QUALIFY row_number() OVER (
+    PARTITION BY a.app, a.account_id ORDER BY a.valid_to IS NULL DESC, a.valid_to DESC
+) = 1;
+
 CREATE OR REPLACE TEMP TABLE _match_scope AS
 WITH runs AS (
     SELECT DISTINCT as_of FROM sync_runs WHERE run_id > $w
@@ -93,8 +127,13 @@ assigned AS (
     WHERE valid_to IS NULL AND idp_user_id IN (SELECT user_id FROM users)
 )
 SELECT DISTINCT app, account_id FROM (
-    SELECT app, account_id FROM accounts
-    WHERE run_id > $w OR valid_to IN (SELECT as_of FROM runs)
+    SELECT t.app, t.account_id FROM _acc_touched t
+    ANTI JOIN account_facts f
+      ON f.app = t.app AND f.account_id = t.account_id
+     AND f.user_name IS NOT DISTINCT FROM t.user_name
+     AND f.email_key IS NOT DISTINCT FROM t.email_key
+     AND f.user_key IS NOT DISTINCT FROM t.user_key
+     AND f.external_id IS NOT DISTINCT FROM t.external_id
     UNION ALL
     SELECT app, account_id FROM account_facts WHERE email_key IN (SELECT k FROM keys)
     UNION ALL

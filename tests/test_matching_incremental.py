@@ -123,8 +123,19 @@ def _change(w: dict, first: bool) -> None:
         for i in range(40):
             aid = f"{app[0]}{i}"
             if first or rnd.random() < share:
-                if rnd.random() < 0.15 and not first:
+                roll = rnd.random()
+                if roll < 0.15 and not first:
                     w["accounts"].pop((app, aid), None)  # leaves the listing
+                elif roll < 0.5 and (app, aid) in w["accounts"]:
+                    # Same keys, new facts: only copied, not re-matched (a user name in
+                    # other case keeps its key, but a service-account glob may differ).
+                    old = w["accounts"][(app, aid)]
+                    w["accounts"][(app, aid)] = {
+                        **old,
+                        "user_name": rnd.choice([old["user_name"], old["user_name"].upper()]),
+                        "active": rnd.random() < 0.8,
+                        "last_login_at": T0 - timedelta(days=rnd.randrange(400)),
+                    }
                 else:
                     w["accounts"][(app, aid)] = _account(rnd, app, aid)
 
@@ -210,10 +221,18 @@ def test_changes_the_matcher_does_not_read_rematch_nothing(store) -> None:
         p["department"] = "Moved"  # a new HR version for everyone, no key or status change
     for u in w["idp"].values():
         u["last_login_at"] = T0  # likewise every IdP user
+    for a in w["accounts"].values():
+        a["last_login_at"] = T0  # and every account, one in two deactivated too
+        a["active"] = not a["active"] if a["account_id"].endswith(("0", "2", "4")) else True
     at = T0 + timedelta(days=1)
     _commit(store, w, at)
     assert store.execute(
         "SELECT count(*) FROM people WHERE valid_from = $at", {"at": at}
     ).fetchall()[0][0] == len(w["people"])
+    before = _facts(store)
     assert detect(store, Policy(), as_of=at, detections=ORPHANS).rematched == 0
-    assert _facts(store) == _full_facts(store, Policy())
+    after = _facts(store)
+    assert after == _full_facts(store, Policy())
+    # The accounts' new facts were copied: every row changed, its owner did not.
+    assert len(after - before) == len(w["accounts"])
+    assert {r[:2] + r[4:9] for r in after} == {r[:2] + r[4:9] for r in before}
