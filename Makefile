@@ -9,9 +9,11 @@ CANAILLE := .venv-canaille
 CANAILLE_STAMP := $(CANAILLE)/.installed
 SCALE ?= default
 # WeasyPrint needs Pango (pangoft2) and fonts; the tests read PDFs with poppler-utils.
-APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils qpdf
+APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils qpdf rsyslog rsyslog-gnutls
+# The tests' Elasticsearch node is a JVM on jars Maven resolves (tests/es): Java 17+ and Maven.
+JAVA_PKGS := openjdk-17-jdk-headless maven
 
-.PHONY: demo test bench lint sysdeps venv clean
+.PHONY: demo test bench lint sysdeps venv clean javadeps esnode
 
 sysdeps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -23,6 +25,22 @@ sysdeps:
 	    echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+
+javadeps:
+	@if ! command -v javac >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq; pkgs="$(JAVA_PKGS)"; \
+	    apt-cache show openjdk-17-jdk-headless >/dev/null 2>&1 || pkgs="default-jdk-headless maven"; \
+	    echo "installing: $$pkgs"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \
+	  else \
+	    echo "missing Java or Maven; run: sudo apt-get install -y $(JAVA_PKGS)"; exit 1; \
+	  fi; \
+	fi
+
+# Resolve the node's Maven classpath and compile its runner before pytest starts.
+esnode: javadeps venv
+	$(BIN)/python -m tests.es.node
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,7 +58,7 @@ $(CANAILLE_STAMP): tests/servers/canaille-constraints.txt
 demo: sysdeps venv
 	$(BIN)/evidence demo --out demo-out
 
-test: sysdeps venv $(CANAILLE_STAMP)
+test: sysdeps venv $(CANAILLE_STAMP) esnode
 	$(BIN)/python -m pytest -q
 
 bench: sysdeps venv

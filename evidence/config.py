@@ -153,7 +153,22 @@ class SinkConfig(BaseModel):
     path: Path | None = None
     url: str | None = None
     format: Literal["ecs", "ocsf", "cef"] = "ecs"
+    # Also send every account version as an asset document (ECS only).
+    assets: bool = True
     verify_tls: bool = True
+    ca_bundle: Path | None = None
+    # Elasticsearch: where documents go and how they get there. Secrets only by env var.
+    data_stream: str = "logs-scim_evidence.events-default"
+    install_template: bool = True
+    replicas: int | None = Field(default=None, ge=0)
+    api_key_env: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    batch_docs: int = Field(default=1000, ge=1)
+    batch_bytes: int = Field(default=5_000_000, ge=1024)
+    retries: int = Field(default=5, ge=0)
+    retry_backoff: float = Field(default=0.5, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
 
 
 class Config(_Strict):
@@ -209,4 +224,5 @@ def load_config(path: Path | None) -> Config:
         s.path = _resolve(base, s.path)
     for k in cfg.sinks:
         k.path = _resolve(base, k.path)
+        k.ca_bundle = _resolve(base, k.ca_bundle)
     return cfg

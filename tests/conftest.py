@@ -13,6 +13,8 @@ import pytest
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from evidence.store.db import open_store
 
+pytest_plugins = ["tests.es.node"]  # the real Elasticsearch node: es_node, es_process
+
 
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:

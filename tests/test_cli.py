@@ -197,12 +197,21 @@ def test_forward_sends_once(synced: Path) -> None:
     assert r.exit_code == 0, r.output
     out = synced / "siem" / "events.ndjson"
     n = len(out.read_text().splitlines())
-    total = json.loads(
+    [total] = json.loads(
         run(
-            "--config", cfg(synced), "sql", "SELECT count(*) AS n FROM events", "--format", "json"
+            "--config", cfg(synced), "sql",
+            "SELECT (SELECT count(*) FROM events) AS events, "
+            "(SELECT count(*) FROM accounts) AS accounts, "
+            "(SELECT max(seq) FROM events) AS last",
+            "--format", "json",
         ).stdout
-    )[0]["n"]
-    assert n == total
+    )
+    # Every event, then every account version as an asset document.
+    assert n == total["events"] + total["accounts"]
+    assert r.output.splitlines()[0] == (
+        f"file: events sent {total['events']}, dead-lettered 0, cursor at {total['last']}"
+    )
+    assert r.output.splitlines()[1].startswith(f"file: assets sent {total['accounts']}, ")
     assert run("--config", cfg(synced), "forward", "--to", "file").exit_code == 0
     assert len(out.read_text().splitlines()) == n
     assert run("--config", cfg(synced), "forward", "--to", "nope").exit_code == 2

@@ -179,6 +179,41 @@ def test_crash_in_the_middle_of_a_batch(con: duckdb.DuckDBPyConnection, sink: Si
     assert line_ids(sink.path) == ids
 
 
+def add_okta_event(con: duckdb.DuckDBPyConnection, uuid: str) -> str:
+    """Append an Okta System Log event, whose CEF line names it by its uuid."""
+    seq = add_events(con, 1)[0]
+    raw = {"uuid": uuid, "eventType": "user.lifecycle.deactivate", "displayMessage": "x"}
+    con.execute(
+        "UPDATE events SET native_id = $u, raw = $raw::JSON WHERE event_id = $e",
+        {"u": uuid, "raw": json.dumps(raw), "e": seq},
+    )
+    return seq
+
+
+@pytest.mark.parametrize("fmt", ["ecs", "ocsf", "cef"])
+def test_crash_repair_in_every_format(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig, fmt: str
+) -> None:
+    sink = sink.model_copy(update={"format": fmt})
+    add_events(con, 4)
+    forward(con, sink)
+    add_events(con, 2)
+    okta = add_okta_event(con, "d7a5f3a2-0000-4000-8000-000000000001")
+    forward(con, sink)
+    set_cursor(con, 4)  # three lines on disk, their cursor commit never happened
+    written = sink.path.read_bytes()
+    last = written.splitlines()[-1].decode()
+    # The last line names the Okta event: ECS and OCSF by event id, CEF by its uuid.
+    assert (okta in last) == (fmt != "cef")
+    assert ("externalId=d7a5f3a2-0000-4000-8000-000000000001" in last) == (fmt == "cef")
+
+    assert forward(con, sink, batch_size=2) == ForwardResult(
+        sent=0, skipped=3, dead=0, last_seq=7
+    )
+    assert sink.path.read_bytes() == written
+    assert cursor(con) == 7
+
+
 def test_torn_last_line_is_rewritten(con: duckdb.DuckDBPyConnection, sink: SinkConfig) -> None:
     ids = add_events(con, 5)
     forward(con, sink)
@@ -251,8 +286,7 @@ def test_file_is_locked_while_forwarding(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"format": "ocsf"}, "format 'ocsf'"),
-        ({"kind": "syslog"}, "kind 'syslog'"),
+        ({"kind": "syslog"}, "a syslog sink needs `url`"),
         ({"path": None}, "needs `path`"),
     ],
 )
@@ -261,3 +295,68 @@ def test_unavailable_sinks(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         forward(con, sink.model_copy(update=changes))
+
+
+def _accounts(con: duckdb.DuckDBPyConnection, at: datetime, logins: dict[str, datetime]) -> None:
+    from evidence.config import Policy
+    from evidence.store.load import commit_batch
+    from tests.conftest import batch, snap
+
+    rows = [
+        {"app": "GitHub", "account_id": aid, "user_name": f"{aid}@x.com", "active": True,
+         "last_login_at": login, "attributes": json.dumps({"team": "core"})}
+        for aid, login in logins.items()
+    ]
+    commit_batch(con, batch("github", "scim", at, snap("accounts", rows, ("GitHub",))), Policy())
+
+
+def test_account_versions_go_out_once_as_assets(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig
+) -> None:
+    from evidence.siem.forwarder import streams
+
+    assert streams(sink) == ["events", "assets"]
+    assert streams(sink.model_copy(update={"format": "cef"})) == ["events"]
+    assert streams(sink.model_copy(update={"assets": False})) == ["events"]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    _accounts(con, t0, {"a1": t0, "a2": t0, "a3": t0})
+    n_events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert forward(con, sink).sent == n_events
+    assert forward(con, sink, stream="assets") == ForwardResult(
+        sent=3, skipped=0, dead=0, last_seq=3
+    )
+    assets = [d for d in lines(sink.path) if d["event"]["kind"] == "asset"]
+    assert [(d["user"]["id"], d["event"]["type"]) for d in assets] == [
+        (a, ["user", "info"]) for a in ("a1", "a2", "a3")
+    ]
+    assert assets[0]["scim_evidence"]["account"] == {
+        "active": True, "last_login_at": "2026-01-01T00:00:00.000Z",
+        "valid_from": "2026-01-01T00:00:00.000Z", "run_id": 1, "attributes": {"team": "core"},
+    }
+    assert assets[0]["@timestamp"] == "2026-01-01T00:00:00.000Z"
+
+    # A new login is a new version: one more asset document. Nothing else is re-sent.
+    t1 = t0 + timedelta(days=1)
+    _accounts(con, t1, {"a1": t0, "a2": t1, "a3": t0})
+    forward(con, sink)
+    written = sink.path.read_bytes()
+    assert forward(con, sink, stream="assets") == ForwardResult(
+        sent=1, skipped=0, dead=0, last_seq=4
+    )
+    new = json.loads(sink.path.read_bytes()[len(written):])
+    assert (new["user"]["id"], new["scim_evidence"]["account"]["last_login_at"]) == (
+        "a2", "2026-01-02T00:00:00.000Z"
+    )
+    assert new["event"]["id"] != assets[1]["event"]["id"]
+
+    # A crash before the assets cursor commit: the file's last line is repaired from, not
+    # written again.
+    set_cursor(con, 3, sink="file/assets")
+    before = sink.path.read_bytes()
+    assert forward(con, sink, stream="assets") == ForwardResult(
+        sent=0, skipped=1, dead=0, last_seq=4
+    )
+    assert sink.path.read_bytes() == before
+    assert cursor(con, "file/assets") == 4 and cursor(con) == n_events + con.execute(
+        "SELECT count(*) FROM events WHERE run_id = 2"
+    ).fetchone()[0]

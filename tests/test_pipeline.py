@@ -143,6 +143,7 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
     con = open_store(out / "evidence.duckdb", read_only=True)
     try:
         n_events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        n_versions = con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]
         assert _orphans(con) == _truth_orphans(out)
         terminations = con.execute(
             "SELECT count(*) FROM people WHERE valid_to IS NULL AND status = 'terminated' "
@@ -152,7 +153,10 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
     finally:
         con.close()
     lines = (out / "siem" / "events.ndjson").read_text().splitlines()
-    assert len(lines) == n_events
+    # Every event, then every account version as an asset document.
+    assert len(lines) == n_events + n_versions
+    kinds = [json.loads(line)["event"]["kind"] for line in lines]
+    assert kinds[n_events:] == ["asset"] * n_versions and "asset" not in kinds[:n_events]
     first = json.loads(lines[0])
     assert first["ecs"]["version"] == "8.11.0" and first["event"]["hash"]
 

@@ -195,7 +195,10 @@ def test_finding_open_document(con: duckdb.DuckDBPyConnection) -> None:
             "account_id": "1234",
             "person_id": "E1002",
             "inferred": False,
-            "finding": {"id": "f-123"} | {k: finding[k] for k in _FINDING_KEYS},
+            # Dates as every other ECS date: RFC 3339 UTC with milliseconds.
+            "finding": {"id": "f-123"}
+            | {k: finding[k] for k in _FINDING_KEYS}
+            | {k: "2024-02-03T00:00:00.000Z" for k in ("first_seen_at", "last_seen_at")},
             "details": finding,
             "raw": {"termination_date": "2024-01-31"},
         },

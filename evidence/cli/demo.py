@@ -46,7 +46,7 @@ def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) ->
     """Generate, sync, detect, forward and report; print a summary and the paths written."""
     from connectors.synthetic import generate_tenant
     from evidence.detections.runner import detect
-    from evidence.siem.forwarder import forward
+    from evidence.siem.forwarder import forward, streams
     from reports.build import build_report
 
     out = Path(out)
@@ -83,9 +83,15 @@ def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) ->
             t0 = time.monotonic()
             task = progress.add_task("forward to NDJSON (ECS)", total=None)
             sink = cfg.sink("file")
-            fwd = forward(con, sink)
+            sent = {stream: forward(con, sink, stream=stream).sent for stream in streams(sink)}
             progress.update(task, total=1, completed=1)
-            timings.append(("forward", f"{fwd.sent} documents", time.monotonic() - t0))
+            timings.append(
+                (
+                    "forward",
+                    f"{sent['events']} events, {sent.get('assets', 0)} account versions",
+                    time.monotonic() - t0,
+                )
+            )
 
             t0 = time.monotonic()
             task = progress.add_task("render SOC 2 report", total=1)

@@ -282,30 +282,65 @@ def forward(
     follow: Annotated[
         bool, typer.Option("--follow", help="Keep forwarding as new runs land.")
     ] = False,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls.")] = 5.0,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between polls (--follow).")
+    ] = 5.0,
 ) -> None:
-    """Send events and finding changes to a SIEM sink, exactly once."""
+    """Send events, finding changes and account versions (assets) to a SIEM sink, exactly once.
+
+    With --follow it polls every --interval seconds until Ctrl-C (or SIGTERM); a sink or
+    store that is unavailable for one poll is reported and tried again at the next.
+    """
+    import signal
     import time
 
+    from evidence.errors import SinkError
     from evidence.siem.forwarder import forward as run_forward
+    from evidence.siem.forwarder import streams
 
     cfg = STATE.config()
     if not cfg.sinks:
         raise ConfigError("the config names no sinks (see [[sinks]] in evidence.toml)")
     sink = cfg.sink(to) if to else cfg.sinks[0]
-    while True:
-        con = STATE.open()
-        try:
-            result = run_forward(con, sink)
-        finally:
-            con.close()
-        err.print(
-            f"{sink.name}: sent {result.sent}, dead-lettered {result.dead}, "
-            f"cursor at seq {result.last_seq}"
-        )
+    # A service manager stops a follower with SIGTERM: end like Ctrl-C, between transactions.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if follow else None
+    first = True
+    try:
+        while True:
+            try:
+                # Opened per poll, so syncs and detects can take the store in between.
+                con = STATE.open()
+                try:
+                    for stream in streams(sink):
+                        result = run_forward(con, sink, stream=stream)
+                        if first or result.sent or result.dead or result.skipped:
+                            skipped = (
+                                f" (skipped {result.skipped} already held)"
+                                if result.skipped
+                                else ""
+                            )
+                            err.print(
+                                f"{sink.name}: {stream} sent {result.sent}{skipped}, "
+                                f"dead-lettered {result.dead}, cursor at {result.last_seq}"
+                            )
+                finally:
+                    con.close()
+            except (SinkError, StoreBusy) as e:
+                if not follow:
+                    raise
+                err.print(f"error: {e}; retrying in {interval:g} s")
+            else:
+                first = False
+            if not follow:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
         if not follow:
-            break
-        time.sleep(interval)
+            raise
+        err.print(f"{sink.name}: stopped")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()

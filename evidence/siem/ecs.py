@@ -29,9 +29,12 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from evidence.siem.sinks import Doc
+from evidence.siem.sinks import Doc, json_path
 
-__all__ = ["ECS_VERSION", "ACTIONS", "OKTA_EVENT_TYPES", "SEVERITY", "EcsClass", "documents"]
+__all__ = [
+    "asset_documents",
+    "asset_seq_of",
+    "event_id_of","ECS_VERSION", "ACTIONS", "OKTA_EVENT_TYPES", "SEVERITY", "EcsClass", "documents"]
 
 ECS_VERSION = "8.11.0"
 
@@ -143,3 +146,37 @@ def documents(
     """ECS documents of up to `limit` events with seq > `after_seq`, in seq order."""
     rows = con.execute(_SQL, _params(after_seq, limit)).fetchall()
     return [Doc(event_id, seq, body) for event_id, seq, body in rows]
+
+
+def event_id_of(body: str) -> str | None:
+    """The event id an ECS document carries (`scim_evidence.event_id`), if it is one of ours."""
+    return json_path(body, ("scim_evidence", "event_id"))
+
+
+_ASSETS_SQL = files("evidence.siem").joinpath("ecs_assets.sql").read_text(encoding="utf-8")
+# An account version's document id: a digest of its key, the same in every store holding it.
+_ASSET_ID = """CREATE OR REPLACE TEMP MACRO scim_asset_id(source, app, account_id, valid_from) AS
+    sha256(concat_ws(chr(31), 'account', source, app, account_id,
+        strftime(timezone('UTC', valid_from), '%Y-%m-%dT%H:%M:%S.%fZ')))"""
+
+
+def asset_documents(
+    con: duckdb.DuckDBPyConnection, *, after_seq: int = 0, limit: int = 5000
+) -> list[Doc]:
+    """ECS asset documents of up to `limit` account versions with seq (rowid + 1) > `after_seq`."""
+    con.execute(_ASSET_ID)
+    rows = con.execute(
+        _ASSETS_SQL, {"after": after_seq, "limit": limit, "ecs_version": ECS_VERSION}
+    ).fetchall()
+    return [Doc(asset_id, seq, body) for asset_id, seq, body in rows]
+
+
+def asset_seq_of(con: duckdb.DuckDBPyConnection, asset_id: str) -> int | None:
+    """The seq (rowid + 1) of the account version an asset document names, if held here."""
+    con.execute(_ASSET_ID)
+    row = con.execute(
+        "SELECT rowid + 1 FROM accounts "
+        "WHERE scim_asset_id(source, app, account_id, valid_from) = $id",
+        {"id": asset_id},
+    ).fetchone()
+    return int(row[0]) if row else None

@@ -186,9 +186,12 @@ core AS (
                     'rule', d[6],
                     'account', d[7],
                     'controls', controls,
-                    'first_seen_at', d[9],
-                    'last_seen_at', d[10],
-                    'resolved_at', d[11]
+                    'first_seen_at', strftime(timezone('UTC', TRY_CAST(d[9] AS TIMESTAMPTZ)),
+                        '%Y-%m-%dT%H:%M:%S.%gZ'),
+                    'last_seen_at', strftime(timezone('UTC', TRY_CAST(d[10] AS TIMESTAMPTZ)),
+                        '%Y-%m-%dT%H:%M:%S.%gZ'),
+                    'resolved_at', strftime(timezone('UTC', TRY_CAST(d[11] AS TIMESTAMPTZ)),
+                        '%Y-%m-%dT%H:%M:%S.%gZ')
                 ) END
             )
         )) AS VARCHAR) AS body

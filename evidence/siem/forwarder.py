@@ -38,14 +38,19 @@ import duckdb
 
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
-from evidence.siem import ecs
+from evidence.siem import cef, ecs, ocsf
 from evidence.siem.ndjson import NdjsonSink
 from evidence.siem.sinks import Doc, Sink
 
-__all__ = ["ForwardResult", "forward", "open_sink"]
+__all__ = ["STREAMS", "ForwardResult", "forward", "open_sink", "streams"]
 
 Mapper = Callable[..., list[Doc]]
-_MAPPERS: dict[str, Mapper] = {"ecs": ecs.documents}
+# How each format's document names its event, for the NDJSON file's crash repair.
+_EVENT_IDS: dict[str, Callable[[str], str | None]] = {
+    "ecs": ecs.event_id_of,
+    "ocsf": ocsf.event_id_of,
+    "cef": cef.event_id_of,
+}
 
 
 def _statements() -> dict[str, str]:
@@ -55,6 +60,45 @@ def _statements() -> dict[str, str]:
 
 
 _SQL = _statements()
+
+
+def _event_seq(con: duckdb.DuckDBPyConnection, event_id: str) -> int | None:
+    return _scalar(con, "seq_of", {"event_id": event_id})
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    """One ordered feed a sink receives, with its own cursor (and dead-letter) key: the sink's
+    name plus `suffix`. `seq_of` finds the seq of a document id (crash repair) and
+    `count_between` counts the feed's rows in a seq range."""
+
+    suffix: str
+    mappers: dict[str, Mapper]
+    seq_of: Callable[[duckdb.DuckDBPyConnection, str], int | None]
+    count_between: str
+
+
+STREAMS: dict[str, _Stream] = {
+    "events": _Stream(
+        "",
+        {"ecs": ecs.documents, "ocsf": ocsf.documents, "cef": cef.documents},
+        _event_seq,
+        "count_between",
+    ),
+    # Every account version an app listed, as an ECS asset document (inventory, not activity:
+    # OCSF's and CEF's event classes have no place for it), in the order stored.
+    "assets": _Stream(
+        "/assets", {"ecs": ecs.asset_documents}, ecs.asset_seq_of, "asset_count_between"
+    ),
+}
+
+
+def streams(sink: SinkConfig) -> list[str]:
+    """The feeds `evidence forward` sends a sink: events, then account versions as assets
+    where the sink wants them (`assets`, on by default) and its format has them."""
+    if sink.assets and sink.format in STREAMS["assets"].mappers:
+        return ["events", "assets"]
+    return ["events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +117,19 @@ def open_sink(sink: SinkConfig) -> Sink:
     if sink.kind == "ndjson":
         if sink.path is None:
             raise ConfigError(f"sink {sink.name!r}: an ndjson sink needs `path`")
-        return NdjsonSink(sink.path)
+        return NdjsonSink(sink.path, _EVENT_IDS[sink.format])
+    if sink.kind == "syslog":
+        from evidence.siem.syslog import SyslogSink
+
+        return SyslogSink.from_config(sink)
+    if sink.kind == "splunk_hec":
+        from evidence.siem.hec import HecSink
+
+        return HecSink.from_config(sink)
+    if sink.kind == "elasticsearch":
+        from evidence.siem.elasticsearch import open_elasticsearch  # the client loads slowly
+
+        return open_elasticsearch(sink)
     raise ConfigError(f"sink {sink.name!r}: kind {sink.kind!r} is not available yet")
 
 
@@ -83,30 +139,37 @@ def forward(
     *,
     batch_size: int = 5000,
     destination: Sink | None = None,
+    stream: str = "events",
 ) -> ForwardResult:
-    """Send every event after the sink's cursor to it, exactly once.
+    """Send every document of `stream` after the sink's cursor for it, exactly once.
 
     `destination` replaces the transport `open_sink` would build (a follow loop keeps one
     open; tests use it to cut a run short); it is closed either way.
     """
     if batch_size < 1:
         raise ConfigError(f"sink {sink.name!r}: batch size must be at least 1")
-    mapper = _MAPPERS.get(sink.format)
+    feed = STREAMS[stream]
+    mapper = feed.mappers.get(sink.format)
     if mapper is None:
-        raise ConfigError(f"sink {sink.name!r}: format {sink.format!r} is not available yet")
+        raise ConfigError(f"sink {sink.name!r}: format {sink.format!r} has no {stream} documents")
     transport = destination if destination is not None else open_sink(sink)
     try:
-        return _run(con, sink.name, mapper, transport, batch_size)
+        return _run(con, sink.name + feed.suffix, feed, mapper, transport, batch_size)
     finally:
         transport.close()
 
 
 def _run(
-    con: duckdb.DuckDBPyConnection, name: str, mapper: Mapper, transport: Sink, batch_size: int
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    feed: _Stream,
+    mapper: Mapper,
+    transport: Sink,
+    batch_size: int,
 ) -> ForwardResult:
     cursor = _scalar(con, "cursor", {"sink": name}) or 0
     sent = dead = 0
-    skipped, cursor = _recover(con, name, transport, cursor)
+    skipped, cursor = _recover(con, name, feed, transport, cursor)
     # The next batch is mapped on a second connection while this one is sent: DuckDB runs
     # the query without the GIL, so mapping overlaps the destination's indexing time.
     reader = con.cursor()
@@ -142,16 +205,16 @@ def _run(
 
 
 def _recover(
-    con: duckdb.DuckDBPyConnection, name: str, transport: Sink, cursor: int
+    con: duckdb.DuckDBPyConnection, name: str, feed: _Stream, transport: Sink, cursor: int
 ) -> tuple[int, int]:
     """Skip what the destination already holds past the cursor; (skipped, new cursor)."""
     last_id = transport.last_delivered()
     if last_id is None:
         return 0, cursor
-    held = _scalar(con, "seq_of", {"event_id": last_id})
+    held = feed.seq_of(con, last_id)
     if held is None or held <= cursor:
         return 0, cursor
-    skipped = _scalar(con, "count_between", {"after": cursor, "upto": held}) or 0
+    skipped = _scalar(con, feed.count_between, {"after": cursor, "upto": held}) or 0
     _commit(con, name, held, [], {})
     return skipped, held
 

@@ -4,10 +4,19 @@
 SELECT last_seq FROM sink_cursors WHERE sink = $sink;
 
 -- name: seq_of
-SELECT seq FROM events WHERE event_id = $event_id;
+-- Documents name their event by event_id; a CEF line names an Okta event by its uuid (the
+-- native id), which counts only where it is unambiguous.
+SELECT coalesce(
+    (SELECT seq FROM events WHERE event_id = $event_id),
+    (SELECT max(seq) FROM events WHERE native_id = $event_id HAVING count(*) = 1)
+);
 
 -- name: count_between
 SELECT count(*) FROM events WHERE seq > $after AND seq <= $upto;
+
+-- name: asset_count_between
+-- An account version's seq is its rowid + 1.
+SELECT count(*) FROM accounts WHERE rowid >= $after AND rowid < $upto;
 
 -- name: dead_letters
 -- A CEF or syslog document is a line, not JSON: keep it as a JSON string then.

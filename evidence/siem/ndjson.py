@@ -12,13 +12,13 @@ The file is locked (flock) while the sink is open, so two forwarders never inter
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from evidence.errors import SinkError
+from evidence.siem import ecs
 from evidence.siem.sinks import Doc, SendResult
 
 __all__ = ["NdjsonSink"]
@@ -29,8 +29,11 @@ _CHUNK = 1 << 16
 class NdjsonSink:
     """Append documents to a local NDJSON file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, event_id_of: Callable[[str], str | None] = ecs.event_id_of
+    ) -> None:
         self.path = Path(path)
+        self._event_id_of = event_id_of
         self._fh: BinaryIO | None = None
 
     def _file(self) -> BinaryIO:
@@ -56,12 +59,9 @@ class NdjsonSink:
         if not line:
             return None
         try:
-            doc = json.loads(line)
-        except ValueError:
+            return self._event_id_of(line.decode())
+        except UnicodeDecodeError:
             return None
-        meta = doc.get("scim_evidence") if isinstance(doc, dict) else None
-        event_id = meta.get("event_id") if isinstance(meta, dict) else None
-        return event_id if isinstance(event_id, str) else None
 
     def send(self, docs: Sequence[Doc]) -> SendResult:
         """Append every document as one line; all are acknowledged once on disk."""

@@ -9,11 +9,12 @@ Elasticsearch, syslog and Splunk HEC sinks implement the same protocol.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Doc", "SendResult", "Sink"]
+__all__ = ["Doc", "SendResult", "Sink", "json_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,14 @@ class Sink(Protocol):
     def close(self) -> None:
         """Release the transport."""
         ...
+
+
+def json_path(body: str, path: tuple[str, ...]) -> str | None:
+    """The string at `path` in a JSON document, or None (not JSON, or no string there)."""
+    try:
+        node = json.loads(body)
+    except ValueError:
+        return None
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, str) else None

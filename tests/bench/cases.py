@@ -14,14 +14,21 @@ from tests.bench.detect_tenant import apply_delta, build_tenant
 
 SCALES: dict[str, dict[str, int]] = {
     # Fits in a few minutes on 2 cores.
-    "small": {"scim_users": 20_000, "people": 5_000, "apps": 20, "live_users": 2_000},
-    "default": {"scim_users": 200_000, "people": 20_000, "apps": 60, "live_users": 10_000},
+    "small": {
+        "scim_users": 20_000, "people": 5_000, "apps": 20, "live_users": 2_000,
+        "es_events": 20_000,
+    },
+    "default": {
+        "scim_users": 200_000, "people": 20_000, "apps": 60, "live_users": 10_000,
+        "es_events": 200_000,
+    },
     # ARCHITECTURE.md's enterprise size: 100k people x 300 apps.
     "enterprise": {
         "scim_users": 1_000_000,
         "people": 100_000,
         "apps": 300,
         "live_users": 10_000,
+        "es_events": 1_000_000,
     },
 }
 
@@ -367,8 +374,9 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
     ctx = mp.get_context("spawn")
     runs = []
     now = NOW
-    # Runs: the first detect; two after a 2% sync; one after a sync where a quarter of the
-    # accounts report a new login and a quarter of the people a new manager (non-key churn).
+    # Runs: the first detect; two after a 2% sync; one after a sync that changed a quarter of
+    # the accounts (a tenth of those removed, a tenth with a new email, the rest a new login)
+    # and gave a quarter of the people a new manager.
     for run, share in enumerate((0, 50, 50, 4)):
         if run:
             con = open_store(db)
@@ -411,9 +419,103 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
     }
 
 
+# --- forward_es --------------------------------------------------------------------------
+
+_BENCH_EVENTS = """
+INSERT INTO events (event_id, seq, run_id, source, native_type, occurred_at, ingested_at,
+    action, outcome, actor, person_id, app, account_id, entitlement, details, inferred, raw,
+    event_hash)
+SELECT sha256('event-' || i), i, 1, 'bench', 'member',
+    TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL 1 SECOND,
+    TIMESTAMPTZ '2026-06-01 00:00:00+00',
+    ['account.create', 'group.member.add', 'account.deactivate', 'privilege.grant'][i % 4 + 1],
+    'success', 'okta-scim', 'E' || (i % 100000), 'app' || (i % 300), 'a' || i,
+    CASE WHEN i % 4 IN (1, 3) THEN 'group-' || (i % 50) END,
+    json_object('line', i, 'status', 'ACTIVE'), false,
+    json_object('id', CAST(i AS VARCHAR), 'userName', 'user' || i || '@example.com'),
+    sha256('hash-' || i)
+FROM range(1, $n + 1) t(i)
+"""
+
+
+def forward_es(scale: dict[str, int], work: Path) -> dict:
+    """Our forwarder into a local Elasticsearch node (cursor, dead letters, exactly-once
+    bookkeeping on) vs `elasticsearch.helpers.bulk` creating the same prepared ECS documents,
+    with the same template, chunk sizes and ids, in the same run. Each run writes a data
+    stream of its own; best of two each."""
+    from elasticsearch import Elasticsearch, helpers
+
+    from evidence.config import SinkConfig
+    from evidence.siem import ecs
+    from evidence.siem.es_template import index_template
+    from evidence.siem.forwarder import forward
+    from evidence.store.db import open_store
+    from tests.es.node import EsProcess, prepare
+
+    n = scale["es_events"]
+    con = open_store(work / "events.duckdb")
+    con.execute(_BENCH_EVENTS, {"n": n})
+    docs = []
+    while batch := ecs.documents(con, after_seq=docs[-1].seq if docs else 0, limit=50_000):
+        docs.extend(batch)
+    prepare()
+    node = EsProcess(work / "es-home")
+    url = node.start()
+    es = Elasticsearch(url, request_timeout=120)
+    runs = {"ours": 0, "bulk": 0}
+
+    def stream_name(who: str) -> str:
+        runs[who] += 1
+        return f"logs-bench.{who}{runs[who]}-default"
+
+    def ours() -> None:
+        sink = SinkConfig(
+            name=f"es{runs['ours'] + 1}", kind="elasticsearch", url=url, replicas=0,
+            data_stream=stream_name("ours"),
+        )
+        result = forward(con, sink)
+        assert result.sent == n, result
+
+    def bulk() -> None:
+        stream = stream_name("bulk")
+        es.indices.put_index_template(name=stream, **index_template(stream, replicas=0))
+        ok, errors = helpers.bulk(
+            es,
+            ({"_op_type": "create", "_index": stream, "_id": d.event_id, "_source": d.body}
+             for d in docs),
+            chunk_size=1000, max_chunk_bytes=5_000_000, raise_on_error=False,
+        )
+        assert ok == n and not errors, errors[:1]
+
+    try:
+        # Interleaved, so a node warming up or filling its disk weighs on both alike.
+        ours_s, bulk_s = [], []
+        for _ in range(2):
+            bulk_s.append(_best(bulk, repeat=1))
+            ours_s.append(_best(ours, repeat=1))
+        counts = {
+            s: es.count(index=s)["count"]
+            for s in (f"logs-bench.ours{i}-default" for i in (1, 2))
+        }
+    finally:
+        es.close()
+        node.stop()
+    con.close()
+    if set(counts.values()) != {n}:
+        raise AssertionError(f"documents indexed: {counts}, expected {n} each")
+    result = _result(min(ours_s), "elasticsearch.helpers.bulk, same prepared documents",
+                     min(bulk_s))
+    result["events"] = n
+    result["events_per_s"] = round(n / min(ours_s))
+    result["runs_s"] = {"ours": [round(x, 3) for x in ours_s],
+                        "bulk": [round(x, 3) for x in bulk_s]}
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, int], Path], dict | list[dict]]] = {
     "ingest_scim_pages": ingest_scim_pages,
     "detect_all": detect_all,
     "detect_vs_pandas": detect_vs_pandas,
     "scim_live_sync": scim_live_sync,
+    "forward_es": forward_es,
 }

@@ -401,8 +401,9 @@ BARE_QUERIES: dict[str, str] = {
 def apply_delta(con, share: int = 50, step: int = 1) -> datetime:  # noqa: ANN001
     """A later sync that changed part of the tenant, as load.py writes one (a run id from the
     sequence, versions closed at its as_of and opened there): 1 in `share` current accounts
-    report a login at the sync, 1 in `share` people have a new manager. `step` numbers the
-    sync (each picks other rows, one second later). Returns the as_of."""
+    changed at the sync: a tenth of them left the app's listing, a tenth report a new email
+    (a key the matcher reads), the rest a new login; 1 in `share` people have a new manager.
+    `step` numbers the sync (each picks other rows, one second later). Returns the as_of."""
     as_of = NOW + timedelta(seconds=step)
     run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
     p = {"as_of": as_of, "run": run_id, "share": share, "salt": f"d{step}"}
@@ -410,14 +411,18 @@ def apply_delta(con, share: int = 50, step: int = 1) -> datetime:  # noqa: ANN00
         con,
         """
         CREATE OR REPLACE TEMP TABLE _d_acc AS
-        SELECT * FROM accounts WHERE valid_to IS NULL AND hash(app, account_id, $salt) % $share = 0;
+        SELECT *, hash(app, account_id, $salt || 'k') % 10 AS change FROM accounts
+        WHERE valid_to IS NULL AND hash(app, account_id, $salt) % $share = 0;
         UPDATE accounts a SET valid_to = $as_of FROM _d_acc d
         WHERE a.valid_to IS NULL AND a.source = d.source AND a.app = d.app
           AND a.account_id = d.account_id;
         INSERT INTO accounts
-        SELECT * REPLACE ($as_of AS valid_from, NULL AS valid_to, $run AS run_id,
-                          md5(row_hash || $salt) AS row_hash, $as_of AS last_login_at)
-        FROM _d_acc;
+        SELECT * EXCLUDE (change) REPLACE (
+            $as_of AS valid_from, NULL AS valid_to, $run AS run_id,
+            md5(row_hash || $salt) AS row_hash,
+            CASE WHEN change = 1 THEN 'renamed.' || email ELSE email END AS email,
+            CASE WHEN change = 1 THEN last_login_at ELSE $as_of END AS last_login_at)
+        FROM _d_acc WHERE change <> 0;
         CREATE OR REPLACE TEMP TABLE _d_people AS
         SELECT * FROM people WHERE valid_to IS NULL AND hash(person_id, $salt) % $share = 0;
         UPDATE people x SET valid_to = $as_of FROM _d_people d

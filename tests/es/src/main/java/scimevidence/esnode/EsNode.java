@@ -21,6 +21,8 @@ import org.elasticsearch.transport.netty4.Netty4Plugin;
  * HTTP_PORT 0 picks a free port; the bound one is printed ("ESNODE STARTED http=127.0.0.1:PORT")
  * and written to HOME/logs/http.ports (left behind after exit). Data lives in HOME/data.
  * Runs until SIGTERM (SIGINT too, unless the launching shell made it ignored), then closes the node.
+ * With ESNODE_EXIT_ON_STDIN_EOF=1 it also stops when its stdin closes: a test runner holds the
+ * pipe's other end, so the node dies with the runner even when that is killed with SIGKILL.
  */
 public class EsNode {
     public static void main(String[] args) throws Exception {
@@ -73,6 +75,20 @@ public class EsNode {
                 stopped.countDown();
             }
         }, "esnode-shutdown"));
+        if ("1".equals(System.getenv("ESNODE_EXIT_ON_STDIN_EOF"))) {
+            Thread watch = new Thread(() -> {
+                try {
+                    while (System.in.read() != -1) {
+                        // drain: only end of file matters
+                    }
+                } catch (Exception e) {
+                    // a broken pipe means the parent is gone too
+                }
+                System.exit(0);
+            }, "esnode-stdin-watch");
+            watch.setDaemon(true);
+            watch.start();
+        }
         node.start();
         var http = node.injector().getInstance(HttpServerTransport.class).boundAddress().publishAddress();
         System.out.println("ESNODE STARTED http=" + http.getAddress() + ":" + http.getPort());
