@@ -493,6 +493,7 @@ def forward_es(scale: dict[str, int], work: Path) -> dict:
         for _ in range(2):
             bulk_s.append(_best(bulk, repeat=1))
             ours_s.append(_best(ours, repeat=1))
+        es.indices.refresh(index="logs-bench.*")
         counts = {
             s: es.count(index=s)["count"]
             for s in (f"logs-bench.ours{i}-default" for i in (1, 2))
