@@ -310,7 +310,8 @@ def read_secret(source: SourceConfig, key: str, secrets: Secrets | None = None) 
 # ---------------------------------------------------------------------------- client factory
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """A loopback host name or address (localhost, *.localhost, 127/8, ::1)."""
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -326,7 +327,7 @@ def check_url(source: SourceConfig, url: str, what: str = "url") -> None:
     scheme, host = parts.scheme.lower(), parts.hostname or ""
     if scheme == "https" and host:
         return
-    if scheme == "http" and host and _is_loopback(host):
+    if scheme == "http" and host and is_loopback(host):
         return
     if scheme == "http":
         raise ConfigError(

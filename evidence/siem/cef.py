@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 
 from evidence import __version__
-from evidence.siem.sinks import Doc
+from evidence.siem.sinks import Doc, query_docs
 
 __all__ = [
     "event_id_of","CUSTOM", "EVENT_SEVERITY", "NAMES", "SEVERITY", "documents"]
@@ -103,8 +103,7 @@ def documents(
     con: duckdb.DuckDBPyConnection, *, after_seq: int = 0, limit: int = 5000
 ) -> list[Doc]:
     """CEF lines of up to `limit` events with seq > `after_seq`, in seq order."""
-    rows = con.execute(_SQL, _params(after_seq, limit)).fetchall()
-    return [Doc(event_id, seq, body) for event_id, seq, body in rows]
+    return query_docs(con, _SQL, _params(after_seq, limit))
 
 
 def event_id_of(body: str) -> str | None:

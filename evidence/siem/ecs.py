@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from evidence.siem.sinks import Doc, json_path
+from evidence.siem.sinks import Doc, json_path, query_docs
 
 __all__ = [
     "asset_documents",
@@ -144,8 +144,7 @@ def documents(
     con: duckdb.DuckDBPyConnection, *, after_seq: int = 0, limit: int = 5000
 ) -> list[Doc]:
     """ECS documents of up to `limit` events with seq > `after_seq`, in seq order."""
-    rows = con.execute(_SQL, _params(after_seq, limit)).fetchall()
-    return [Doc(event_id, seq, body) for event_id, seq, body in rows]
+    return query_docs(con, _SQL, _params(after_seq, limit))
 
 
 def event_id_of(body: str) -> str | None:
@@ -165,10 +164,9 @@ def asset_documents(
 ) -> list[Doc]:
     """ECS asset documents of up to `limit` account versions with seq (rowid + 1) > `after_seq`."""
     con.execute(_ASSET_ID)
-    rows = con.execute(
-        _ASSETS_SQL, {"after": after_seq, "limit": limit, "ecs_version": ECS_VERSION}
-    ).fetchall()
-    return [Doc(asset_id, seq, body) for asset_id, seq, body in rows]
+    return query_docs(
+        con, _ASSETS_SQL, {"after": after_seq, "limit": limit, "ecs_version": ECS_VERSION}
+    )
 
 
 def asset_seq_of(con: duckdb.DuckDBPyConnection, asset_id: str) -> int | None:

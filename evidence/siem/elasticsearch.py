@@ -27,7 +27,6 @@ only, and appear in no message or repr.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import re
@@ -39,6 +38,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
+from connectors.http import is_loopback
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.es_template import index_template, mappings
@@ -213,15 +213,6 @@ def _describe(e: Exception) -> str:
     return f"{type(e).__name__}: {str(cause).splitlines()[0]}"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _secret(sink: SinkConfig, env: str) -> str:
     value = os.environ.get(env)
     if not value:
@@ -253,7 +244,7 @@ def open_elasticsearch(sink: SinkConfig) -> ElasticsearchSink:
         if not (sink.username and sink.password_env):
             raise ConfigError(f"sink {sink.name!r}: basic auth needs username and password_env")
         auth["basic_auth"] = (sink.username, _secret(sink, sink.password_env))
-    if auth and parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if auth and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         raise ConfigError(
             f"sink {sink.name!r}: refusing to send credentials over plain http to {parts.hostname}"
         )

@@ -50,7 +50,6 @@ timeout (30 s), ca_bundle, verify_tls.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -68,6 +67,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from connectors.http import is_loopback
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.sinks import Doc, SendResult
@@ -376,7 +376,7 @@ def _event_url(name: str, url: str) -> str:
         raise ConfigError(f"sink {name!r}: url must carry no credentials or query")
     if not host or scheme not in ("https", "http"):
         raise ConfigError(f"sink {name!r}: url {url!r}: not an https:// URL")
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"sink {name!r}: url {url!r}: plain http:// is refused except to loopback "
             "addresses; use https://"
@@ -385,16 +385,6 @@ def _event_url(name: str, url: str) -> str:
     if not path.endswith(EVENT_PATH):
         path += EVENT_PATH
     return urlunsplit((scheme, parts.netloc, path, "", ""))
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _read_token(name: str, env: Any, file: Any) -> str:

@@ -53,7 +53,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from evidence import __version__
-from evidence.siem.sinks import Doc, json_path
+from evidence.siem.sinks import Doc, json_path, query_docs
 
 __all__ = [
     "event_id_of",
@@ -198,8 +198,7 @@ def documents(
     con: duckdb.DuckDBPyConnection, *, after_seq: int = 0, limit: int = 5000
 ) -> list[Doc]:
     """OCSF documents of up to `limit` events with seq > `after_seq`, in seq order."""
-    rows = con.execute(_SQL, _params(after_seq, limit)).fetchall()
-    return [Doc(event_id, seq, body) for event_id, seq, body in rows]
+    return query_docs(con, _SQL, _params(after_seq, limit))
 
 
 def event_id_of(body: str) -> str | None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Doc", "SendResult", "Sink", "json_path"]
+import duckdb
+
+__all__ = ["Doc", "SendResult", "Sink", "json_path", "query_docs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +70,8 @@ def json_path(body: str, path: tuple[str, ...]) -> str | None:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, str) else None
+
+
+def query_docs(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[Doc]:
+    """A mapping query's rows, (id, seq, body) each, as documents."""
+    return [Doc(doc_id, seq, body) for doc_id, seq, body in con.execute(sql, params).fetchall()]

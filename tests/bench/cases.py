@@ -375,7 +375,7 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
     runs = []
     now = NOW
     # Runs: the first detect; two after a 2% sync; one after a sync that changed a quarter of
-    # the accounts (a tenth of those removed, a tenth with a new email, the rest a new login)
+    # the accounts (a tenth of those removed, a tenth renamed, the rest a new login)
     # and gave a quarter of the people a new manager.
     for run, share in enumerate((0, 50, 50, 4)):
         if run:

@@ -271,11 +271,20 @@ BARE_QUERIES: dict[str, str] = {
                a.last_login_at, a.attributes, p.person_id, p.status,
                p.termination_date AS term, p.department, p.title, p.display_name,
                p.email AS hr_email
-        FROM accounts a
+        FROM (
+            -- Current accounts, and removed ones (inactive, last version): a late removal
+            -- is late deprovisioning too.
+            SELECT * FROM accounts WHERE valid_to IS NULL
+            UNION ALL
+            SELECT * REPLACE (false AS active) FROM accounts x
+            WHERE valid_to IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM accounts c WHERE c.valid_to IS NULL
+                              AND c.app = x.app AND c.account_id = x.account_id)
+            QUALIFY row_number() OVER (PARTITION BY app, account_id ORDER BY valid_to DESC) = 1
+        ) a
         LEFT JOIN idp_users i ON i.user_id = a.external_id AND i.valid_to IS NULL
         LEFT JOIN keys e ON e.k = lower(trim(coalesce(a.email, a.user_name)))
-        LEFT JOIN hr p ON p.person_id = coalesce(i.employee_number, e.person_id)
-        WHERE a.valid_to IS NULL""",
+        LEFT JOIN hr p ON p.person_id = coalesce(i.employee_number, e.person_id)""",
     "_desired": """
         CREATE OR REPLACE TEMP TABLE b_desired AS
         SELECT lower(s.app) AS app_key, i.employee_number AS person_id, s.assigned_at
@@ -401,8 +410,9 @@ BARE_QUERIES: dict[str, str] = {
 def apply_delta(con, share: int = 50, step: int = 1) -> datetime:  # noqa: ANN001
     """A later sync that changed part of the tenant, as load.py writes one (a run id from the
     sequence, versions closed at its as_of and opened there): 1 in `share` current accounts
-    changed at the sync: a tenth of them left the app's listing, a tenth report a new email
-    (a key the matcher reads), the rest a new login; 1 in `share` people have a new manager.
+    changed at the sync: a tenth of them left the app's listing, a tenth report a new user name
+    and email (keys the matcher reads), the rest a new login, each with the account.delete or
+    account.update event load.py infers; 1 in `share` people have a new manager.
     `step` numbers the sync (each picks other rows, one second later). Returns the as_of."""
     as_of = NOW + timedelta(seconds=step)
     run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
@@ -411,7 +421,9 @@ def apply_delta(con, share: int = 50, step: int = 1) -> datetime:  # noqa: ANN00
         con,
         """
         CREATE OR REPLACE TEMP TABLE _d_acc AS
-        SELECT *, hash(app, account_id, $salt || 'k') % 10 AS change FROM accounts
+        -- The change kind from the selecting hash's next digits (a second hash of the same
+        -- key came out correlated with the first).
+        SELECT *, (hash(app, account_id, $salt) // $share) % 10 AS change FROM accounts
         WHERE valid_to IS NULL AND hash(app, account_id, $salt) % $share = 0;
         UPDATE accounts a SET valid_to = $as_of FROM _d_acc d
         WHERE a.valid_to IS NULL AND a.source = d.source AND a.app = d.app
@@ -420,9 +432,22 @@ def apply_delta(con, share: int = 50, step: int = 1) -> datetime:  # noqa: ANN00
         SELECT * EXCLUDE (change) REPLACE (
             $as_of AS valid_from, NULL AS valid_to, $run AS run_id,
             md5(row_hash || $salt) AS row_hash,
+            CASE WHEN change = 1 THEN 'renamed.' || user_name ELSE user_name END AS user_name,
             CASE WHEN change = 1 THEN 'renamed.' || email ELSE email END AS email,
             CASE WHEN change = 1 THEN last_login_at ELSE $as_of END AS last_login_at)
         FROM _d_acc WHERE change <> 0;
+        -- The events load.py infers from the two listings (infer_accounts.sql): a removed
+        -- account's account.delete, every other change an account.update.
+        INSERT INTO events (event_id, seq, run_id, source, native_type, occurred_at, ingested_at,
+            action, outcome, app, account_id, details, inferred, raw, event_hash)
+        SELECT sha256(concat_ws('|', 'inferred', 'accounts', app, account_id, $salt)),
+               (SELECT max(seq) FROM events) + row_number() OVER (ORDER BY app, account_id),
+               $run, source, 'snapshot:accounts', $as_of, $as_of,
+               CASE WHEN change = 0 THEN 'account.delete' ELSE 'account.update' END, 'success',
+               app, account_id, json_object('inferred_from', 'snapshot difference'), true,
+               json_object('before', json_object('user_name', user_name)),
+               sha256(concat_ws('|', 'hash', app, account_id, $salt))
+        FROM _d_acc;
         CREATE OR REPLACE TEMP TABLE _d_people AS
         SELECT * FROM people WHERE valid_to IS NULL AND hash(person_id, $salt) % $share = 0;
         UPDATE people x SET valid_to = $as_of FROM _d_people d
