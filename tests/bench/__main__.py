@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     names = args.only or list(BENCHMARKS)
     ctx = mp.get_context("spawn")
-    results = []
+    results: list[dict] = []
+    failed: list[str] = []
     console = Console(stderr=True)
     for name in names:
         work = args.out / "work" / name
@@ -40,20 +41,25 @@ def main(argv: list[str] | None = None) -> int:
         res = q.get()
         p.join()
         if "error" in res:
+            # Recorded, and the others still run: a long run keeps what it measured.
             console.print(f"[red]{name} failed: {res['error']}[/red]")
-            return 1
-        # A benchmark may measure several variants (e.g. page sizes): one row each.
-        peak = res.pop("peak_rss_mb")
-        variants = res.pop("rows", None) or [res]
-        results += [{"name": name, "scale": args.scale, **v, "peak_rss_mb": peak} for v in variants]
-    (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+            failed.append(name)
+            results.append({"name": name, "scale": args.scale, "error": res["error"]})
+        else:
+            # A benchmark may measure several variants (e.g. page sizes): one row each.
+            peak = res.pop("peak_rss_mb")
+            variants = res.pop("rows", None) or [res]
+            results += [
+                {"name": name, "scale": args.scale, **v, "peak_rss_mb": peak} for v in variants
+            ]
+        (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     t = Table(title=f"bench ({args.scale})")
     for c in ("name", "scale", "ours_s", "baseline", "baseline_s", "ratio", "peak_rss_mb"):
         t.add_column(c)
     for r in results:
         t.add_row(
             *(
-                str(r[c])
+                str(r.get(c, "failed"))
                 for c in (
                     "name",
                     "scale",
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     Console().print(t)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
