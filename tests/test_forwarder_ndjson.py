@@ -334,6 +334,7 @@ def test_account_versions_go_out_once_as_assets(
         "valid_from": "2026-01-01T00:00:00.000Z", "run_id": 1, "attributes": {"team": "core"},
     }
     assert assets[0]["@timestamp"] == "2026-01-01T00:00:00.000Z"
+    assert assets[0]["related"] == {"user": ["a1@x.com", "a1"]}  # user name first, no email
 
     # A new login is a new version: one more asset document. Nothing else is re-sent.
     t1 = t0 + timedelta(days=1)

@@ -38,8 +38,10 @@ core AS (
                 'name', user_name,
                 'email', email
             ),
-            'related', json_object('user', list_distinct(list_filter(
-                [user_name, account_id, email], lambda u: u IS NOT NULL))),
+            -- Order-preserving distinct, as ecs.sql's related.user.
+            'related', json_object('user', list_filter([user_name, account_id, email],
+                lambda u, i: u IS NOT NULL
+                    AND NOT list_contains([user_name, account_id, email][1:i - 1], u))),
             'scim_evidence', json_object(
                 'event_id', asset_id,
                 'source', source,
