@@ -60,3 +60,21 @@ def batch(
 # Real SCIM servers (started on demand by the tests that name these fixtures).
 from tests.servers.canaille_server import canaille_server_fixture  # noqa: E402, F401
 from tests.servers.scim2_server import scim2_server_fixture  # noqa: E402, F401
+
+
+def detected_tenant(folder: Path, seed: int, people: int = 200, apps: int = 8) -> Path:
+    """A synthetic tenant generated into `folder`, synced and detected; its store's path."""
+    from connectors.synthetic import generate_tenant
+    from evidence.config import load_config
+    from evidence.detections.runner import detect
+    from evidence.sync import sync_sources
+
+    generate_tenant(folder, seed=seed, people=people, apps=apps)
+    cfg = load_config(folder / "evidence.toml")
+    con = open_store(cfg.store.path)
+    try:
+        assert all(o.ok for o in sync_sources(con, cfg))
+        detect(con, cfg.policy)
+    finally:
+        con.close()
+    return cfg.store.path

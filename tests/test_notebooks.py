@@ -8,27 +8,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from connectors.synthetic import generate_tenant
-from evidence.config import load_config
-from evidence.detections.runner import detect
-from evidence.store.db import open_store
-from evidence.sync import sync_sources
+from tests.conftest import detected_tenant
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("nb") / "t"
-    generate_tenant(folder, seed=21, people=200, apps=8)
-    cfg = load_config(folder / "evidence.toml")
-    con = open_store(cfg.store.path)
-    try:
-        assert all(o.ok for o in sync_sources(con, cfg))
-        detect(con, cfg.policy)
-    finally:
-        con.close()
-    return cfg.store.path
+    return detected_tenant(tmp_path_factory.mktemp("nb") / "t", seed=21)
 
 
 def test_there_are_notebooks() -> None:

@@ -28,10 +28,8 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from connectors.synthetic import generate_tenant
 from evidence.cli.main import app
 from evidence.config import SinkConfig, load_config
-from evidence.detections.runner import detect
 from evidence.errors import ConfigError, SinkError
 from evidence.siem import ecs, es_template
 from evidence.siem import elasticsearch as es_sink_module
@@ -39,7 +37,7 @@ from evidence.siem.elasticsearch import ElasticsearchSink, classify, open_elasti
 from evidence.siem.forwarder import ForwardResult, forward, open_sink
 from evidence.siem.sinks import Doc, SendResult
 from evidence.store.db import open_store
-from evidence.sync import sync_sources
+from tests.conftest import detected_tenant
 from tests.es.node import EsProcess
 from tests.test_forwarder_ndjson import add_events
 
@@ -47,16 +45,7 @@ from tests.test_forwarder_ndjson import add_events
 @pytest.fixture(scope="module")
 def tenant_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthesized, synced and detected tenant (about 3,000 events, findings included)."""
-    folder = tmp_path_factory.mktemp("tenant")
-    generate_tenant(folder, seed=5, people=200, apps=8)
-    cfg = load_config(folder / "evidence.toml")
-    con = open_store(cfg.store.path)
-    try:
-        assert all(o.ok for o in sync_sources(con, cfg))
-        detect(con, cfg.policy)
-    finally:
-        con.close()
-    return cfg.store.path
+    return detected_tenant(tmp_path_factory.mktemp("tenant"), seed=5)
 
 
 @pytest.fixture
