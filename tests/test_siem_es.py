@@ -12,7 +12,6 @@ import logging
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +38,7 @@ from evidence.siem.sinks import Doc, SendResult
 from evidence.store.db import open_store
 from tests.conftest import detected_tenant
 from tests.es.node import EsProcess
+from tests.servers.stub_http import free_port
 from tests.test_forwarder_ndjson import add_events
 
 
@@ -548,12 +548,6 @@ def test_template_maps_every_field_ecs_sql_writes(name: str, end: str | None) ->
     assert {"details", "raw", "attributes"} <= mapped  # spliced in after the object is built
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     "auth",
     [
@@ -567,7 +561,7 @@ def test_secrets_stay_out_of_messages(
     secret = "s3cr3t-VALUE-never-shown"
     monkeypatch.setenv("TEST_ES_KEY", secret)
     caplog.set_level(logging.DEBUG)
-    cfg = es_sink(f"http://127.0.0.1:{_closed_port()}", "logs-x-default", timeout=2, **auth)
+    cfg = es_sink(f"http://127.0.0.1:{free_port()}", "logs-x-default", timeout=2, **auth)
     sink = open_sink(cfg)
     assert secret not in repr(sink)
     with pytest.raises(SinkError) as e:

@@ -24,6 +24,7 @@ from evidence.siem.sinks import Doc, SendResult
 from evidence.siem.syslog import SyslogSink, classify, format_message
 from evidence.store.db import open_store
 from tests.servers.rsyslog import Rsyslog, rsyslog_certs_fixture, rsyslog_fixture  # noqa: F401
+from tests.servers.stub_http import free_port
 from tests.test_forwarder_ndjson import add_events, cursor
 
 # <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG; our SD is one element.
@@ -180,9 +181,7 @@ def test_tls_verification(
 
 def test_udp_receiver_down_is_noticed_late() -> None:
     """UDP cannot acknowledge: the first datagram to a dead port 'succeeds'; ICMP stops the next."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once closed
+    port = free_port(socket.SOCK_DGRAM)  # nothing listens here
     sink = SyslogSink("siem-syslog", f"udp://127.0.0.1:{port}")
     try:
         assert sink.send([Doc("a", 1, "{}")]).acked == ["a"]

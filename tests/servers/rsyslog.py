@@ -27,7 +27,6 @@ running, hence the readiness check on every port.
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -40,6 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.servers.scim2_server import die_with_parent
+from tests.servers.stub_http import free_port
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 KINDS = ("tcp", "tls", "udp")
@@ -129,21 +131,6 @@ class Rsyslog:
                 self.process.wait(5)
 
 
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def make_certs(directory: Path) -> Certs:
     """A throwaway CA and a server certificate for 127.0.0.1/localhost, valid for two days."""
     openssl = shutil.which("openssl")
@@ -213,9 +200,9 @@ def rsyslog_server(certs: Certs, timeout: float = 15.0, attempts: int = 3) -> It
     try:
         for attempt in range(1, attempts + 1):
             ports = {
-                "tcp": _free_port(socket.SOCK_STREAM),
-                "tls": _free_port(socket.SOCK_STREAM),
-                "udp": _free_port(socket.SOCK_DGRAM),
+                "tcp": free_port(socket.SOCK_STREAM),
+                "tls": free_port(socket.SOCK_STREAM),
+                "udp": free_port(socket.SOCK_DGRAM),
             }
             conf = work / "rsyslog.conf"
             conf.write_text(
@@ -230,7 +217,7 @@ def rsyslog_server(certs: Certs, timeout: float = 15.0, attempts: int = 3) -> It
                     stdout=err,
                     stderr=subprocess.STDOUT,
                     cwd=work,
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    preexec_fn=die_with_parent if sys.platform == "linux" else None,
                 )
             server = Rsyslog(work, ports, certs, process)
             deadline = time.monotonic() + timeout

@@ -33,7 +33,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.servers.stub_http import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCIM2_SERVER_VERSION = "0.8.3"
@@ -116,13 +117,7 @@ class Seeded:
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
     """Linux: the server gets SIGTERM if the test process dies without a teardown."""
     try:
         import ctypes
@@ -198,7 +193,7 @@ def run_server(
                     stderr=subprocess.STDOUT,
                     cwd=log_dir,
                     env=dict(os.environ) if env is None else env,
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    preexec_fn=die_with_parent if sys.platform == "linux" else None,
                 )
             server = ScimServer(base_url(port), token, process, kind, log_path)
             try:

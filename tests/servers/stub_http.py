@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 __all__ = ["Reply", "Recorded", "StubServer", "free_port"]
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A TCP (or, with SOCK_DGRAM, UDP) port on 127.0.0.1 that nothing uses right now."""
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
