@@ -169,12 +169,13 @@ def asset_documents(
     )
 
 
-def asset_seq_of(con: duckdb.DuckDBPyConnection, asset_id: str) -> int | None:
-    """The seq (rowid + 1) of the account version an asset document names, if held here."""
+def asset_seq_of(con: duckdb.DuckDBPyConnection, asset_id: str, after: int) -> int | None:
+    """The seq (rowid + 1) of the account version an asset document names, if held here
+    with a seq past `after` (only those rows are hashed: a run that ended cleanly has none)."""
     con.execute(_ASSET_ID)
     row = con.execute(
         "SELECT rowid + 1 FROM accounts "
-        "WHERE scim_asset_id(source, app, account_id, valid_from) = $id",
-        {"id": asset_id},
+        "WHERE rowid >= $after AND scim_asset_id(source, app, account_id, valid_from) = $id",
+        {"id": asset_id, "after": after},
     ).fetchone()
     return int(row[0]) if row else None

@@ -62,19 +62,19 @@ def _statements() -> dict[str, str]:
 _SQL = _statements()
 
 
-def _event_seq(con: duckdb.DuckDBPyConnection, event_id: str) -> int | None:
-    return _scalar(con, "seq_of", {"event_id": event_id})
+def _event_seq(con: duckdb.DuckDBPyConnection, event_id: str, after: int) -> int | None:
+    return _scalar(con, "seq_of", {"event_id": event_id, "after": after})
 
 
 @dataclass(frozen=True, slots=True)
 class _Stream:
     """One ordered feed a sink receives, with its own cursor (and dead-letter) key: the sink's
-    name plus `suffix`. `seq_of` finds the seq of a document id (crash repair) and
-    `count_between` counts the feed's rows in a seq range."""
+    name plus `suffix`. `seq_of` finds the seq of a document id past a cursor (crash repair;
+    None when it is not past it) and `count_between` counts the feed's rows in a seq range."""
 
     suffix: str
     mappers: dict[str, Mapper]
-    seq_of: Callable[[duckdb.DuckDBPyConnection, str], int | None]
+    seq_of: Callable[[duckdb.DuckDBPyConnection, str, int], int | None]
     count_between: str
 
 
@@ -211,7 +211,7 @@ def _recover(
     last_id = transport.last_delivered()
     if last_id is None:
         return 0, cursor
-    held = feed.seq_of(con, last_id)
+    held = feed.seq_of(con, last_id, cursor)
     if held is None or held <= cursor:
         return 0, cursor
     skipped = _scalar(con, feed.count_between, {"after": cursor, "upto": held}) or 0

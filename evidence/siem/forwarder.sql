@@ -5,10 +5,11 @@ SELECT last_seq FROM sink_cursors WHERE sink = $sink;
 
 -- name: seq_of
 -- Documents name their event by event_id; a CEF line names an Okta event by its uuid (the
--- native id), which counts only where it is unambiguous.
+-- native id), which counts only where it is unambiguous. Only events past the cursor matter.
 SELECT coalesce(
-    (SELECT seq FROM events WHERE event_id = $event_id),
-    (SELECT max(seq) FROM events WHERE native_id = $event_id HAVING count(*) = 1)
+    (SELECT seq FROM events WHERE event_id = $event_id AND seq > $after),
+    (SELECT max(seq) FROM events
+     WHERE seq > $after AND native_id = $event_id HAVING count(*) = 1)
 );
 
 -- name: count_between
