@@ -4,15 +4,22 @@ The parsing (`entra_snapshots`, `entra_events`) takes records already loaded, so
 connector (`connectors.entra_live`) maps Graph pages with exactly the same rules as exports.
 
 Layout (ARCHITECTURE.md, every file optional, `name-0001.json` splits concatenate):
-provisioning.json, users.json, groups.json, group_members/<groupId>.json,
+provisioning.json, users.json, deletedUsers.json, groups.json, group_members/<groupId>.json,
 servicePrincipals.json, appRoleAssignments.json. Each file is a JSON array of Graph objects
 (the `value` arrays) or one Graph response object whose `value` is that array.
 
 Mapping choices (one per line):
 - Event native_id = `id`, native_type = `provisioningAction`, occurred_at = `activityDateTime`.
-- Action: create→account.create, update→account.update, delete→account.delete,
-  disable→account.deactivate, stagedDelete→account.deactivate (the account is soft-deleted:
-  access ends, the object may come back), anything else (other, unknownFutureValue)→entra.<value>.
+- Direction: a record whose targetSystem is the directory itself (displayName "Azure Active
+  Directory", "Microsoft Entra ID", …, or an API-driven inbound jobId `API2AAD.`/`API2AD.`) is
+  inbound provisioning (HR → Entra): an IdP-level event about the Entra user, never an app
+  account. create→user.create, delete→user.delete, disable→user.deactivate, an update setting
+  accountEnabled false/true→user.deactivate/user.activate, others entra.<value>; app and
+  account_id are null and person_id is the target Entra user (targetIdentity.id).
+- Outbound action: create→account.create, update→account.update, delete→account.delete,
+  disable→account.deactivate; stagedDelete stays entra.stagedDelete (a deletion held back by
+  accidental-deletion prevention, awaiting an admin: no removal happened), as does anything
+  else (other, unknownFutureValue).
 - An update whose modifiedProperties set `accountEnabled`/`active` to false (old value not
   false) is account.deactivate; set to true with an old value of false is account.activate.
   An update with active=true and no old value is not an activation: Entra repeats unchanged
@@ -21,7 +28,7 @@ Mapping choices (one per line):
   entra.<provisioningAction> as ARCHITECTURE.md prescribes, person_id null, entitlement = the
   group's displayName.
 - Outcome from provisioningStatusInfo.status: success→success, failure→failure,
-  skipped/warning/anything else→unknown.
+  skipped/warning/anything else→unknown. Only a successful record ends access (detections).
 - actor = initiatedBy.displayName; person_id = sourceIdentity.id; app =
   servicePrincipal.displayName; account_id = targetIdentity.id; empty strings (Graph sends
   `"id": ""` for objects not yet created) are null.
@@ -32,8 +39,14 @@ Mapping choices (one per line):
   `newValue`, not under its own key. A repeated id keeps its first record.
 - idp_users: user_id = id, login = userPrincipalName, email = mail, second_email = the first
   of otherMails, employee_number = employeeId, title = jobTitle, status = "ACTIVE" when
-  accountEnabled is true, "DISABLED" when false, null when not returned; created_at =
-  createdDateTime; last_login_at = signInActivity.lastSignInDateTime; attributes = the record.
+  accountEnabled is true, "DISABLED" when false, null when not returned; lifecycle active /
+  deprovisioned likewise (Entra's provisioning disables a disabled user's app accounts);
+  created_at = createdDateTime; status_changed_at = employeeLeaveDateTime of a disabled user
+  (Graph records no time of the disable itself); last_login_at =
+  signInActivity.lastSignInDateTime; attributes = the record.
+- deletedUsers.json (GET /directory/deletedItems/microsoft.graph.user: soft-deleted users,
+  restorable for 30 days) adds rows with status "DELETED", lifecycle "deleted" and
+  status_changed_at = deletedDateTime. A user in neither listing is gone (hard-deleted).
 - idp_groups: name = displayName; attributes = description, groupTypes, mailEnabled,
   securityEnabled. idp_group_members: user members only (`@odata.type` user or absent);
   nested groups, devices and service principals are not people.
@@ -81,7 +94,10 @@ __all__ = [
     "entra_tenant",
     "entra_action",
     "entra_outcome",
+    "is_inbound",
     "ENTRA_ACTIONS",
+    "INBOUND_ACTIONS",
+    "DIRECTORY_NAMES",
     "Records",
 ]
 
@@ -90,8 +106,27 @@ ENTRA_ACTIONS: dict[str, str] = {
     "update": "account.update",
     "delete": "account.delete",
     "disable": "account.deactivate",
-    "stagedDelete": "account.deactivate",
 }
+INBOUND_ACTIONS: dict[str, str] = {
+    "create": "user.create",
+    "delete": "user.delete",
+    "disable": "user.deactivate",
+}
+# The names the directory goes by as a provisioning target (DOMAIN.md §9.6), lower case; on-
+# premises AD is the directory's own source in hybrid inbound jobs (Workday to AD).
+DIRECTORY_NAMES = frozenset(
+    {
+        "azure active directory",
+        "azure ad",
+        "microsoft entra id",
+        "microsoft entra",
+        "entra id",
+        "aad",
+        "active directory",
+        "on-premises active directory",
+    }
+)
+_INBOUND_JOBS = ("api2aad.", "api2ad.")
 _OUTCOMES = {"success": "success", "failure": "failure"}
 _ENABLED_PROPS = ("accountenabled", "active")
 
@@ -118,6 +153,7 @@ def read_entra_export(source: SourceConfig) -> SourceBatch:
         raise InputError(str(folder), None, None, "an Entra export must be a folder")
     reader = ExportReader(source, entra_records)
     users = reader.records(split_files(folder, "users"))
+    deleted = reader.records(split_files(folder, "deletedUsers"))
     groups = reader.records(split_files(folder, "groups"))
     members = reader.per_id(folder / "group_members")
     sps = reader.records(split_files(folder, "servicePrincipals"))
@@ -130,6 +166,7 @@ def read_entra_export(source: SourceConfig) -> SourceBatch:
         as_of=files_as_of(source, reader.paths),
         snapshots=entra_snapshots(
             users=users,
+            deleted_users=deleted,
             groups=groups,
             members=members,
             service_principals=sps,
@@ -147,12 +184,13 @@ def entra_snapshots(
     members: dict[str, Records],
     service_principals: Records | None,
     assignments: Records | None,
+    deleted_users: Records | None = None,
 ) -> list[Snapshot]:
     """IdP snapshots from loaded listings; None or an empty dict means "not provided"."""
     snapshots: list[Snapshot] = []
     upn: dict[str, str | None] = {}
     if users is not None:
-        rows = [_user(*r) for r in users]
+        rows = [_user(*r) for r in users] + [_user(*r, deleted=True) for r in deleted_users or []]
         upn = {r["user_id"]: r["login"] for r in rows}
         snapshots.append(_snapshot("idp_users", rows))
     names: dict[str, str | None] = {}
@@ -193,12 +231,23 @@ def entra_events(logs: Records) -> pa.Table:
     return events
 
 
+def is_inbound(rec: dict[str, Any]) -> bool:
+    """True for a record whose target system is the directory (HR → Entra provisioning)."""
+    target = rec.get("targetSystem") or {}
+    name = str(target.get("displayName") or "").strip().lower()
+    job = str(rec.get("jobId") or "").lower()
+    return name in DIRECTORY_NAMES or job.startswith(_INBOUND_JOBS)
+
+
 def entra_action(rec: dict[str, Any]) -> str:
     """Canonical action of a provisioning record (see the module docstring)."""
     native = str(rec.get("provisioningAction") or "")
     source = rec.get("sourceIdentity") or {}
     if str(source.get("identityType") or "").lower() == "group":
         return f"entra.{native}"
+    inbound = is_inbound(rec)
+    verbs = INBOUND_ACTIONS if inbound else ENTRA_ACTIONS
+    noun = "user" if inbound else "account"
     if native == "update":
         for prop in rec.get("modifiedProperties") or []:
             if not isinstance(prop, dict):
@@ -207,10 +256,10 @@ def entra_action(rec: dict[str, Any]) -> str:
                 continue
             new, old = _flag(prop.get("newValue")), _flag(prop.get("oldValue"))
             if new is False and old is not False:
-                return "account.deactivate"
+                return f"{noun}.deactivate"
             if new is True and old is False:
-                return "account.activate"
-    return ENTRA_ACTIONS.get(native, f"entra.{native}")
+                return f"{noun}.activate"
+    return verbs.get(native, f"entra.{native}")
 
 
 def entra_outcome(status: str | None) -> str:
@@ -266,8 +315,18 @@ def _is_user(rec: dict[str, Any]) -> bool:
     return str(rec.get("@odata.type") or "#microsoft.graph.user") == "#microsoft.graph.user"
 
 
-def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+def _user(file: str, i: int, rec: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
     other = rec.get("otherMails") or []
+    enabled = rec.get("accountEnabled")
+    if deleted:
+        status, lifecycle = "DELETED", "deleted"
+        changed = _instant(rec.get("deletedDateTime"), file, i, "deletedDateTime")
+    else:
+        status = _status(enabled)
+        lifecycle = None if enabled is None else ("active" if enabled else "deprovisioned")
+        changed = None
+        if enabled is False:
+            changed = _instant(rec.get("employeeLeaveDateTime"), file, i, "employeeLeaveDateTime")
     sign_in = rec.get("signInActivity") or {}
     attrs = {k: v for k, v in rec.items() if not k.startswith("@odata.")}
     return {
@@ -279,13 +338,14 @@ def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "employee_number": _blank(rec.get("employeeId")),
         "department": rec.get("department"),
         "title": rec.get("jobTitle"),
-        "status": _status(rec.get("accountEnabled")),
+        "status": status,
         "created_at": _instant(rec.get("createdDateTime"), file, i, "createdDateTime"),
-        "status_changed_at": None,
+        "status_changed_at": changed,
         "last_login_at": _instant(
             sign_in.get("lastSignInDateTime"), file, i, "signInActivity.lastSignInDateTime"
         ),
         "attributes": dumps(attrs),
+        "lifecycle": lifecycle,
     }
 
 
@@ -390,6 +450,7 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
     status = rec.get("provisioningStatusInfo") or {}
     source = rec.get("sourceIdentity") or {}
     group = str(source.get("identityType") or "").lower() == "group"
+    inbound = is_inbound(rec) and not group
     steps = [
         {k: s.get(k) for k in ("name", "provisioningStepType", "status")}
         for s in rec.get("provisioningSteps") or []
@@ -413,9 +474,13 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "action": entra_action(rec),
         "outcome": entra_outcome(status.get("status")),
         "actor": _blank((rec.get("initiatedBy") or {}).get("displayName")),
-        "person_id": None if group else _blank(source.get("id")),
-        "app": _blank((rec.get("servicePrincipal") or {}).get("displayName")),
-        "account_id": _blank((rec.get("targetIdentity") or {}).get("id")),
+        # Inbound: the Entra user is the target, and the directory is no app.
+        "person_id": (
+            _blank((rec.get("targetIdentity") or {}).get("id")) if inbound
+            else None if group else _blank(source.get("id"))
+        ),
+        "app": None if inbound else _blank((rec.get("servicePrincipal") or {}).get("displayName")),
+        "account_id": None if inbound else _blank((rec.get("targetIdentity") or {}).get("id")),
         "entitlement": _blank(source.get("displayName")) if group else None,
         "details": dumps(details),
         "raw": dumps(rec),

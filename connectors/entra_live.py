@@ -80,7 +80,7 @@ SCOPE = "https://graph.microsoft.com/.default"
 LIST_TOP = 999  # the largest $top the directory listings accept
 PROVISIONING = "/v1.0/auditLogs/provisioning"
 _USER_FIELDS = ("id,userPrincipalName,mail,otherMails,displayName,employeeId,department,"
-                "jobTitle,accountEnabled,createdDateTime")  # fmt: skip
+                "jobTitle,accountEnabled,createdDateTime,employeeLeaveDateTime")  # fmt: skip
 _GROUP_FIELDS = "id,displayName,description,groupTypes,mailEnabled,securityEnabled"
 
 
@@ -234,6 +234,14 @@ def _desired_state(pager: _Pager, notes: list[str]) -> list[Snapshot]:
     except Unavailable as e:
         notes.append(f"signInActivity unavailable ({e.problem}): last logins are unknown")
         users = pager.list_all(_query("/v1.0/users", select=_USER_FIELDS, top=top))
+    deleted: Records | None = None
+    try:
+        deleted = pager.list_all(
+            _query("/v1.0/directory/deletedItems/microsoft.graph.user", select=_USER_FIELDS
+                   + ",deletedDateTime", top=top), optional=True
+        )  # fmt: skip
+    except Unavailable as e:
+        notes.append(f"deleted users unavailable ({e.problem}): soft-deleted users look gone")
     groups = pager.list_all(_query("/v1.0/groups", select=_GROUP_FIELDS, top=top))
     members: dict[str, Records] = {}
     for _, _, group in groups:
@@ -267,7 +275,12 @@ def _desired_state(pager: _Pager, notes: list[str]) -> list[Snapshot]:
             "no assignments this run"
         )
     return entra_snapshots(
-        users=users, groups=groups, members=members, service_principals=sps, assignments=assigned
+        users=users,
+        deleted_users=deleted,
+        groups=groups,
+        members=members,
+        service_principals=sps,
+        assignments=assigned,
     )
 
 

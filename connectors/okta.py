@@ -55,6 +55,7 @@ __all__ = [
     "OKTA_ACTIONS",
     "okta_action",
     "okta_outcome",
+    "okta_lifecycle",
 ]
 
 # Okta eventType → canonical action. Anything else becomes `okta.<eventType>`.
@@ -100,6 +101,28 @@ _OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DE
 def okta_action(event_type: str) -> str:
     """Canonical action of an Okta eventType (`okta.<eventType>` when unmapped)."""
     return OKTA_ACTIONS.get(event_type, f"okta.{event_type}")
+
+
+# Okta user states (DOMAIN.md §9.7): only DEPROVISIONED removes app assignments; SUSPENDED
+# blocks sign-in but "app assignments are unaffected"; a lock-out, an expired password or a
+# reset in progress is an active user with a credential hold.
+_LIFECYCLE = {
+    "STAGED": "staged",
+    "PROVISIONED": "staged",
+    "ACTIVE": "active",
+    "RECOVERY": "active",
+    "PASSWORD_EXPIRED": "active",
+    "LOCKED_OUT": "active",
+    "SUSPENDED": "suspended",
+    "DEPROVISIONED": "deprovisioned",
+}
+
+
+def okta_lifecycle(status: str | None) -> str | None:
+    """Canonical lifecycle of an Okta user status (an unknown status counts as active)."""
+    if status is None or status == "":
+        return None
+    return _LIFECYCLE.get(str(status).upper(), "active")
 
 
 def okta_outcome(result: str | None) -> str:
@@ -304,6 +327,7 @@ def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "status_changed_at": _instant(rec, file, i, "statusChanged"),
         "last_login_at": _instant(rec, file, i, "lastLogin"),
         "attributes": dumps(profile),
+        "lifecycle": okta_lifecycle(rec.get("status")),
     }
 
 

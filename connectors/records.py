@@ -23,6 +23,7 @@ __all__ = [
     "PageRecord",
     "SourceBatch",
     "empty_table",
+    "LIFECYCLES",
 ]
 
 TS = pa.timestamp("us", tz="UTC")
@@ -62,6 +63,9 @@ SNAPSHOT_SCHEMAS: dict[str, pa.Schema] = {
             ("status_changed_at", TS),
             ("last_login_at", TS),
             ("attributes", pa.string()),
+            # Canonical lifecycle every IdP maps into (docs/decisions.md, "IdP lifecycle"):
+            # staged | active | suspended | deprovisioned | deleted.
+            ("lifecycle", pa.string()),
         ]
     ),
     # IdP groups and their members; group push mappings (IdP group -> app group name).
@@ -118,6 +122,13 @@ SNAPSHOT_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
+
+# An IdP user's canonical lifecycle. staged: created, not yet activated; active: may sign in
+# (a credential hold such as a lock-out is still active); suspended: sign-in blocked, app
+# assignments kept and still granting (Okta SUSPENDED); deprovisioned: the IdP asks that no app
+# access remain (Okta DEPROVISIONED, Entra accountEnabled false); deleted: soft-deleted,
+# restorable (Entra deletedItems). A user absent from a complete listing is gone.
+LIFECYCLES = ("staged", "active", "suspended", "deprovisioned", "deleted")
 
 # Keys identifying one row of each versioned table within a source.
 SNAPSHOT_KEYS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,9 @@
 -- Candidates are then widened to every HR record of the same human (same person_id or the
 -- same normalised email), and the best record decides the status: an active employment wins
 -- over a leave, a leave over an old terminated record (rehires), latest hire first.
--- An IdP user with no HR record is a person of its own (idp_only), its status from the IdP.
+-- An IdP user with no HR record is a person of its own (idp_only), its status from the IdP's
+-- canonical lifecycle: deprovisioned or deleted is terminated (at the status change the IdP
+-- reports, else when the listings first showed the user ended), suspended is on leave.
 INSERT INTO account_facts
 WITH hr AS (
     SELECT p.person_id, p.hire_date, p.status, p.termination_date, p.employment_type,
@@ -32,11 +34,33 @@ hr_keys AS (
     FROM people p, unnest(string_split(coalesce(p.aliases, ''), ';')) AS a(alias)
     WHERE p.valid_to IS NULL AND trim(a.alias) <> ''
 ),
+-- When each ended IdP user's end began as the listings show it: the first version of its
+-- unbroken run of ended versions (Entra records no instant of a disable).
+idp_ended_since AS (
+    SELECT user_id,
+           min(valid_from) FILTER (WHERE ended AND valid_from > coalesce(last_live, '-infinity'))
+               AS since
+    FROM (
+        SELECT v.user_id, v.valid_from, coalesce(v.lifecycle IN ('deprovisioned', 'deleted'),
+                                                 false) AS ended,
+               max(v.valid_from) FILTER (
+                   WHERE NOT coalesce(v.lifecycle IN ('deprovisioned', 'deleted'), false))
+                   OVER (PARTITION BY v.source, v.user_id) AS last_live
+        FROM idp_users v
+        SEMI JOIN (SELECT source, user_id FROM idp_users
+                   WHERE valid_to IS NULL AND lifecycle IN ('deprovisioned', 'deleted')) c
+          USING (source, user_id)
+    )
+    GROUP BY user_id
+),
 idp AS (
-    SELECT user_id, status, status_changed_at, employee_number,
+    SELECT i.user_id, i.lifecycle AS status, employee_number,
+           CASE WHEN i.lifecycle IN ('deprovisioned', 'deleted')
+                THEN least(i.status_changed_at, e.since) END AS status_changed_at,
            lower(trim(login)) AS login_key, lower(trim(email)) AS email_key,
            lower(trim(second_email)) AS email2_key
-    FROM idp_users WHERE valid_to IS NULL
+    FROM idp_users i LEFT JOIN idp_ended_since e USING (user_id)
+    WHERE i.valid_to IS NULL
 ),
 idp_keys_all AS (
     SELECT DISTINCT login_key AS k, user_id FROM idp WHERE login_key <> ''
@@ -158,7 +182,8 @@ best AS (
                    struct_pack(
                        rank := c.rank,
                        idp_only := pb.person_id IS NULL,
-                       s := coalesce(pb.k.s, CASE WHEN i.status = 'DEPROVISIONED' THEN 1 ELSE 0 END),
+                       s := coalesce(pb.k.s, CASE WHEN i.status IN ('deprovisioned', 'deleted')
+                                                  THEN 1 ELSE 0 END),
                        h := coalesce(pb.k.h, 0),
                        t := coalesce(pb.k.t, 0),
                        p := coalesce(pb.k.p, c.user_id),
@@ -181,12 +206,13 @@ SELECT
     CASE WHEN s.owner IS NOT NULL THEN NULL
          WHEN w.b.person_id IS NOT NULL THEN w.b.status
          WHEN w.b.user_id IS NULL THEN NULL
-         WHEN w.b.idp_status = 'DEPROVISIONED' THEN 'terminated'
-         WHEN w.b.idp_status = 'SUSPENDED' THEN 'leave'
+         WHEN w.b.idp_status IN ('deprovisioned', 'deleted') THEN 'terminated'
+         WHEN w.b.idp_status = 'suspended' THEN 'leave'
          ELSE 'active' END AS person_status,
     CASE WHEN s.owner IS NOT NULL THEN NULL
          WHEN w.b.person_id IS NOT NULL THEN w.b.termination_date
-         WHEN w.b.idp_status = 'DEPROVISIONED' THEN w.b.idp_changed_at END AS termination_at,
+         WHEN w.b.idp_status IN ('deprovisioned', 'deleted') THEN w.b.idp_changed_at
+    END AS termination_at,
     s.owner IS NOT NULL AS service_account,
     a.is_current,
     -- The account's own facts, for the detections (not stored in account_owners).

@@ -69,13 +69,13 @@ ch_people AS (
     (SELECT * FROM people_now EXCEPT SELECT * FROM people_then)
 ),
 idp_then AS (
-    SELECT source, user_id, login, email, second_email, status, status_changed_at,
+    SELECT source, user_id, login, email, second_email, status, lifecycle, status_changed_at,
            employee_number
     FROM idp_users
     WHERE run_id <= $w AND valid_to IN (SELECT as_of FROM runs)
 ),
 idp_now AS (
-    SELECT source, user_id, login, email, second_email, status, status_changed_at,
+    SELECT source, user_id, login, email, second_email, status, lifecycle, status_changed_at,
            employee_number
     FROM idp_users
     WHERE run_id > $w AND valid_to IS NULL

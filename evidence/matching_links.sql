@@ -48,23 +48,40 @@ CREATE OR REPLACE TEMP TABLE _app_names AS
 SELECT DISTINCT ON (lower(app)) lower(app) AS app_key, app
 FROM accounts WHERE valid_to IS NULL
 ORDER BY lower(app), app;
--- The IdP's desired state: current assignments, less those the IdP itself marks INACTIVE or
--- DEPROVISIONED and those of a deprovisioned IdP user (an assignment left on a deactivated user
--- grants nothing). app_key is the app's name lower-cased.
-CREATE OR REPLACE TEMP TABLE _desired_assignments AS
+-- The IdP's current assignments, each with whether it grants access: not when the IdP itself
+-- marks it INACTIVE or DEPROVISIONED, nor when its IdP user's lifecycle is deprovisioned or
+-- deleted (an assignment left on a deactivated user grants nothing: Okta removes it, Entra
+-- keeps it listed and disables the app account), nor when the source lists its users and this
+-- one is not among them (deleted). app_key is the app's name lower-cased.
+CREATE OR REPLACE TEMP TABLE _idp_assignments AS
+WITH listed AS (SELECT DISTINCT source FROM idp_users WHERE valid_to IS NULL)
 SELECT s.source, s.app AS idp_app, lower(s.app) AS app_key, s.idp_user_id, s.user_name,
        s.status, s.scope, s.groups, s.valid_from,
        coalesce(s.assigned_at, s.valid_from) AS assigned_at,
        coalesce(u.person_id, s.idp_user_id) AS person_id,
-       i.status AS idp_status, i.login AS idp_login
+       i.status AS idp_status, i.lifecycle AS idp_lifecycle, i.login AS idp_login,
+       coalesce(upper(s.status), '') NOT IN ('INACTIVE', 'DEPROVISIONED')
+           AND coalesce(i.lifecycle, '') NOT IN ('deprovisioned', 'deleted')
+           AND (i.user_id IS NOT NULL OR s.source NOT IN (SELECT source FROM listed))
+           AS grants_access
 FROM assignments s
 LEFT JOIN idp_user_owners u ON u.user_id = s.idp_user_id
 LEFT JOIN idp_users i ON i.user_id = s.idp_user_id AND i.valid_to IS NULL
-WHERE s.valid_to IS NULL
-  AND coalesce(upper(s.status), '') NOT IN ('INACTIVE', 'DEPROVISIONED')
-  AND coalesce(i.status, '') <> 'DEPROVISIONED';
--- Accounts that stand for a desired assignment in their app.
+WHERE s.valid_to IS NULL;
+-- The IdP's desired state: the assignments that grant access.
+CREATE OR REPLACE TEMP TABLE _desired_assignments AS
+SELECT * EXCLUDE (grants_access) FROM _idp_assignments WHERE grants_access;
+-- Accounts that stand for a desired assignment in their app. A person on leave keeps their
+-- access (ARCHITECTURE.md): an account of theirs whose assignment is still listed stands for
+-- it even when the IdP blocked the user's sign-in (Entra disables users on leave).
 CREATE OR REPLACE TEMP TABLE _assigned_accounts AS
 SELECT DISTINCT l.app, l.account_id
 FROM _account_idp l
-JOIN _desired_assignments s ON s.app_key = l.app_key AND s.idp_user_id = l.user_id;
+JOIN _desired_assignments s ON s.app_key = l.app_key AND s.idp_user_id = l.user_id
+UNION
+SELECT l.app, l.account_id
+FROM _account_idp l
+JOIN _idp_assignments s ON s.app_key = l.app_key AND s.idp_user_id = l.user_id
+JOIN account_facts f ON f.app = l.app AND f.account_id = l.account_id AND f.is_current
+WHERE NOT s.grants_access AND f.person_status = 'leave'
+  AND coalesce(upper(s.status), '') NOT IN ('INACTIVE', 'DEPROVISIONED');

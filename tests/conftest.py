@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from connectors.okta import okta_lifecycle
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from evidence.store.db import open_store
 
@@ -33,6 +34,10 @@ def utc(*args: int) -> datetime:
 
 
 def snap(table: str, rows: list[dict], apps: tuple[str, ...] | None = None) -> Snapshot:
+    if table == "idp_users":
+        # Hand-built IdP users are Okta's unless they say otherwise: the lifecycle follows
+        # their status as the Okta connector maps it.
+        rows = [{"lifecycle": okta_lifecycle(r.get("status")), **r} for r in rows]
     return Snapshot(table, pa.Table.from_pylist(rows, schema=SNAPSHOT_SCHEMAS[table]), apps)
 
 

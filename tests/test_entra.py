@@ -108,7 +108,7 @@ def test_export_events(export: SourceBatch) -> None:
         ("p-03", "update", "account.activate", "success", BOB, "U0SLACKB2", None),
         ("p-04", "update", "account.update", "success", ALICE, "U0SLACKA1", None),
         ("p-05", "disable", "account.deactivate", "unknown", BOB, "U0SLACKB2", None),
-        ("p-06", "stagedDelete", "account.deactivate", "unknown", BOB, "U0SLACKB2", None),
+        ("p-06", "stagedDelete", "entra.stagedDelete", "unknown", BOB, "U0SLACKB2", None),
         ("p-07", "delete", "account.delete", "success", BOB, "U0SLACKB2", None),
         ("p-08", "other", "entra.other", "success", ALICE, None, None),
         ("p-09", "create", "entra.create", "success", None, "S0GROUP1", "Engineering"),

@@ -112,6 +112,37 @@ def test_v2_store_gets_account_facts_and_rematches_on_next_detect(store_path: Pa
     con.close()
 
 
+def test_v3_store_gets_idp_lifecycle_and_resyncs_as_a_no_op(store_path: Path) -> None:
+    from evidence.store.schema import MIGRATIONS, migrate
+
+    users = [
+        dict(user_id="u1", login="a@x.com", status="ACTIVE"),
+        dict(user_id="u2", login="b@x.com", status="DEPROVISIONED"),
+        dict(user_id="u3", login="c@x.com", status="SUSPENDED"),
+        # Entra writes DISABLED for accountEnabled false, and its lifecycle says deprovisioned.
+        dict(user_id="u4", login="d@x.com", status="DISABLED", lifecycle="deprovisioned"),
+        dict(user_id="u5", login="e@x.com", status="STAGED"),
+    ]
+    con = duckdb.connect(str(store_path))
+    con.execute("SET TimeZone = 'UTC'")
+    with pytest.MonkeyPatch.context() as mp:  # a store as the previous release left it
+        mp.setattr("evidence.store.schema.MIGRATIONS", MIGRATIONS[:3])
+        assert migrate(con) == [1, 2, 3]
+    commit_batch(con, batch("idp", "okta", utc(2026, 1, 1), snap("idp_users", users)), Policy())
+    con.execute("ALTER TABLE idp_users DROP COLUMN lifecycle")
+    con.execute("UPDATE idp_users SET row_hash = 'hashed without lifecycle'")
+    con.close()
+    con = open_store(store_path)
+    rows = con.execute("SELECT user_id, lifecycle FROM idp_users ORDER BY 1").fetchall()
+    assert rows == [("u1", "active"), ("u2", "deprovisioned"), ("u3", "suspended"),
+                    ("u4", "deprovisioned"), ("u5", "staged")]
+    result = commit_batch(
+        con, batch("idp", "okta", utc(2026, 1, 2), snap("idp_users", users)), Policy()
+    )
+    assert (result.opened.get("idp_users", 0), result.closed.get("idp_users", 0)) == (0, 0)
+    con.close()
+
+
 def test_contract_columns_exist(store) -> None:
     cols = lambda t: [r[0] for r in store.execute(f"DESCRIBE {t}").fetchall()]  # noqa: E731
     assert {

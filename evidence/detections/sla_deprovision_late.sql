@@ -6,9 +6,11 @@
 -- parameters: deprovision_sla_hours, grace_hours
 -- description: An app account removed after its owner's termination, but later than deprovision_sla_hours after it.
 -- Measured per app account: deactivating the person at the IdP does not remove an app account.
--- The removal instant is the earliest removal the source reported (account.deactivate,
--- account.delete, app.unassign; an IdP's event counts for the person's account in the app it
--- names); an inferred event only bounds it from above. Without a reported removal it lies
+-- The removal instant is the earliest successful removal the source reported
+-- (account.deactivate, account.delete, app.unassign; an IdP's event counts for the person's
+-- account in the app it names; a failed or skipped attempt is none); an inferred event only
+-- bounds it from above, and not at all when the app's listing at or after it still showed the
+-- account active. Without a reported removal it lies
 -- between the last full listing that showed the account active and the first that showed it
 -- inactive or absent, and it is late only when even that earlier bound is past the SLA.
 -- Not reported: an account never observed active, one whose access had ended before the
@@ -49,14 +51,31 @@ hr AS (
     QUALIFY row_number() OVER (
         PARTITION BY source, person_id, hire_date ORDER BY valid_from DESC) = 1
 ),
--- People the IdP knows without an HR record (idp_only) end when the IdP deprovisions them.
-idp_only_ends AS (
-    SELECT i.user_id AS person_id, i.status_changed_at AS termination_date,
-           coalesce(i.display_name, i.login) AS display_name
+-- People the IdP knows without an HR record (idp_only) end when the IdP deprovisions or
+-- deletes them (canonical lifecycle): at the status change the IdP reports, else when the
+-- listings first showed the unbroken end (Entra records no instant of a disable), as the
+-- matcher dates it.
+idp_versions AS (
+    SELECT i.source, i.user_id, i.valid_from, i.status_changed_at,
+           coalesce(i.display_name, i.login) AS display_name,
+           coalesce(i.lifecycle IN ('deprovisioned', 'deleted'), false) AS ended
     FROM idp_users i
     JOIN idp_user_owners o ON o.user_id = i.user_id AND o.person_id IS NULL
-    WHERE i.valid_from <= (SELECT as_of FROM bounds) AND i.status = 'DEPROVISIONED'
-    QUALIFY row_number() OVER (PARTITION BY i.source, i.user_id ORDER BY i.valid_from DESC) = 1
+    WHERE i.valid_from <= (SELECT as_of FROM bounds)
+),
+idp_only_ends AS (
+    SELECT v.user_id AS person_id,
+           least(v.status_changed_at, (
+               SELECT min(e.valid_from) FROM idp_versions e
+               WHERE e.source = v.source AND e.user_id = v.user_id AND e.ended
+                 AND e.valid_from > coalesce((
+                     SELECT max(x.valid_from) FROM idp_versions x
+                     WHERE x.source = v.source AND x.user_id = v.user_id AND NOT x.ended),
+                     '-infinity'))) AS termination_date,
+           v.display_name
+    FROM idp_versions v
+    WHERE v.ended
+    QUALIFY row_number() OVER (PARTITION BY v.source, v.user_id ORDER BY v.valid_from DESC) = 1
 ),
 terminations AS (
     SELECT person_id, termination_date, max(display_name) AS display_name
@@ -140,6 +159,8 @@ ends AS (
 ),
 -- Removal and activation events, with the IdP's names resolved: an IdP reports the app by its
 -- label (matched case-insensitively) and the person by its IdP user id, not the app account.
+-- Only a reported event that succeeded ended or began access: a failed or skipped attempt
+-- (Entra provisioningStatusInfo.status, Okta outcome.result) changed nothing.
 events_used AS (
     SELECT lower(e.app) AS app_key, e.account_id, coalesce(u.person_id, e.person_id) AS person_id,
            e.action, e.source, e.occurred_at, e.inferred
@@ -149,6 +170,7 @@ events_used AS (
       AND e.run_id IN (SELECT run_id FROM runs)
       AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign',
                        'account.create', 'account.activate', 'app.assign')
+      AND (e.inferred OR e.outcome = 'success')
 ),
 -- Per account: was it ever listed, and the active spell that the termination must end.
 spells AS (
@@ -206,6 +228,18 @@ spell_starts AS (
     LEFT JOIN activations a USING (person_id, termination_date, app, account_id)
     LEFT JOIN reported_removals rr USING (person_id, termination_date, app, account_id)
 ),
+-- An inferred removal only bounds the removal from above, and not even that when the app's
+-- own full listing at or after its instant still showed the account active in the same spell
+-- (the IdP dropped an assignment; the app kept the account): no removal happened then.
+contradicted AS (
+    SELECT DISTINCT e.person_id, e.termination_date, e.app, e.account_id, e.occurred_at
+    FROM account_events e
+    JOIN versions v ON v.app = e.app AND v.account_id = e.account_id AND v.active
+     AND v.valid_from <= e.occurred_at AND (v.valid_to IS NULL OR v.valid_to > e.occurred_at)
+    JOIN full_runs r ON r.source = v.source AND r.as_of >= e.occurred_at
+     AND (v.valid_to IS NULL OR r.as_of < v.valid_to)
+    WHERE e.inferred AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign')
+),
 -- Removal evidence: the first reported and first inferred removal event in the spell, and the
 -- first listing end after the spell began (with the last full listing that showed it active).
 removal AS (
@@ -213,9 +247,10 @@ removal AS (
            min(e.occurred_at) FILTER (WHERE NOT e.inferred) AS reported_at,
            arg_min(e.action || ' reported by ' || e.source, e.occurred_at)
                FILTER (WHERE NOT e.inferred) AS reported_by,
-           min(e.occurred_at) FILTER (WHERE e.inferred) AS inferred_at
+           min(e.occurred_at) FILTER (WHERE e.inferred AND c.app IS NULL) AS inferred_at
     FROM spell_starts s
     JOIN account_events e USING (person_id, termination_date, app, account_id)
+    LEFT JOIN contradicted c USING (person_id, termination_date, app, account_id, occurred_at)
     WHERE s.spell_from IS NOT NULL AND e.occurred_at >= s.spell_from
       AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign')
     GROUP BY ALL

@@ -21,7 +21,15 @@ from connectors.records import EVENT_SCHEMA, SNAPSHOT_KEYS, SNAPSHOT_SCHEMAS, So
 from evidence.config import Policy
 from evidence.errors import InputError, StoreError
 
-__all__ = ["RunResult", "commit_batch", "create_events_in", "finish_run", "run_sql", "sql_text"]
+__all__ = [
+    "RunResult",
+    "commit_batch",
+    "create_events_in",
+    "finish_run",
+    "row_hash_sql",
+    "run_sql",
+    "sql_text",
+]
 
 
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -69,6 +77,20 @@ def _ident(name: str, allowed: tuple[str, ...] | set[str] | dict) -> str:
     return f'"{name}"'
 
 
+def row_hash_sql(table: str) -> str:
+    """The SQL expression of a versioned row's hash over its tracked columns (the snapshot
+    stage and the migrations that add a column compute it alike)."""
+    names = SNAPSHOT_SCHEMAS[table].names
+    # JSON text is normalised first so key spacing never matters.
+    parts = ", ".join(
+        f"{_ident(n, names)} := ({_ident(n, names)})::JSON"
+        if n in ("attributes", "groups")
+        else f"{_ident(n, names)} := {_ident(n, names)}"
+        for n in names
+    )
+    return f"sha256(to_json(struct_pack({parts})))"
+
+
 def _stage_snapshot(
     con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, policy: Policy
 ) -> None:
@@ -81,14 +103,7 @@ def _stage_snapshot(
                 f"snapshot {table}: rows do not match the canonical schema: {e}"
             ) from None
     con.register("_snap_in", rows)
-    cols = [_ident(c, schema.names) for c in schema.names]
-    col_list = ", ".join(cols)
-    json_cols = {"attributes", "groups"}
-    # Hash the tracked columns; JSON text is normalised first so key spacing never matters.
-    parts = ", ".join(
-        f"{c}: ({c})::JSON" if n in json_cols else f"{c}: {c}"
-        for c, n in zip(cols, schema.names, strict=True)
-    )
+    col_list = ", ".join(_ident(c, schema.names) for c in schema.names)
     extra = ""
     if table == "grants":
         # Privileged is a property of the entitlement under the current policy.
@@ -98,7 +113,7 @@ def _stage_snapshot(
         )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _snap AS SELECT {col_list}{extra}, "
-        f"sha256(to_json(struct_pack({parts.replace(': ', ' := ')}))) AS row_hash "
+        f"{row_hash_sql(table)} AS row_hash "
         f"FROM _snap_in s",
         {"globs": list(policy.privileged)} if table == "grants" else {},
     )

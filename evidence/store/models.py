@@ -64,6 +64,7 @@ class IdpUsers(_Versioned, table=True):
     status_changed_at: datetime | None = _ts()
     last_login_at: datetime | None = _ts()
     attributes: Any = _json()
+    lifecycle: str | None = None  # staged | active | suspended | deprovisioned | deleted
 
 
 class IdpGroups(_Versioned, table=True):

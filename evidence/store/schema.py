@@ -14,6 +14,7 @@ import duckdb
 import sqlalchemy as sa
 from duckdb_engine import Dialect
 
+from evidence.store.load import row_hash_sql
 from evidence.store.models import TABLES, VERSIONED
 
 __all__ = ["SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
@@ -73,10 +74,34 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE VIEW account_owners AS SELECT {cols} FROM account_facts")
 
 
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    # The IdP user's canonical lifecycle (connectors map their vendor's states into it). Rows
+    # stored before it come only from Okta (its statuses verbatim) and Entra (ACTIVE/DISABLED
+    # from accountEnabled), so the status alone tells which; the hash then covers the column,
+    # as a new snapshot's would, so the next sync of unchanged users opens nothing.
+    have = con.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = 'idp_users' AND column_name = 'lifecycle'"
+    ).fetchall()[0][0]
+    if have:  # a new store: v1 created the table from the current model
+        return
+    con.execute("ALTER TABLE idp_users ADD COLUMN lifecycle VARCHAR")
+    con.execute(
+        """UPDATE idp_users SET lifecycle = CASE upper(status)
+               WHEN 'DEPROVISIONED' THEN 'deprovisioned' WHEN 'DISABLED' THEN 'deprovisioned'
+               WHEN 'SUSPENDED' THEN 'suspended'
+               WHEN 'STAGED' THEN 'staged' WHEN 'PROVISIONED' THEN 'staged'
+               ELSE 'active' END
+           WHERE status IS NOT NULL"""
+    )
+    con.execute(f"UPDATE idp_users SET row_hash = {row_hash_sql('idp_users')}")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "tables of ARCHITECTURE.md's canonical model", _v1),
     (2, "current_* views over the versioned tables", _v2),
     (3, "account_facts (persistent matcher result); account_owners becomes its view", _v3),
+    (4, "idp_users.lifecycle: the IdP user's canonical lifecycle state", _v4),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

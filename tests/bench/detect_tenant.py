@@ -62,11 +62,13 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
         con,
         """
         INSERT INTO idp_users (source, valid_from, valid_to, run_id, row_hash, user_id, login,
-                               email, employee_number, display_name, department, title, status)
+                               email, employee_number, display_name, department, title, status,
+                               lifecycle)
         SELECT 'okta', $now, NULL, 0, md5(i::VARCHAR), '00u' || i, 'p' || i || '@example.com',
                'p' || i || '@example.com', 'E' || i, 'Person ' || i, 'dept' || (i % 40),
                'title' || (i % 3),
-               CASE WHEN i % 10 = 0 THEN 'DEPROVISIONED' ELSE 'ACTIVE' END
+               CASE WHEN i % 10 = 0 THEN 'DEPROVISIONED' ELSE 'ACTIVE' END,
+               CASE WHEN i % 10 = 0 THEN 'deprovisioned' ELSE 'active' END
         FROM range($people) t(i)
         """,
         p,

@@ -15,7 +15,8 @@ What it follows (DOMAIN.md §3.2, Graph paging and throttling docs):
 - Collections `{"@odata.context", "value": [...], "@odata.nextLink"}`: `$top` (clamped to
   `max_top`, 999 unless a test lowers it), and an opaque `$skiptoken` inside an absolute nextLink; the result is fixed when the
   first page is served (entries added later are not in that listing).
-- `/v1.0/users` (a `$select` naming signInActivity is 403 unless `premium`), `/v1.0/groups`,
+- `/v1.0/users` (a `$select` naming signInActivity is 403 unless `premium`),
+  `/v1.0/directory/deletedItems/microsoft.graph.user` (soft-deleted users), `/v1.0/groups`,
   `/v1.0/groups/{id}/members` (directory objects with `@odata.type`),
   `/v1.0/servicePrincipals`, `/v1.0/servicePrincipals/{id}/appRoleAssignedTo`,
   `/v1.0/auditLogs/provisioning` with `$filter=activityDateTime gt <instant>` only
@@ -109,6 +110,7 @@ class Seen:
 @dataclass
 class _Tenant:
     users: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)  # soft-deleted users
     groups: list[dict[str, Any]] = field(default_factory=list)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sps: list[dict[str, Any]] = field(default_factory=list)
@@ -287,6 +289,8 @@ class GraphStandin(LoopbackServer):
                 raise _Reject(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
                               "Neither tenant is B2C or tenant doesn't have premium license")  # fmt: skip
             return self._first(path, q, d.users)
+        if rest == ["directory", "deletedItems", "microsoft.graph.user"]:
+            return self._first(path, q, d.deleted)
         if rest == ["groups"]:
             return self._first(path, q, d.groups)
         if rest == ["servicePrincipals"]:

@@ -150,8 +150,8 @@ roster AS (
     ) = 1
     UNION ALL
     SELECT i.user_id, 'idp_only', i.source, NULL, i.department, i.title,
-           CASE WHEN i.status = 'DEPROVISIONED' THEN 'terminated'
-                WHEN i.status = 'SUSPENDED' THEN 'leave'
+           CASE WHEN i.lifecycle IN ('deprovisioned', 'deleted') THEN 'terminated'
+                WHEN i.lifecycle = 'suspended' THEN 'leave'
                 ELSE 'active' END,
            lower(trim(coalesce(i.department, ''))), lower(trim(coalesce(i.title, '')))
     FROM idp_users i
