@@ -231,14 +231,28 @@ spell_starts AS (
 -- An inferred removal only bounds the removal from above, and not even that when the app's
 -- own full listing at or after its instant still showed the account active in the same spell
 -- (the IdP dropped an assignment; the app kept the account): no removal happened then.
+inferred_removals AS (
+    SELECT DISTINCT person_id, termination_date, app, account_id, occurred_at
+    FROM account_events
+    WHERE inferred AND action IN ('account.deactivate', 'account.delete', 'app.unassign')
+),
+-- The last full listing inside each active version of those accounts (one ASOF lookup per
+-- version, not one row per later run).
+listed_until AS (
+    SELECT v.app, v.account_id, v.valid_from, v.valid_to, r.as_of AS last_listed
+    FROM versions v
+    ASOF JOIN full_runs r
+      ON r.source = v.source AND r.as_of < coalesce(v.valid_to, CAST('infinity' AS TIMESTAMPTZ))
+    WHERE v.active
+      AND EXISTS (SELECT 1 FROM inferred_removals i
+                  WHERE i.app = v.app AND i.account_id = v.account_id)
+),
 contradicted AS (
-    SELECT DISTINCT e.person_id, e.termination_date, e.app, e.account_id, e.occurred_at
-    FROM account_events e
-    JOIN versions v ON v.app = e.app AND v.account_id = e.account_id AND v.active
-     AND v.valid_from <= e.occurred_at AND (v.valid_to IS NULL OR v.valid_to > e.occurred_at)
-    JOIN full_runs r ON r.source = v.source AND r.as_of >= e.occurred_at
-     AND (v.valid_to IS NULL OR r.as_of < v.valid_to)
-    WHERE e.inferred AND e.action IN ('account.deactivate', 'account.delete', 'app.unassign')
+    SELECT DISTINCT i.person_id, i.termination_date, i.app, i.account_id, i.occurred_at
+    FROM inferred_removals i
+    JOIN listed_until v ON v.app = i.app AND v.account_id = i.account_id
+     AND v.valid_from <= i.occurred_at AND (v.valid_to IS NULL OR v.valid_to > i.occurred_at)
+     AND v.last_listed >= i.occurred_at
 ),
 -- Removal evidence: the first reported and first inferred removal event in the spell, and the
 -- first listing end after the spell began (with the last full listing that showed it active).
