@@ -187,11 +187,12 @@ def test_full_run_equals_the_standin(graph, ft, monkeypatch) -> None:  # noqa: A
     assert (batch.source, batch.kind, batch.tenant, batch.as_of) == (
         "entra", "entra", "t-standin", NOW,
     )  # fmt: skip
-    assert sorted((u["user_id"], u["login"], u["status"], u["last_login_at"])
+    assert sorted((u["user_id"], u["email"], u["status"], u["lifecycle"], u["last_login_at"])
                   for u in table(batch, "idp_users")) == [
-        ("u-alice", "alice@example.com", "ACTIVE", datetime(2024, 3, 1, 9, tzinfo=UTC)),
-        ("u-bob", "bob@example.com", "ACTIVE", None),
-        ("u-carol", "carol@example.com", "DISABLED", None),
+        ("u-alice", "alice@example.com", "ACTIVE", "active", datetime(2024, 3, 1, 9, tzinfo=UTC)),
+        ("u-bob", "bob@example.com", "ACTIVE", "active", None),
+        ("u-carol", "carol@example.com", "DISABLED", "deprovisioned", None),
+        ("u-dave", "dave@example.com", "DELETED", "deleted", None),
     ]  # fmt: skip
     assert sorted((m["group_id"], m["user_id"]) for m in table(batch, "idp_group_members")) == [
         ("g-eng", "u-alice"), ("g-eng", "u-bob"), ("g-fin", "u-carol"),
@@ -230,7 +231,8 @@ def test_live_rows_equal_the_export_parser(graph, ft, monkeypatch, tmp_path: Pat
     (live,) = run(source(graph, monkeypatch), ft)
     d = graph.data
     files: dict[str, Any] = {
-        "users.json": d.users, "groups.json": d.groups, "servicePrincipals.json": d.sps,
+        "users.json": d.users, "deletedUsers.json": d.deleted, "groups.json": d.groups,
+        "servicePrincipals.json": d.sps,
         "appRoleAssignments.json": [a for sp in d.sps for a in d.assigned[sp["id"]]],
         "provisioning.json": {"value": sorted(d.logs, key=lambda e: e["activityDateTime"],
                                               reverse=True)},
@@ -310,7 +312,7 @@ def test_no_premium_licence_lists_users_without_sign_ins(graph, ft, monkeypatch)
     graph.premium = False
     (batch,) = run(source(graph, monkeypatch), ft)
     assert {u["last_login_at"] for u in table(batch, "idp_users")} == {None}
-    assert len(table(batch, "idp_users")) == 3
+    assert len(table(batch, "idp_users")) == 4  # three listed, one soft-deleted
     assert batch.notes == ["signInActivity unavailable (403 Forbidden): last logins are unknown"]
 
 

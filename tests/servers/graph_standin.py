@@ -154,6 +154,15 @@ class GraphStandin(LoopbackServer):
                 "displayName": upn.split("@")[0].title(), "accountEnabled": enabled,
                 "createdDateTime": "2024-01-02T03:04:05Z", **fields})  # fmt: skip
 
+    def add_deleted_user(self, uid: str, upn: str, deleted_at: str) -> None:
+        """A soft-deleted user (directory/deletedItems): Graph prefixes its UPN with its id."""
+        with self._lock:
+            self.data.deleted.append({
+                "id": uid, "userPrincipalName": uid.replace("-", "") + upn, "mail": upn,
+                "otherMails": [], "displayName": upn.split("@")[0].title(),
+                "accountEnabled": True, "createdDateTime": "2024-01-02T03:04:05Z",
+                "deletedDateTime": deleted_at})  # fmt: skip
+
     def add_group(self, gid: str, name: str, members: list[str]) -> None:
         """A security group; members are user ids, or `group:<id>`/`device:<id>` objects."""
         with self._lock:
@@ -182,13 +191,14 @@ class GraphStandin(LoopbackServer):
             ]  # fmt: skip
 
     def seed(self) -> None:
-        """3 users (carol disabled), 2 groups (Engineering nests a group and a device),
+        """3 users (carol disabled) and a soft-deleted one (dave), 2 groups (Engineering nests a group and a device),
         Slack (assigned to Engineering and to carol) and GitHub (assigned to alice)."""
         self.add_user("u-alice", "alice@example.com", department="Engineering",
                       jobTitle="Engineer", employeeId="E1001", otherMails=["a@alt.example"],
                       signInActivity={"lastSignInDateTime": "2024-03-01T09:00:00Z"})  # fmt: skip
         self.add_user("u-bob", "bob@example.com")
         self.add_user("u-carol", "carol@example.com", enabled=False)
+        self.add_deleted_user("u-dave", "dave@example.com", "2024-03-05T10:00:00Z")
         self.add_group("g-eng", "Engineering", ["u-alice", "u-bob", "group:g-fin", "device:d1"])
         self.add_group("g-fin", "Finance", ["u-carol"])
         self.add_app("sp-slack", "Slack", [("Group", "g-eng"), ("User", "u-carol")])
