@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connectors.entra import read_entra_export
+from connectors.entra import entra_events, entra_records, read_entra_export
 from connectors.entra_live import entra_clients, read_entra_live
 from connectors.http import AuthFailed, BadResponse
 from connectors.http_retry import HttpStats, RetryPolicy
@@ -421,3 +421,31 @@ def test_evidence_sync_of_a_live_entra_source(graph, monkeypatch, tmp_path) -> N
         assert SECRET not in str(con.execute("SELECT * FROM sync_pages").fetchall())
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "job", "action", "inbound"),
+    [
+        ("Microsoft Entra ID", "Workday2AAD.1a2b.3c4d", "disable", True),
+        ("azure active directory", "SuccessFactors2AAD.x.y", "create", True),
+        ("Contoso", "API2AAD.74beb.0f1e", "create", True),  # API-driven inbound by its job id
+        ("Active Directory", "Workday2AD.1.2", "delete", True),  # hybrid inbound to on-prem AD
+        ("Contoso", "ContosoOutDelta.7928", "disable", False),
+        ("Entra Toolkit", "EntraToolkitOut.1", "disable", False),  # an app, not the directory
+    ],
+)
+def test_inbound_records_are_the_directory_not_an_app(target, job, action, inbound) -> None:  # noqa: ANN001
+    rec = {"id": "x1", "activityDateTime": "2024-03-01T00:00:00Z", "provisioningAction": action,
+           "jobId": job, "provisioningStatusInfo": {"status": "success"},
+           "targetSystem": {"displayName": target},
+           "sourceIdentity": {"id": "W-100", "identityType": "User"},
+           "targetIdentity": {"id": "u-entra", "identityType": "User"},
+           "servicePrincipal": {"id": "sp1", "displayName": "Inbound or app"}}  # fmt: skip
+    (row,) = entra_events(entra_records([rec], "provisioning.json")).to_pylist()
+    verb = {"create": "create", "disable": "deactivate", "delete": "delete"}[action]
+    if inbound:
+        assert (row["action"], row["app"], row["account_id"], row["person_id"]) == (
+            f"user.{verb}", None, None, "u-entra")
+    else:
+        assert (row["action"], row["app"], row["account_id"], row["person_id"]) == (
+            f"account.{verb}", "Inbound or app", "u-entra", "W-100")
