@@ -6,8 +6,9 @@
 -- parameters: grace_hours
 -- description: The IdP assigns a person to an app, past the grace period, and the app has no active account for them.
 -- Desired state is the IdP's current assignments (Okta app users, Entra app role assignments).
--- An assignment the IdP itself marks INACTIVE or DEPROVISIONED, or whose IdP user is
--- deprovisioned, wants no access. An app account fulfils an assignment when it stands for the
+-- An assignment the IdP itself marks INACTIVE or DEPROVISIONED, or whose IdP user's
+-- lifecycle is deprovisioned or deleted (Okta DEPROVISIONED, Entra accountEnabled false or
+-- soft-deleted) or who is gone from a complete listing, wants no access. An app account fulfils an assignment when it stands for the
 -- assigned IdP user (_account_idp: externalId, same person, or the assigned user name). Only
 -- apps whose accounts some source lists are judged. `account` is the user name the IdP assigns.
 WITH asg AS (
@@ -55,7 +56,7 @@ SELECT
                                   'status', s.status, 'scope', s.scope, 'groups', s.groups,
                                   'assigned_at', s.assigned_at, 'valid_from', s.valid_from),
         'idp_user', json_object('user_id', s.idp_user_id, 'login', s.idp_login,
-                                'status', s.idp_status),
+                                'status', s.idp_status, 'lifecycle', s.idp_lifecycle),
         'person_id', s.person_id,
         'app_accounts', coalesce(f.accounts, []),
         'grace_hours', $grace_hours
