@@ -26,7 +26,12 @@ Mapping choices (one per line):
   values on every update and often leaves oldValue empty.
 - A Group source identity (group provisioning) is no account: the action stays unmapped,
   entra.<provisioningAction> as ARCHITECTURE.md prescribes, person_id null, entitlement = the
-  group's displayName.
+  group's displayName; except an update whose modifiedProperties `members` added (removed)
+  exactly one member: group.member.add (remove) with account_id = that member's id in the app
+  (what dates a pushed group's grant). Several members in one record stay entra.update.
+- An outbound user update whose modifiedProperties change the SCIM `roles` attribute (Entra's
+  app-role mapping `roles[primary eq "True"].value`) is privilege.grant (revoke) with
+  entitlement = the role added (removed), unless it also (de)activates the account.
 - Outcome from provisioningStatusInfo.status: success→success, failure→failure,
   skipped/warning/anything else→unknown. Only a successful record ends access (detections).
 - actor = initiatedBy.displayName; person_id = sourceIdentity.id; app =
@@ -63,6 +68,7 @@ Mapping choices (one per line):
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -244,7 +250,8 @@ def entra_action(rec: dict[str, Any]) -> str:
     native = str(rec.get("provisioningAction") or "")
     source = rec.get("sourceIdentity") or {}
     if str(source.get("identityType") or "").lower() == "group":
-        return f"entra.{native}"
+        member = member_change(rec)
+        return member[0] if member is not None else f"entra.{native}"
     inbound = is_inbound(rec)
     verbs = INBOUND_ACTIONS if inbound else ENTRA_ACTIONS
     noun = "user" if inbound else "account"
@@ -259,7 +266,61 @@ def entra_action(rec: dict[str, Any]) -> str:
                 return f"{noun}.deactivate"
             if new is True and old is False:
                 return f"{noun}.activate"
+        if not inbound and (role := role_change(rec)) is not None:
+            return role[0]
     return verbs.get(native, f"entra.{native}")
+
+
+def member_change(rec: dict[str, Any]) -> tuple[str, str] | None:
+    """(group.member.add | group.member.remove, the member's id in the app) of an outbound
+    group update whose modifiedProperties `members` added or removed exactly one member; None
+    otherwise (several members in one record stay entra.update: one record, one event)."""
+    if is_inbound(rec) or str(rec.get("provisioningAction") or "") != "update":
+        return None
+    for prop in rec.get("modifiedProperties") or []:
+        if not isinstance(prop, dict) or str(prop.get("displayName") or "").lower() != "members":
+            continue
+        new, old = _values(prop.get("newValue")), _values(prop.get("oldValue"))
+        added, removed = [v for v in new if v not in old], [v for v in old if v not in new]
+        if len(added) == 1 and not removed:
+            return "group.member.add", added[0]
+        if len(removed) == 1 and not added:
+            return "group.member.remove", removed[0]
+    return None
+
+
+def role_change(rec: dict[str, Any]) -> tuple[str, str] | None:
+    """(privilege.grant | privilege.revoke, app role) of an outbound update that changed the
+    SCIM `roles` attribute (Entra maps app role assignments to `roles[primary eq "True"].value`
+    and logs the change in modifiedProperties); None otherwise. Several roles added in one
+    record: the first in order names the event (details keep them all)."""
+    for prop in rec.get("modifiedProperties") or []:
+        if not isinstance(prop, dict):
+            continue
+        if not str(prop.get("displayName") or "").strip().lower().startswith("roles"):
+            continue
+        new, old = _values(prop.get("newValue")), _values(prop.get("oldValue"))
+        if added := [v for v in new if v not in old]:
+            return "privilege.grant", added[0]
+        if removed := [v for v in old if v not in new]:
+            return "privilege.revoke", removed[0]
+    return None
+
+
+def _values(value: Any) -> list[str]:
+    """A modifiedProperties value as its list of texts: Graph sends "x", '["x","y"]' or null."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        items = value
+    else:
+        text = str(value).strip()
+        try:
+            parsed = json.loads(text) if text.startswith("[") else [text]
+        except ValueError:
+            parsed = [text]
+        items = parsed if isinstance(parsed, list) else [parsed]
+    return [str(v).strip() for v in items if v is not None and str(v).strip()]
 
 
 def entra_outcome(status: str | None) -> str:
@@ -466,12 +527,15 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "modifiedProperties": rec.get("modifiedProperties") or [],
         "steps": steps,
     }
+    action = entra_action(rec)
+    member = member_change(rec) if group else None
+    role = role_change(rec) if action.startswith("privilege.") else None
     return {
         "native_id": native_id,
         "identity": None,
         "native_type": native_type,
         "occurred_at": occurred,
-        "action": entra_action(rec),
+        "action": action,
         "outcome": entra_outcome(status.get("status")),
         "actor": _blank((rec.get("initiatedBy") or {}).get("displayName")),
         # Inbound: the Entra user is the target, and the directory is no app.
@@ -480,8 +544,14 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
             else None if group else _blank(source.get("id"))
         ),
         "app": None if inbound else _blank((rec.get("servicePrincipal") or {}).get("displayName")),
-        "account_id": None if inbound else _blank((rec.get("targetIdentity") or {}).get("id")),
-        "entitlement": _blank(source.get("displayName")) if group else None,
+        "account_id": (
+            None if inbound
+            else member[1] if member is not None
+            else _blank((rec.get("targetIdentity") or {}).get("id"))
+        ),
+        "entitlement": (
+            _blank(source.get("displayName")) if group else role[1] if role is not None else None
+        ),
         "details": dumps(details),
         "raw": dumps(rec),
     }

@@ -18,7 +18,7 @@ __all__ = ["Records", "json_records", "ExportReader"]
 # (where, index, record): `where` names the file (export) or the request (live) in errors.
 Records = list[tuple[str, int, dict[str, Any]]]
 
-_SPLIT = re.compile(r"^(?P<id>.+?)(?:-\d{4,})?$")
+_SPLIT = re.compile(r"^(?P<id>.+?)(?:-\d{4,6})?$")
 
 
 def json_records(doc: Any, where: str, *, value_key: str | None = None) -> Records:

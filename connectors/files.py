@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
-_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<n>\d{4,})$")
+_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<n>\d{4,6})$")
 _END_OF_DAY = time(23, 59, 59, 999999)
 
 

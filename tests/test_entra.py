@@ -449,3 +449,51 @@ def test_inbound_records_are_the_directory_not_an_app(target, job, action, inbou
     else:
         assert (row["action"], row["app"], row["account_id"], row["person_id"]) == (
             f"account.{verb}", "Inbound or app", "u-entra", "W-100")
+
+
+def _update(identity: str, prop: str, old: object, new: object) -> dict[str, Any]:
+    return {"id": "m1", "activityDateTime": "2024-03-01T00:00:00Z", "provisioningAction": "update",
+            "jobId": "GitHubOut.1", "provisioningStatusInfo": {"status": "success"},
+            "targetSystem": {"displayName": "GitHub"},
+            "sourceIdentity": {"id": "g-1" if identity == "Group" else "u-1",
+                               "displayName": "Engineering", "identityType": identity},
+            "targetIdentity": {"id": "T-1", "identityType": identity},
+            "servicePrincipal": {"id": "sp1", "displayName": "GitHub"},
+            "modifiedProperties": [{"displayName": prop, "oldValue": old, "newValue": new}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("identity", "prop", "old", "new", "expected"),
+    [
+        # A pushed group's membership change names the member's id in the app: it dates a grant.
+        ("Group", "members", None, '["A-7"]', ("group.member.add", "A-7", "Engineering")),
+        ("Group", "members", '["A-7"]', None, ("group.member.remove", "A-7", "Engineering")),
+        ("Group", "members", None, '["A-7","A-8"]', ("entra.update", "T-1", "Engineering")),
+        ("Group", "description", None, "x", ("entra.update", "T-1", "Engineering")),
+        # Entra's app-role mapping to SCIM roles: a grant or a revoke of that role.
+        ("User", 'roles[primary eq "True"].value', None, "prod-admin",
+         ("privilege.grant", "T-1", "prod-admin")),
+        ("User", 'roles[primary eq "True"].value', '["prod-admin"]', "[]",
+         ("privilege.revoke", "T-1", "prod-admin")),
+        ("User", "department", "Eng", "Sales", ("account.update", "T-1", None)),
+    ],
+)
+def test_membership_and_role_updates(identity, prop, old, new, expected) -> None:  # noqa: ANN001
+    rec = _update(identity, prop, old, new)
+    (row,) = entra_events(entra_records([rec], "provisioning.json")).to_pylist()
+    assert (row["action"], row["account_id"], row["entitlement"]) == expected
+
+
+def test_group_member_files_named_by_a_uuid_with_a_numeric_tail(tmp_path: Path) -> None:
+    # A uuid whose last group is all digits is no split page "<id>-0001.json".
+    gid = "442f3a07-2452-4185-8ecb-902454511899"
+    (tmp_path / "group_members").mkdir()
+    (tmp_path / "groups.json").write_text(json.dumps([{"id": gid, "displayName": "G"}]))
+    split = "00000000-0000-4000-8000-000000000001"  # and one split into pages
+    (tmp_path / "group_members" / f"{gid}.json").write_text(json.dumps([{"id": "u1"}]))
+    (tmp_path / "group_members" / f"{split}.json").write_text(json.dumps([{"id": "u2"}]))
+    (tmp_path / "group_members" / f"{split}-0001.json").write_text(json.dumps([{"id": "u3"}]))
+    batch = read_entra_export(SourceConfig(name="entra", kind="entra", path=tmp_path))
+    assert sorted((m["group_id"], m["user_id"]) for m in table(batch, "idp_group_members")) == [
+        (split, "u2"), (split, "u3"), (gid, "u1"),
+    ]  # fmt: skip
