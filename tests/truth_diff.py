@@ -1,6 +1,7 @@
 """Developer tool: findings against truth.json for a synthetic tenant, per subkind.
 
     .venv/bin/python -m tests.truth_diff --seed 3 --people 1000 --apps 16 [--kind drift]
+        [--idp entra]
 
 The tenant is generated and synced once into a cache folder (re-used while the generator's
 output is the same); every call detects on a fresh copy of that store, so edited detections
@@ -18,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from connectors.synthetic import generate_tenant
+from connectors.synthetic.tenant import IDPS
 from evidence.config import load_config
 from evidence.detections.runner import detect
 from evidence.store.db import open_store
@@ -26,11 +28,11 @@ from evidence.sync import sync_sources
 CACHE = Path(tempfile.gettempdir()) / "scim-evidence-truth"
 
 
-def _tenant(seed: int, people: int, apps: int) -> Path:
-    out = CACHE / f"s{seed}-p{people}-a{apps}"
+def _tenant(seed: int, people: int, apps: int, idp: str = "okta") -> Path:
+    out = CACHE / f"{idp}-s{seed}-p{people}-a{apps}"
     if not (out / "synced.duckdb").exists():
         shutil.rmtree(out, ignore_errors=True)
-        generate_tenant(out, seed=seed, people=people, apps=apps)
+        generate_tenant(out, seed=seed, people=people, apps=apps, idp=idp)
         cfg = load_config(out / "evidence.toml")
         con = open_store(out / "synced.duckdb")
         try:
@@ -41,8 +43,8 @@ def _tenant(seed: int, people: int, apps: int) -> Path:
     return out
 
 
-def diff(seed: int, people: int, apps: int, kinds: set[str] | None) -> int:
-    out = _tenant(seed, people, apps)
+def diff(seed: int, people: int, apps: int, kinds: set[str] | None, idp: str = "okta") -> int:
+    out = _tenant(seed, people, apps, idp)
     cfg = load_config(out / "evidence.toml")
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "e.duckdb"
@@ -84,8 +86,10 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=400)
     ap.add_argument("--apps", type=int, default=12)
     ap.add_argument("--kind", action="append", help="compare only this kind (repeatable)")
+    ap.add_argument("--idp", choices=IDPS, default="okta", help="the tenant's identity provider")
     a = ap.parse_args()
-    sys.exit(1 if diff(a.seed, a.people, a.apps, set(a.kind) if a.kind else None) else 0)
+    kinds = set(a.kind) if a.kind else None
+    sys.exit(1 if diff(a.seed, a.people, a.apps, kinds, a.idp) else 0)
 
 
 if __name__ == "__main__":

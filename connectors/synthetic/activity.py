@@ -19,6 +19,13 @@ __all__ = ["lifecycle_events", "signins"]
 def lifecycle_events(t: Tenant, rng: random.Random) -> None:
     """user.lifecycle.*, profile updates (moves, renames) inside the period."""
     P = t.period_start
+    renamed = {h.hid for h in t.humans if h.renamed_at is not None and h.old_email}
+    # The renamed people's accounts, in account order (scanning every account per renamed
+    # person was quadratic at enterprise sizes).
+    theirs: dict[int, list[Account]] = {}
+    for a in t.accounts:
+        if a.human is not None and a.human.hid in renamed:
+            theirs.setdefault(a.human.hid, []).append(a)
     for h in t.humans:
         u = h.idp
         if u is None:
@@ -69,8 +76,8 @@ def lifecycle_events(t: Tenant, rng: random.Random) -> None:
                     },
                 )
             )
-            for a in t.accounts:
-                if a.human is h and a.app.scim and a.created < h.renamed_at and a.active:
+            for a in theirs.get(h.hid, []):
+                if a.app.scim and a.created < h.renamed_at and a.active:
                     t.activity.append(
                         Activity(
                             h.renamed_at + seconds(rng, 30, 300),

@@ -82,7 +82,10 @@ def build_apps(t: Tenant, ids: Ids, rng: random.Random) -> None:
                 extras=("power-user",),
             )
         created = t.as_of - timedelta(days=int(365 * tpl.launched_years) + rng.randint(0, 400))
-        okta_id = ids.okta("0oa") if tpl.kind != "csv_only" else None
+        # The IdP's id of the app: an Okta app id, or the Entra service principal's object id.
+        okta_id = None
+        if tpl.kind != "csv_only":
+            okta_id = ids.uuid() if t.idp == "entra" else ids.okta("0oa")
         base = f"https://{tpl.name}.scim.example/scim/v2"
         t.apps.append(App(tpl, okta_id, created, base))
 
@@ -96,19 +99,30 @@ class _Names:
 
     def handle(self, app: str, h: Human) -> str:
         taken = self.taken.setdefault(app, set())
+        base = f"{h.first.lower()}{h.last.lower()[:4]}"
+        tries = 0
         while True:
-            v = f"{h.first.lower()}{h.last.lower()[:4]}-{self.rng.randint(1, 999)}"
+            # Past a few dozen collisions the short suffixes are nearly used up (huge tenants):
+            # widen the range rather than loop; smaller tenants never get here.
+            hi = 999 if tries < 50 else 99999
+            v = f"{base}-{self.rng.randint(1, hi)}"
+            tries += 1
             if v not in taken:
                 taken.add(v)
                 return v
 
 
 def _account_id(app: App, ids: Ids, rng: random.Random) -> str:
+    """A fresh id in the app's style, never one already drawn (ids.seen is tenant-wide)."""
     if app.scim:
         return ids.uuid()
-    if app.tpl.csv_format == "a":
-        return f"U{rng.randint(10**7, 10**8 - 1)}"
-    return str(rng.randint(10**9, 10**10 - 1))
+    while True:
+        if app.tpl.csv_format == "a":
+            v = f"U{rng.randint(10**7, 10**8 - 1)}"
+        else:
+            v = str(rng.randint(10**9, 10**10 - 1))
+        if ids.fresh(v):
+            return v
 
 
 def new_account(
@@ -162,21 +176,25 @@ def deactivate(
     events: bool = True,
     delete: bool = False,
     keep_groups: bool = False,
+    keep_assignment: bool = False,
 ) -> None:
-    """End an account at `at`, with the IdP's unassign/deprovision events when it manages it."""
+    """End an account at `at`, with the IdP's unassign/deprovision events when it manages it.
+    keep_assignment: the IdP keeps the user's assignment and group memberships (Entra keeps
+    those of a disabled user; its provisioning disables the app account all the same)."""
     a.active = False
     a.deleted = delete
     a.deactivated_at = at
     a.modified = at
     if not keep_groups:
         a.groups = []
-    a.pushed = []
-    if a.assignment is not None:
+    kept = list(a.pushed) if keep_assignment else []
+    a.pushed = kept
+    if a.assignment is not None and not keep_assignment:
         a.assignment.removed = True
     if not (events and a.app.okta and a.human and a.human.idp and at >= t.period_start):
         return
     u = a.human.idp
-    for g in _okta_groups(a):
+    for g in [] if keep_assignment else _okta_groups(a):
         t.activity.append(Activity(at, "group.user_membership.remove", u, a.app, a, g))
     t.activity.append(
         Activity(at + seconds(rng, 3, 40), "application.user_membership.remove", u, a.app, a)
@@ -376,10 +394,11 @@ def _terminate(t: Tenant, a: Account, h: Human, rng: random.Random) -> None:
         return
     on_time = h.end + h.deprov_delay + seconds(rng, 20, 900)
     old = h.end < t.period_start
+    entra = t.idp == "entra"
     if mode == "scim_failed" and a.app.name == h.deprov_app:
-        if a.assignment is not None:
-            a.assignment.removed = True
-        a.pushed = []
+        if a.assignment is not None and not entra:
+            a.assignment.removed = True  # Okta unassigned; Entra keeps a disabled user's
+        a.pushed = a.pushed if entra else []
         if h.idp is not None:
             t.activity.append(
                 Activity(on_time, "application.user_membership.remove", h.idp, a.app, a)
@@ -407,4 +426,36 @@ def _terminate(t: Tenant, a: Account, h: Human, rng: random.Random) -> None:
         (a.app.scim and rng.random() < (0.7 if old else 0.25))
         or (not a.app.okta and rng.random() < (0.6 if old else 0.3))
     )
-    deactivate(t, a, at, rng, delete=delete)
+    if entra and mode == "late" and a.app.scim and at >= t.period_start:
+        _first_attempt(t, a, h, rng)
+    u = h.idp
+    keep = entra and u is not None and u.deleted_at is None
+    deactivate(t, a, at, rng, delete=delete, keep_assignment=keep)
+
+
+# Entra: what happened on time to a deprovisioning that took effect late, in turn.
+_LATE_FIRST = ("failure", "stagedDelete", "skipped", None)
+
+
+def _first_attempt(t: Tenant, a: Account, h: Human, rng: random.Random) -> None:
+    """A first, on-time disable of a late leaver's SCIM account that removed nothing: failed,
+    held back by accidental-deletion prevention, or skipped (or none at all)."""
+    assert h.end is not None
+    kind = _LATE_FIRST[t.late_variants % len(_LATE_FIRST)]
+    t.late_variants += 1
+    if kind is None or h.idp is None:
+        return
+    at = h.end + timedelta(hours=rng.randint(1, 6)) + seconds(rng, 0, 3599)
+    if kind == "stagedDelete":
+        ev = Activity(at, "entra.stagedDelete", h.idp, a.app, a, actor="system", outcome="SKIPPED")
+    else:
+        ev = Activity(
+            at,
+            "application.provision.user.deactivate",
+            h.idp,
+            a.app,
+            a,
+            actor="system",
+            outcome="FAILURE" if kind == "failure" else "SKIPPED",
+        )
+    t.activity.append(ev)

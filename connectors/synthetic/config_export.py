@@ -11,7 +11,7 @@ from typing import Any
 from connectors.synthetic.catalog import OKTA_HOST, PRIVILEGED, SOD_RULES
 from connectors.synthetic.csv_export import CSV_ACTIVE, CSV_COLUMNS, HR_COLUMNS
 from connectors.synthetic.jsonio import write_json
-from connectors.synthetic.model import Tenant, iso
+from connectors.synthetic.model import App, Tenant, iso
 
 __all__ = ["POLICY", "write_config", "write_truth", "write_tenant", "truth_key"]
 
@@ -78,15 +78,26 @@ def write_config(t: Tenant, out: Path) -> Path:
             "Intern": "intern",
         },
     )
-    source(
-        {
-            "name": "okta",
-            "kind": "okta",
-            "path": "sources/okta",
-            "tenant": OKTA_HOST,
-            "as_of": as_of,
-        }
-    )
+    if t.idp == "entra":
+        source(
+            {
+                "name": "entra",
+                "kind": "entra",
+                "path": "sources/entra",
+                "tenant": t.entra_tenant,
+                "as_of": as_of,
+            }
+        )
+    else:
+        source(
+            {
+                "name": "okta",
+                "kind": "okta",
+                "path": "sources/okta",
+                "tenant": OKTA_HOST,
+                "as_of": as_of,
+            }
+        )
     for app in t.apps:
         if app.scim:
             source(
@@ -189,6 +200,27 @@ INJECTIONS = {
 }
 
 
+# The injections as they read for an Entra tenant, where they differ.
+ENTRA_INJECTIONS = {
+    "orphan:never": "HR termination never reached Entra (the inbound disable failed): the "
+    "Entra user stays enabled and every account of the leaver stays active",
+    "orphan:scim_failed": "the leaver's Entra user was disabled but the SCIM disable failed "
+    "(provisioning record with status failure): the account stays active (orphan, not drift, "
+    "no SLA finding)",
+    "orphan:idp_only": "an IdP-only advisor, disabled in Entra (employeeLeaveDateTime), keeps an "
+    "active CSV account",
+    "sla:late": "leaver's SCIM accounts disabled 3-20 days after the last day (the successful "
+    "provisioning record); some first had a failed, skipped or stagedDelete attempt on time",
+    "creep:expired_grant": "aws prod-admin (time-bound, 7 days) held 15-80 days; the grant is "
+    "dated by the provisioning log's group membership update",
+    "drift:missing_account": "assigned in Entra, deleted (SCIM) or deactivated (CSV) in the app",
+    "drift:unassigned_account": "active account in an Entra-managed app, app role assignment "
+    "removed",
+    "drift:group_mismatch": "an app group lacks a member of the Entra group assigned to the app, "
+    "or has one the group lacks",
+}
+
+
 def _count(t: Tenant, tag: str) -> int:
     """People an injection was applied to (accounts, for unmatched ones)."""
     if tag == "orphan:unmatched":
@@ -226,15 +258,7 @@ def write_tenant(t: Tenant, out: Path, counts: dict[str, Any]) -> Path:
         "sizes": {"people": t.n_people, "apps": t.n_apps},
         "counts": counts,
         "truth_counts": per,
-        "apps": [
-            {
-                "name": a.name,
-                "okta_label": a.tpl.label if a.okta else None,
-                "kind": a.kind,
-                "group_push": a.tpl.push,
-            }
-            for a in t.apps
-        ],
+        "apps": [_app_meta(t, a) for a in t.apps],
         "hr_snapshots": [
             {
                 "path": f"sources/hr/workers-{d.isoformat()}.csv",
@@ -244,11 +268,34 @@ def write_tenant(t: Tenant, out: Path, counts: dict[str, Any]) -> Path:
         ]
         + [{"path": "sources/hr/workers.csv", "as_of": iso(t.as_of)}],
         "injections": [
-            {"tag": tag, "count": _count(t, tag), "description": text}
+            {
+                "tag": tag,
+                "count": _count(t, tag),
+                "description": ENTRA_INJECTIONS.get(tag, text) if t.idp == "entra" else text,
+            }
             for tag, text in INJECTIONS.items()
         ],
         "hazards": t.hazards,
     }
+    if t.idp != "okta":
+        doc = {"generator": doc.pop("generator"), "idp": t.idp, **doc}
     path = out / "tenant.json"
     write_json(path, doc)
     return path
+
+
+def _app_meta(t: Tenant, a: App) -> dict[str, Any]:
+    if t.idp == "okta":
+        return {
+            "name": a.name,
+            "okta_label": a.tpl.label if a.okta else None,
+            "kind": a.kind,
+            "group_push": a.tpl.push,
+        }
+    # The kinds keep their names: "scim_okta" and "csv_okta" are the IdP-managed ones.
+    return {
+        "name": a.name,
+        "entra_display_name": a.tpl.label if a.okta else None,
+        "kind": a.kind,
+        "group_assignment": a.tpl.push,
+    }

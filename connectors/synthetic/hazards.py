@@ -14,6 +14,7 @@ from connectors.synthetic.model import (
     Assignment,
     HrRecord,
     Human,
+    IdpUser,
     Ids,
     Tenant,
     day_end,
@@ -59,7 +60,11 @@ def people_hazards(t: Tenant, rng: random.Random) -> None:
     t.hazards.append(f"contractors ({n_ct}, C… ids) and interns ({n_in}) among the workers")
     t.hazards.append(
         f"people on leave ({sum(h.status == 'leave' for h in hr)}): accounts stay "
-        "active, half of them SUSPENDED in Okta"
+        + (
+            "active, half of them SUSPENDED in Okta"
+            if t.idp == "okta"
+            else "active and assigned, their Entra users disabled (accountEnabled false)"
+        )
     )
     t.hazards.append(
         "background movers (department or title change) whose entitlements were "
@@ -139,6 +144,13 @@ def people_hazards(t: Tenant, rng: random.Random) -> None:
 
     ext = [h for h in t.humans if h.idp_only]
     advisors = [h for h in ext if h.title == "Advisor"]
+    if t.idp == "entra":
+        # Entra has no suspension: a disabled IdP-only user is a leaver, not on leave.
+        t.hazards.append(
+            "IdP-only people (auditors, board members, advisors): no HR record, "
+            "status from Entra (disabled: terminated, at employeeLeaveDateTime)"
+        )
+        return
     for h in advisors[:1]:
         h.status, h.used = "leave", "suspended"
         h.leave_start = (T - timedelta(days=30)).date()
@@ -161,6 +173,9 @@ def idp_hazards(t: Tenant, rng: random.Random) -> None:
     ]
     rng.shuffle(hr_users)
     odd = hr_users[: max(3, t.n_people // 300)]
+    if t.idp == "entra":
+        _entra_idp_hazards(t, hr_users[len(odd) : len(odd) + max(2, t.n_people // 100)], rng)
+        return
     for i, u in enumerate(odd):
         u.status = ("LOCKED_OUT", "PASSWORD_EXPIRED", "RECOVERY")[i % 3]
         u.status_changed = between(rng, t.as_of - timedelta(days=20), t.as_of - timedelta(days=1))
@@ -174,6 +189,18 @@ def idp_hazards(t: Tenant, rng: random.Random) -> None:
         if h.idp_only and h.idp and h.status == "active" and h.title == "Auditor":
             h.idp.status = "PASSWORD_EXPIRED"
             break
+
+
+def _entra_idp_hazards(t: Tenant, no_id: list[IdpUser], rng: random.Random) -> None:
+    """Entra has no lock-out states worth a hazard; users without employeeId it has."""
+    for u in no_id:
+        u.employee_number = None
+        u.human.email_raw = u.human.email.title() if rng.random() < 0.5 else u.human.email_raw
+    t.hazards.append("Entra users without employeeId, linked to HR by email only")
+    t.hazards.append(
+        "a rehire under a new employee id: the re-enabled Entra user has no employeeId, HR "
+        "holds the old terminated record and the new active one under the same email"
+    )
 
 
 def account_hazards(t: Tenant, rng: random.Random, ids: Ids) -> None:

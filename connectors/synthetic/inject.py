@@ -363,6 +363,8 @@ class Injector:
             user = f"{h.first[0]}{h.last}".lower()
             if a.app.tpl.csv_format == "b":
                 user = h.email.upper()
+            else:
+                user = self._free_name(a.app, user)
             b = new_account(
                 self.t,
                 self.ids,
@@ -380,6 +382,15 @@ class Injector:
             b.pinned_login = True
             for acc in (a, b):
                 self.t.find("duplicate", "multiple_accounts", acc.app.name, acc.user_name)
+
+    def _free_name(self, app: App, user: str) -> str:
+        """`user`, numbered when another account of the app has it (two J. Smiths)."""
+        taken = {a.user_name.lower() for a in self.t.accounts if a.app is app}
+        v, k = user, 1
+        while v in taken:
+            k += 1
+            v = f"{user}{k}"
+        return v
 
 
 def _assigned(a: Account) -> bool:

@@ -11,9 +11,16 @@ from connectors.synthetic.apps import grants_for
 from connectors.synthetic.catalog import PRIVILEGED, ROLES, SOD_RULES
 from connectors.synthetic.clock import between, day_between
 from connectors.synthetic.hazards import pick
-from connectors.synthetic.model import Human, Tenant, day_start
+from connectors.synthetic.model import App, Human, Tenant, day_start
 
-__all__ = ["plan_lifecycle", "lifecycle_truth", "safe_entitlement", "role_counts", "BIG"]
+__all__ = [
+    "plan_lifecycle",
+    "lifecycle_truth",
+    "removal_logged",
+    "safe_entitlement",
+    "role_counts",
+    "BIG",
+]
 
 BIG = 21  # one holder in a peer group this size is under 5 %
 
@@ -67,7 +74,10 @@ def plan_lifecycle(t: Tenant, rng: random.Random, n: int) -> None:
     failed = [h for h in _leavers(t, 5) if _unpushed_scim(t, h)]
     for h in pick(rng, failed, 1, "orphan:scim_failed"):
         h.deprov, h.deprov_app = "scim_failed", rng.choice(_unpushed_scim(t, h))
-    late = [h for h in _leavers(t, 30) if _apps_of(t, h, ("scim_okta", "csv_okta"))]
+    # Late deprovisioning is on record where the IdP logs it: Okta for every app it manages,
+    # Entra's provisioning logs for the SCIM apps only.
+    managed = ("scim_okta", "csv_okta") if t.idp == "okta" else ("scim_okta",)
+    late = [h for h in _leavers(t, 30) if _apps_of(t, h, managed)]
     for h in pick(rng, _fewest(t, late, n), max(1, n // 2), "sla:late"):
         h.deprov = "late"
         h.deprov_delay = timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 20))
@@ -163,6 +173,13 @@ def _residue(t: Tenant, old: tuple[str, str], new: tuple[str, str]) -> list[tupl
     return out
 
 
+def removal_logged(t: Tenant, app: App) -> bool:
+    """The IdP logs the removal of this app's accounts: Okta unassigns and deprovisions in its
+    System Log for every app it manages; Entra's provisioning logs hold only the apps it
+    provisions (SCIM), an SSO-only app's account ends unrecorded."""
+    return app.okta if t.idp == "okta" else app.scim
+
+
 def lifecycle_truth(t: Tenant) -> None:
     """Expected findings of the planned lifecycle injections, from the accounts as built."""
     for a in t.accounts:
@@ -173,7 +190,7 @@ def lifecycle_truth(t: Tenant) -> None:
             t.find("orphan", "terminated_active", a.app.name, a.user_name)
         elif (
             h.deprov == "late"
-            and a.app.okta
+            and removal_logged(t, a.app)
             and a.deactivated_at
             and h.end
             and a.deactivated_at > h.end

@@ -51,30 +51,49 @@ def iso_ms(dt: datetime | None) -> str | None:
 
 
 class Ids:
-    """Vendor-shaped identifiers drawn from one seeded stream."""
+    """Vendor-shaped identifiers drawn from one seeded stream, unique by construction: every
+    id is checked against `seen`, which several streams of one tenant may share. A redraw
+    happens only on a collision, so sizes where none occurs draw exactly the same ids."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, seen: set[str] | None = None) -> None:
         self.rng = rng
-        self.seen: set[str] = set()
+        self.seen: set[str] = set() if seen is None else seen
+
+    def fresh(self, v: str) -> bool:
+        """True (and `v` taken) when no id drawn so far is `v`."""
+        if v in self.seen:
+            return False
+        self.seen.add(v)
+        return True
 
     def okta(self, prefix: str) -> str:
         while True:
             v = prefix + "".join(self.rng.choices(_B62, k=17))
-            if v not in self.seen:
-                self.seen.add(v)
+            if self.fresh(v):
                 return v
 
     def uuid(self) -> str:
-        n = self.rng.getrandbits(128)
-        n = (n & ~(0xF << 76)) | (4 << 76)
-        n = (n & ~(0x3 << 62)) | (0x2 << 62)
-        h = f"{n:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        while True:
+            n = self.rng.getrandbits(128)
+            n = (n & ~(0xF << 76)) | (4 << 76)
+            n = (n & ~(0x3 << 62)) | (0x2 << 62)
+            h = f"{n:032x}"
+            v = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            if self.fresh(v):
+                return v
 
     def token(self, n: int = 27) -> str:
-        """An opaque id of n url-safe characters (request and transaction ids)."""
+        """An opaque value of n url-safe characters (request and transaction ids: not checked
+        for uniqueness, they name no object)."""
         raw = self.rng.getrandbits(n * 6).to_bytes((n * 6 + 7) // 8, "big")
         return base64.urlsafe_b64encode(raw).decode()[:n]
+
+    def unique_token(self, n: int = 43) -> str:
+        """An opaque object id (Graph appRoleAssignment ids), never drawn before."""
+        while True:
+            v = self.token(n)
+            if self.fresh(v):
+                return v
 
 
 @dataclass(eq=False)
@@ -153,6 +172,13 @@ class IdpUser:
     last_updated: datetime | None = None
     employee_number: str | None = None
     email: str = ""
+    # Entra only: soft-deleted at this instant (listed in deletedItems, restorable 30 days).
+    deleted_at: datetime | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Entra accountEnabled: leave (SUSPENDED) and leavers (DEPROVISIONED) are disabled."""
+        return self.status not in ("SUSPENDED", "DEPROVISIONED")
 
 
 @dataclass(eq=False)
@@ -173,6 +199,7 @@ class App:
 
     @property
     def okta(self) -> bool:
+        """Managed by the IdP (Okta, or Entra in entra mode): it has assignments."""
         return self.tpl.kind in ("scim_okta", "csv_okta")
 
     @property
@@ -240,6 +267,8 @@ class OktaGroup:
     app: App | None = None  # pushed to this app ...
     target: str | None = None  # ... as this app group
     mapping_id: str | None = None
+    # Entra only: groups nested in this one (Entra cascades no assignment to their members).
+    nested: list[OktaGroup] = field(default_factory=list)
 
 
 @dataclass
@@ -281,6 +310,10 @@ class Tenant:
     history_dates: list[date] = field(default_factory=list)
     # (dept, title, app, entitlement) an injection gave one member of a role: never twice.
     claimed: set[tuple[str, str, str, str]] = field(default_factory=set)
+    idp: str = "okta"  # okta | entra: which IdP manages the managed apps
+    entra_tenant: str = ""  # the Entra tenant id (entra mode)
+    ids_seen: set[str] = field(default_factory=set)  # every object id drawn, all streams
+    late_variants: int = 0  # entra: late SCIM deprovisionings given a failed first attempt
 
     period_start: datetime = field(init=False)
 

@@ -10,23 +10,37 @@ from fnmatch import fnmatchcase
 
 from connectors.synthetic.catalog import PRIVILEGED, SOD_RULES
 from connectors.synthetic.config_export import POLICY, truth_key
-from connectors.synthetic.model import Account, Human, Tenant
+from connectors.synthetic.directory import listed
+from connectors.synthetic.lifecycle_plan import removal_logged
+from connectors.synthetic.model import Account, Assignment, Human, IdpUser, Tenant
 
-__all__ = ["expected_findings"]
+__all__ = ["expected_findings", "lifecycle", "listed_assignments"]
 
 Add = Callable[..., None]
-_IDP_TERMINATED = {"DEPROVISIONED"}
-_IDP_LEAVE = {"SUSPENDED"}
+_ENDED = ("deprovisioned", "deleted", "gone")
+_OKTA = {"DEPROVISIONED": "deprovisioned", "SUSPENDED": "suspended", "STAGED": "staged",
+         "PROVISIONED": "staged"}  # fmt: skip
 
 
 def _key(x: str | None) -> str:
     return (x or "").strip().lower()
 
 
-def _status(h: Human) -> str:
+def lifecycle(t: Tenant, u: IdpUser | None) -> str:
+    """The IdP user's canonical lifecycle (DOMAIN.md §9.7), as the IdP's listings show it:
+    Okta's status; Entra's accountEnabled (false: deprovisioned) and deletedItems (deleted);
+    gone when no listing has the user."""
+    if u is None:
+        return "gone"
+    if t.idp == "entra":
+        return "deleted" if u.deleted_at else "active" if u.enabled else "deprovisioned"
+    return _OKTA.get(u.status, "active")
+
+
+def _status(t: Tenant, h: Human) -> str:
     if h.idp_only:
-        s = h.idp.status if h.idp else "DEPROVISIONED"
-        return "terminated" if s in _IDP_TERMINATED else "leave" if s in _IDP_LEAVE else "active"
+        lc = lifecycle(t, h.idp)
+        return "terminated" if lc in _ENDED else "leave" if lc == "suspended" else "active"
     return h.status
 
 
@@ -61,7 +75,7 @@ def expected_findings(t: Tenant) -> list[dict[str, str]]:
                 a.user_name,
                 **({"status": "accepted"} if accepted else {}),
             )
-        elif _status(h) == "terminated":
+        elif _status(t, h) == "terminated":
             end = h.end if not h.idp_only else (h.idp.status_changed if h.idp else h.end)
             assert end is not None
             if end + grace < T:
@@ -100,7 +114,7 @@ def expected_findings(t: Tenant) -> list[dict[str, str]]:
             h is not None
             and h.status == "terminated"
             and h.end
-            and a.app.okta
+            and removal_logged(t, a.app)
             and a.deactivated_at
             and a.deactivated_at >= t.period_start
             and a.deactivated_at > h.end + sla
@@ -118,11 +132,19 @@ def expected_findings(t: Tenant) -> list[dict[str, str]]:
     return sorted(out, key=truth_key)
 
 
+def listed_assignments(t: Tenant) -> list[Assignment]:
+    """The assignments the IdP's listing holds: not removed, of a listed user (a deleted
+    user's assignments go with it; Entra keeps those of a disabled user)."""
+    return [x for x in t.assignments if not x.removed and listed(t, x.user)]
+
+
 def _drift(t: Tenant, live: list[Account], judged: Callable[[Account], bool], add: Add) -> None:
     T = t.as_of
     grace = timedelta(hours=POLICY["grace_hours"])
-    assigned = [x for x in t.assignments if not x.removed]
+    # Desired state: listed assignments of users whose lifecycle still grants access.
+    assigned = [x for x in listed_assignments(t) if lifecycle(t, x.user) not in _ENDED]
     have = {(x.app.name, x.user.uid) for x in assigned}
+    still_listed = {(x.app.name, x.user.uid) for x in listed_assignments(t)}
     for x in assigned:
         a = x.account
         ok = a is not None and a.active and not a.deleted
@@ -134,7 +156,11 @@ def _drift(t: Tenant, live: list[Account], judged: Callable[[Account], bool], ad
         h = a.human
         assert h is not None
         if h.idp is None or (a.app.name, h.idp.uid) not in have:
-            add("drift", "unassigned_account", a.app.name, a.user_name)
+            # People on leave keep their access, whatever the IdP did to their user's sign-in:
+            # an assignment still listed stands for their account.
+            on_leave = _status(t, h) == "leave" and h.idp is not None
+            if not (on_leave and (a.app.name, h.idp.uid) in still_listed):
+                add("drift", "unassigned_account", a.app.name, a.user_name)
             continue
         email = h.email
         if (
@@ -155,14 +181,15 @@ def _drift(t: Tenant, live: list[Account], judged: Callable[[Account], bool], ad
                 add("drift", "group_mismatch", a.app.name, a.user_name, entitlement=g.target)
         app_members = {a.human.idp.uid for a in live if a.app is g.app and a.human and a.human.idp}
         for u in g.members:
-            assert u.uid in app_members, f"{g.name}: Okta member {u.login} has no app account"
+            if lifecycle(t, u) not in _ENDED:
+                assert u.uid in app_members, f"{g.name}: IdP member {u.login} has no app account"
 
 
 def _creep(t: Tenant, live: list[Account], add: Add) -> None:
     T = t.as_of
     peers: dict[tuple[str, str], list[Human]] = {}
     for h in t.humans:
-        if _status(h) == "active":
+        if _status(t, h) == "active":
             peers.setdefault((h.dept, h.title), []).append(h)
     holds: dict[int, set[tuple[str, str]]] = {}
     for a in live:
@@ -199,7 +226,7 @@ def _creep(t: Tenant, live: list[Account], add: Add) -> None:
                 add("creep", "expired_grant", a.app.name, a.user_name, entitlement=e)
                 continue
             s, n = share(role, ent)
-            if _status(h) == "active" and n >= POLICY["peer_min_group"] and s < pct:
+            if _status(t, h) == "active" and n >= POLICY["peer_min_group"] and s < pct:
                 add("creep", "peer_outlier", a.app.name, a.user_name, entitlement=e)
     for h in t.humans:
         mine = holds.get(h.hid, set())

@@ -1,5 +1,5 @@
 """Humans and their HR records: headcount per role, hires, moves, leaves, terminations,
-renames, rehires, IdP-only identities, and the Okta user of each."""
+renames, rehires, IdP-only identities, and the IdP (Okta or Entra) user of each."""
 
 from __future__ import annotations
 
@@ -213,9 +213,14 @@ def finish_idp(t: Tenant, rng: random.Random, ids: Ids) -> None:
         activated = created + timedelta(days=rng.randint(1, 6), hours=2)
         if h.start and activated > h.start:
             activated = h.start - timedelta(hours=1)
-        u = IdpUser(ids.okta("00u"), h, h.email, "ACTIVE", created, activated, activated)
+        uid = ids.uuid() if t.idp == "entra" else ids.okta("00u")
+        u = IdpUser(uid, h, h.email, "ACTIVE", created, activated, activated)
         u.email = h.email
         u.employee_number = None if h.idp_only else h.pid
+        if t.idp == "entra" and h.rehired is not None and not h.same_id:
+            # Rehired under a new id: the Entra user (re-enabled) never got the new employeeId,
+            # so only the email links it to HR, which also holds the old, terminated record.
+            u.employee_number = None
         u.password_changed = activated
         h.idp = u
         t.idp_users.append(u)
@@ -229,7 +234,8 @@ def _status_of(t: Tenant, h: Human, u: IdpUser, rng: random.Random) -> None:
         assert h.end is not None
         u.status_changed = h.end + h.deprov_delay
         u.password_changed = None
-    elif h.status == "leave" and (h.idp_only or h.hid % 2 == 0):
+    elif h.status == "leave" and (h.idp_only or h.hid % 2 == 0 or t.idp == "entra"):
+        # Entra blocks sign-in for every leave (accountEnabled false); Okta suspends half.
         u.status = "SUSPENDED"
         leave = h.leave_start or (T - timedelta(days=20)).date()
         u.status_changed = datetime.combine(leave, time(8, 30), T.tzinfo)

@@ -1,5 +1,5 @@
-"""`generate_tenant`: a whole synthetic tenant (HR, Okta, SCIM apps, CSV apps), its config,
-and the findings it must produce."""
+"""`generate_tenant`: a whole synthetic tenant (HR, an IdP: Okta or Entra ID, SCIM apps, CSV
+apps), its config, and the findings it must produce."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from connectors.synthetic.apps import build_accounts, build_apps
 from connectors.synthetic.config_export import write_config, write_tenant, write_truth
 from connectors.synthetic.csv_export import history_dates, write_app_csvs, write_hr
 from connectors.synthetic.directory import build_directory
+from connectors.synthetic.entra_export import write_entra
+from connectors.synthetic.entra_plan import ENTRA_HAZARDS, plan_entra
 from connectors.synthetic.hazards import account_hazards, idp_hazards, people_hazards
 from connectors.synthetic.inject import Injector
 from connectors.synthetic.lifecycle_plan import lifecycle_truth, plan_lifecycle
@@ -22,9 +24,10 @@ from connectors.synthetic.okta_export import write_okta
 from connectors.synthetic.people import assign_ids, build_people, finish_idp
 from connectors.synthetic.scim_export import write_scim
 
-__all__ = ["generate_tenant", "build_tenant", "TenantInfo", "MIN_APPS"]
+__all__ = ["generate_tenant", "build_tenant", "TenantInfo", "MIN_APPS", "IDPS"]
 
 MIN_APPS = 5
+IDPS = ("okta", "entra")
 DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -41,19 +44,29 @@ class TenantInfo:
 
 
 def build_tenant(
-    *, seed: int = 7, people: int = 2000, apps: int = 25, as_of: datetime = DEFAULT_AS_OF
+    *,
+    seed: int = 7,
+    people: int = 2000,
+    apps: int = 25,
+    as_of: datetime = DEFAULT_AS_OF,
+    idp: str = "okta",
 ) -> Tenant:
-    """The tenant in memory, every injection applied and its truth recorded."""
+    """The tenant in memory, every injection applied and its truth recorded. `idp` is the
+    identity provider that manages the managed apps: "okta" or "entra" (Microsoft Entra ID);
+    the same seed gives the same people, apps and injections under either, told apart where
+    the IdPs differ."""
     if apps < MIN_APPS:
         raise ValueError(f"apps must be at least {MIN_APPS}")
+    if idp not in IDPS:
+        raise ValueError(f"idp must be one of {', '.join(IDPS)}")
     as_of = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
-    t = Tenant(seed, as_of, people, apps)
+    t = Tenant(seed, as_of, people, apps, idp=idp)
     t.history_dates = history_dates(as_of)
 
     def stream(name: str) -> random.Random:
         return random.Random(f"scim-evidence:{seed}:{name}")
 
-    ids = Ids(stream("ids"))
+    ids = Ids(stream("ids"), t.ids_seen)
     n = max(1, people // 400)
     build_apps(t, ids, stream("apps"))
     build_people(t, stream("people"))
@@ -62,6 +75,8 @@ def build_tenant(
     assign_ids(t)
     finish_idp(t, stream("idp"), ids)
     idp_hazards(t, stream("idp-hazards"))
+    if idp == "entra":
+        plan_entra(t, stream("entra-plan"))
     t.admin = next(
         (
             h.idp
@@ -78,6 +93,8 @@ def build_tenant(
     signins(t, stream("signins"))
     _login_hazard(t, stream("login-hazard"))
     build_directory(t, ids, stream("directory"))
+    if idp == "entra":
+        t.hazards = [ENTRA_HAZARDS.get(x, x) for x in t.hazards]
     return t
 
 
@@ -111,6 +128,7 @@ def generate_tenant(
     people: int = 2000,
     apps: int = 25,
     as_of: datetime = DEFAULT_AS_OF,
+    idp: str = "okta",
 ) -> TenantInfo:
     """Write the tenant's vendor-native exports, evidence.toml, truth.json and tenant.json."""
     out = Path(out_dir)
@@ -119,20 +137,28 @@ def generate_tenant(
         if not (out / "tenant.json").exists():
             raise ValueError(f"{src} exists and is not a generated tenant's; choose another folder")
         shutil.rmtree(src)  # a previous tenant: stale pages must not survive
-    t = build_tenant(seed=seed, people=people, apps=apps, as_of=as_of)
+    t = build_tenant(seed=seed, people=people, apps=apps, as_of=as_of, idp=idp)
     hr = write_hr(t, src / "hr")
-    okta = write_okta(
-        t,
-        src / "okta",
-        Ids(random.Random(f"scim-evidence:{seed}:okta")),
-        random.Random(f"scim-evidence:{seed}:logs"),
-    )
+    if idp == "entra":
+        written = write_entra(
+            t,
+            src / "entra",
+            Ids(random.Random(f"scim-evidence:{seed}:entra"), t.ids_seen),
+            random.Random(f"scim-evidence:{seed}:provisioning"),
+        )
+    else:
+        written = write_okta(
+            t,
+            src / "okta",
+            Ids(random.Random(f"scim-evidence:{seed}:okta"), t.ids_seen),
+            random.Random(f"scim-evidence:{seed}:logs"),
+        )
     scim = write_scim(t, src / "scim")
     csvs = write_app_csvs(t, src / "apps")
     counts: dict[str, object] = {
         "hr_records": sum(len(h.records) for h in t.humans),
         "humans": len(t.humans),
-        **okta,
+        **written,
         "scim_accounts": scim,
         "csv_accounts": csvs,
         "truth": len(t.truth),
@@ -142,7 +168,7 @@ def generate_tenant(
         "truth": write_truth(t, out),
         "tenant": write_tenant(t, out, counts),
         "hr": hr[-1],
-        "okta": src / "okta",
+        idp: src / idp,
         "scim": src / "scim",
         "apps": src / "apps",
     }

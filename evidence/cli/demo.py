@@ -42,13 +42,19 @@ def _shown(p: Path) -> Path:
         return p
 
 
-def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) -> None:
-    """Generate, sync, detect, forward and report; print a summary and the paths written."""
+def run_demo(
+    out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7, idp: str = "okta"
+) -> None:
+    """Generate, sync, detect, forward and report; print a summary and the paths written.
+    `idp` is the tenant's identity provider: "okta" or "entra" (Microsoft Entra ID)."""
     from connectors.synthetic import generate_tenant
+    from connectors.synthetic.tenant import IDPS
     from evidence.detections.runner import detect
     from evidence.siem.forwarder import forward, streams
     from reports.build import build_report
 
+    if idp not in IDPS:  # before anything is cleared
+        raise ConfigError(f"--idp must be one of: {', '.join(IDPS)}")
     out = Path(out)
     _clear(out)
     timings: list[tuple[str, str, float]] = []
@@ -56,9 +62,9 @@ def run_demo(out: Path, *, people: int = 2000, apps: int = 25, seed: int = 7) ->
     with progress:
         t0 = time.monotonic()
         task = progress.add_task("generate synthetic tenant", total=1)
-        info = generate_tenant(out, seed=seed, people=people, apps=apps)
+        info = generate_tenant(out, seed=seed, people=people, apps=apps, idp=idp)
         progress.advance(task)
-        timings.append(("generate", f"{people} people, {apps} apps", time.monotonic() - t0))
+        timings.append(("generate", f"{people} people, {apps} apps, {idp}", time.monotonic() - t0))
 
         cfg = load_config(out / "evidence.toml")
         con = open_store(cfg.store.path, memory_limit=cfg.store.memory_limit)

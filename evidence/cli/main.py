@@ -441,8 +441,14 @@ def demo(
     people: Annotated[int, typer.Option("--people", help="People in the tenant.")] = 2000,
     apps: Annotated[int, typer.Option("--apps", help="Apps in the tenant.")] = 25,
     seed: Annotated[int, typer.Option("--seed", help="Tenant seed.")] = 7,
+    idp: Annotated[
+        str,
+        typer.Option(
+            "--idp", help="The tenant's identity provider: okta, or entra (Microsoft Entra ID)."
+        ),
+    ] = "okta",
 ) -> None:
     """Generate a synthetic tenant and run the whole pipeline on it."""
     from evidence.cli.demo import run_demo
 
-    run_demo(out, people=people, apps=apps, seed=seed)
+    run_demo(out, people=people, apps=apps, seed=seed, idp=idp)
