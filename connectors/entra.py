@@ -16,7 +16,8 @@ Mapping choices (one per line):
   account. create→user.create, delete→user.delete, disable→user.deactivate, an update setting
   accountEnabled false/true→user.deactivate/user.activate, others entra.<value>; app and
   account_id are null and person_id is the target Entra user (targetIdentity.id).
-- Outbound action: create→account.create, update→account.update, delete→account.delete,
+- Outbound action (provisioningAction matched in any case): create→account.create,
+  update→account.update, delete→account.delete,
   disable→account.deactivate; stagedDelete stays entra.stagedDelete (a deletion held back by
   accidental-deletion prevention, awaiting an admin: no removal happened), as does anything
   else (other, unknownFutureValue).
@@ -255,7 +256,8 @@ def entra_action(rec: dict[str, Any]) -> str:
     inbound = is_inbound(rec)
     verbs = INBOUND_ACTIONS if inbound else ENTRA_ACTIONS
     noun = "user" if inbound else "account"
-    if native == "update":
+    verb = native.lower()  # Graph writes camelCase, its docs and portal downloads other cases
+    if verb == "update":
         for prop in rec.get("modifiedProperties") or []:
             if not isinstance(prop, dict):
                 continue
@@ -268,14 +270,14 @@ def entra_action(rec: dict[str, Any]) -> str:
                 return f"{noun}.activate"
         if not inbound and (role := role_change(rec)) is not None:
             return role[0]
-    return verbs.get(native, f"entra.{native}")
+    return verbs.get(verb, f"entra.{native}")
 
 
 def member_change(rec: dict[str, Any]) -> tuple[str, str] | None:
     """(group.member.add | group.member.remove, the member's id in the app) of an outbound
     group update whose modifiedProperties `members` added or removed exactly one member; None
     otherwise (several members in one record stay entra.update: one record, one event)."""
-    if is_inbound(rec) or str(rec.get("provisioningAction") or "") != "update":
+    if is_inbound(rec) or str(rec.get("provisioningAction") or "").lower() != "update":
         return None
     for prop in rec.get("modifiedProperties") or []:
         if not isinstance(prop, dict) or str(prop.get("displayName") or "").lower() != "members":

@@ -497,3 +497,19 @@ def test_group_member_files_named_by_a_uuid_with_a_numeric_tail(tmp_path: Path) 
     assert sorted((m["group_id"], m["user_id"]) for m in table(batch, "idp_group_members")) == [
         (split, "u2"), (split, "u3"), (gid, "u1"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("native", "action"),
+    [("disable", "account.deactivate"), ("Disable", "account.deactivate"),
+     ("DELETE", "account.delete"), ("Create", "account.create"),
+     ("stageddelete", "entra.stageddelete"), ("stagedDelete", "entra.stagedDelete")],
+)
+def test_provisioning_action_in_any_case(native: str, action: str) -> None:
+    rec = {"id": "c1", "activityDateTime": "2024-03-01T00:00:00Z", "provisioningAction": native,
+           "provisioningStatusInfo": {"status": "Success"},
+           "targetSystem": {"displayName": "GitHub"},
+           "sourceIdentity": {"id": "u-1", "identityType": "User"},
+           "targetIdentity": {"id": "T-1"}, "servicePrincipal": {"displayName": "GitHub"}}  # fmt: skip
+    (row,) = entra_events(entra_records([rec], "provisioning.json")).to_pylist()
+    assert (row["native_type"], row["action"], row["outcome"]) == (native, action, "success")
