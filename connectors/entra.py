@@ -248,12 +248,17 @@ def is_inbound(rec: dict[str, Any]) -> bool:
 
 def entra_action(rec: dict[str, Any]) -> str:
     """Canonical action of a provisioning record (see the module docstring)."""
+    return _classify(rec)[0]
+
+
+def _classify(rec: dict[str, Any]) -> tuple[str, bool, str | None]:
+    """(action, inbound, the member's app id or the role the action names), read once."""
     native = str(rec.get("provisioningAction") or "")
     source = rec.get("sourceIdentity") or {}
-    if str(source.get("identityType") or "").lower() == "group":
-        member = member_change(rec)
-        return member[0] if member is not None else f"entra.{native}"
     inbound = is_inbound(rec)
+    if str(source.get("identityType") or "").lower() == "group":
+        member = None if inbound else member_change(rec)
+        return (member[0], False, member[1]) if member else (f"entra.{native}", False, None)
     verbs = INBOUND_ACTIONS if inbound else ENTRA_ACTIONS
     noun = "user" if inbound else "account"
     verb = native.lower()  # Graph writes camelCase, its docs and portal downloads other cases
@@ -265,19 +270,19 @@ def entra_action(rec: dict[str, Any]) -> str:
                 continue
             new, old = _flag(prop.get("newValue")), _flag(prop.get("oldValue"))
             if new is False and old is not False:
-                return f"{noun}.deactivate"
+                return f"{noun}.deactivate", inbound, None
             if new is True and old is False:
-                return f"{noun}.activate"
+                return f"{noun}.activate", inbound, None
         if not inbound and (role := role_change(rec)) is not None:
-            return role[0]
-    return verbs.get(verb, f"entra.{native}")
+            return role[0], False, role[1]
+    return verbs.get(verb, f"entra.{native}"), inbound, None
 
 
 def member_change(rec: dict[str, Any]) -> tuple[str, str] | None:
     """(group.member.add | group.member.remove, the member's id in the app) of an outbound
     group update whose modifiedProperties `members` added or removed exactly one member; None
     otherwise (several members in one record stay entra.update: one record, one event)."""
-    if is_inbound(rec) or str(rec.get("provisioningAction") or "").lower() != "update":
+    if str(rec.get("provisioningAction") or "").lower() != "update":
         return None
     for prop in rec.get("modifiedProperties") or []:
         if not isinstance(prop, dict) or str(prop.get("displayName") or "").lower() != "members":
@@ -513,7 +518,6 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
     status = rec.get("provisioningStatusInfo") or {}
     source = rec.get("sourceIdentity") or {}
     group = str(source.get("identityType") or "").lower() == "group"
-    inbound = is_inbound(rec) and not group
     steps = [
         {k: s.get(k) for k in ("name", "provisioningStepType", "status")}
         for s in rec.get("provisioningSteps") or []
@@ -529,9 +533,7 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "modifiedProperties": rec.get("modifiedProperties") or [],
         "steps": steps,
     }
-    action = entra_action(rec)
-    member = member_change(rec) if group else None
-    role = role_change(rec) if action.startswith("privilege.") else None
+    action, inbound, named = _classify(rec)
     return {
         "native_id": native_id,
         "identity": None,
@@ -548,12 +550,10 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "app": None if inbound else _blank((rec.get("servicePrincipal") or {}).get("displayName")),
         "account_id": (
             None if inbound
-            else member[1] if member is not None
+            else named if group and named is not None
             else _blank((rec.get("targetIdentity") or {}).get("id"))
         ),
-        "entitlement": (
-            _blank(source.get("displayName")) if group else role[1] if role is not None else None
-        ),
+        "entitlement": _blank(source.get("displayName")) if group else named,
         "details": dumps(details),
         "raw": dumps(rec),
     }
