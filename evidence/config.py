@@ -17,6 +17,7 @@ __all__ = [
     "SourceConfig",
     "SinkConfig",
     "Policy",
+    "ReportsConfig",
     "load_config",
     "parse_instant",
 ]
@@ -143,6 +144,13 @@ class Policy(_Strict):
     sod: list[SodRule] = Field(default_factory=list)
     time_bound: list[TimeBound] = Field(default_factory=list)
     accepted_risks: list[AcceptedRisk] = Field(default_factory=list)
+    # The monitoring test: a configured source unsynced longer than this is an exception.
+    max_source_silence_hours: float = Field(default=26, gt=0)
+
+
+class ReportsConfig(_Strict):
+    organisation: str = ""  # printed on every cover
+    signing_key_file: Path | None = None  # default: generated beside the store
 
 
 class SinkConfig(BaseModel):
@@ -176,6 +184,7 @@ class Config(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
     sinks: list[SinkConfig] = Field(default_factory=list)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
     base_dir: Path = Path(".")
 
     def source(self, name: str) -> SourceConfig:
@@ -222,6 +231,7 @@ def load_config(path: Path | None) -> Config:
     cfg.store.path = _resolve(base, cfg.store.path) or cfg.store.path
     for s in cfg.sources:
         s.path = _resolve(base, s.path)
+    cfg.reports.signing_key_file = _resolve(base, cfg.reports.signing_key_file)
     for k in cfg.sinks:
         k.path = _resolve(base, k.path)
         k.ca_bundle = _resolve(base, k.ca_bundle)

@@ -24,7 +24,7 @@ from evidence.errors import StoreError
 from evidence.matching import build_account_owners, build_links
 from evidence.store.load import create_events_in, finish_run, run_sql
 
-__all__ = ["DetectResult", "detect", "store_now"]
+__all__ = ["DetectResult", "detect", "policy_tables", "store_now"]
 
 
 @dataclass
@@ -87,7 +87,7 @@ def _accepted_table(policy: Policy) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+def policy_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
     """Temp tables of the list- and map-valued policy keys, which bind poorly as parameters:
     `_license_cost(app, cost)` (per seat per month) and
     `_sod_rules(name, a_app, a_entitlement, b_app, b_entitlement)`,
@@ -190,7 +190,7 @@ def detect(
     try:
         run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
         rematched = build_account_owners(con, policy, run_id, full=rematch)
-        _policy_tables(con, policy)
+        policy_tables(con, policy)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
             "severity VARCHAR, controls JSON, app VARCHAR, account_id VARCHAR, account VARCHAR, "
