@@ -26,7 +26,7 @@ WITH opened AS (
 -- by the window, which over every touched account cost seconds.
 rest AS (
     SELECT app, account_id FROM accounts
-    WHERE valid_to IN (SELECT as_of FROM sync_runs WHERE run_id > $w)
+    WHERE valid_to IN (SELECT as_of FROM sync_runs WHERE run_id > $w AND status = 'ok')
     EXCEPT
     SELECT app, account_id FROM opened
 )
@@ -47,7 +47,7 @@ QUALIFY row_number() OVER (
 
 CREATE OR REPLACE TEMP TABLE _match_scope AS
 WITH runs AS (
-    SELECT DISTINCT as_of FROM sync_runs WHERE run_id > $w
+    SELECT DISTINCT as_of FROM sync_runs WHERE run_id > $w AND status = 'ok'
 ),
 -- HR and IdP rows as the matcher sees them (only the columns it reads), current at run $w
 -- and current now; a row that changed only elsewhere (a manager, a last login) drops out.

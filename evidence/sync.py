@@ -12,9 +12,12 @@ import duckdb
 from connectors.records import SourceBatch
 from evidence.config import Config, SourceConfig
 from evidence.errors import ConfigError, EvidenceError
-from evidence.store.load import RunResult, commit_batch
+from evidence.store.load import RunResult, commit_batch, record_failed_run
 
 __all__ = ["SourceOutcome", "sync_sources", "read_batches"]
+
+# Sources whose live reads continue a log from a stored cursor (ARCHITECTURE.md).
+_LOG_KINDS = ("okta", "entra")
 
 
 @dataclass
@@ -112,7 +115,8 @@ def sync_sources(
     on_stats: Callable[[Any], None] | None = None,
 ) -> list[SourceOutcome]:
     """Sync the named sources (all when None). A failing source commits nothing of its
-    failing observation (what it committed before stays); the other sources go on."""
+    failing observation (what it committed before stays) and records the failure as a
+    sync_runs row of status 'failed'; the other sources go on."""
     sources = [cfg.source(n) for n in names] if names else list(cfg.sources)
     outcomes = []
     for src in sources:
@@ -120,27 +124,58 @@ def sync_sources(
             on_source(src)
         outcome = SourceOutcome(source=src.name, kind=src.kind)
         outcomes.append(outcome)
+        live = src.path is None
+        log = live and src.kind in _LOG_KINDS
+        # Where the attempt in progress started reading, when, and the observation it holds:
+        # what a failed run's record says.
+        position: str | None = None
+        attempt_at = datetime.now(UTC)
+        observed: datetime | None = None
         try:
             latest = _latest_as_of(con, src.name)
-            live = src.path is None
+            position = _last_cursor(con, src.name) if live else None
             batches = read_batches(
                 src,
                 delta_since=latest if mode == "delta" else None,
                 known_ids=_known_account_ids(con, src) if live and mode == "full" else None,
-                cursor=_last_cursor(con, src.name) if live else None,
+                cursor=position,
                 on_stats=on_stats,
             )
             for batch in batches:
+                observed = batch.as_of
                 # History cannot be re-written backwards: an older snapshot than the store's
                 # newest for this source would close current rows with stale ones.
                 if latest is not None and batch.as_of < latest:
                     outcome.skipped += 1
-                    continue
-                run = commit_batch(con, batch, cfg.policy, mode=mode)
-                outcome.runs.append(run)
-                latest = batch.as_of
-                if on_run:
-                    on_run(src, run)
+                else:
+                    run = commit_batch(
+                        con,
+                        batch,
+                        cfg.policy,
+                        mode=mode,
+                        cursor_from=position,
+                        record_from=log,
+                    )
+                    outcome.runs.append(run)
+                    latest = batch.as_of
+                    if on_run:
+                        on_run(src, run)
+                # The connector reads on from this batch's cursor, committed or skipped, so
+                # the next run's `from` shows any gap a skipped batch leaves.
+                if log and batch.cursor is not None:
+                    position = batch.cursor
+                attempt_at, observed = datetime.now(UTC), None
         except EvidenceError as e:
             outcome.error = str(e)
+            record_failed_run(
+                con,
+                source=src.name,
+                kind=src.kind,
+                mode=mode,
+                as_of=observed or attempt_at,
+                started=attempt_at,
+                error=outcome.error,
+                cursor_from=position,
+                record_from=log,
+            )
     return outcomes

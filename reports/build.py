@@ -1,22 +1,32 @@
-"""Build one framework's report for one period: populations as CSV, the PDF, the manifest.
+"""Build one framework's evidence bundle for one period, or several frameworks from one store.
+
+A bundle (ARCHITECTURE.md "Reports and bundles") is a directory
+`<framework>-<first day>-<last day>/` holding the PDF, `populations/<test id>.csv`,
+`samples/<test id>.csv`, `queries/<name>.sql` and `manifest.json`.
 
 Reproducible by construction: every value in the PDF comes from the store and the catalog,
-the PDF is dated from the data cut-off, and the default sample seed comes from the period and
-the population hash. Only `manifest.json` carries the wall-clock build time.
+the PDF is dated from the data cut-off, and a test's default sample seed comes from the period
+and its population hash. Only `manifest.json` carries the wall-clock build time. Queries are
+run once per build, however many controls or frameworks cite them (`QueryCache`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from evidence.config import Policy
-from reports.catalog import Breakdown, Framework, Query, Test, load_framework, load_query
+from evidence.config import Policy, SourceConfig
+from reports import summary as summary_mod
+from reports.catalog import Framework, Query, Test, load_framework, load_query
+from reports.context import install_tables, query_values
 from reports.errors import ReportError
 from reports.manifest import write_manifest
 from reports.population import (
@@ -30,7 +40,15 @@ from reports.population import (
 from reports.render import render_pdf
 from reports.views import Population, anchor, last_day, sources_view, test_view
 
-__all__ = ["ReportResult", "TestResult", "build_report", "report_file_name"]
+__all__ = [
+    "QueryCache",
+    "ReportResult",
+    "TestResult",
+    "build_report",
+    "build_reports",
+    "bundle_name",
+    "report_file_name",
+]
 
 # Above this many sync runs the PDF lists one line per source; manifest.json lists every run.
 _RUNS_PRINTED = 200
@@ -40,31 +58,52 @@ _RUNS_PRINTED = 200
 class TestResult:
     """The outcome of one test of the catalog."""
 
-    requirement: str
     test: str
+    controls: tuple[str, ...]
     title: str
     kind: str
     population: int | None
     exceptions: int | None
+    sample: int | None
     result: str
     csv: Path | None
-    sampled: bool
 
 
 @dataclass(frozen=True)
 class ReportResult:
-    """What `build_report` wrote and the facts an auditor or the CLI reports back."""
+    """What a build wrote and the facts an auditor or the CLI reports back."""
 
     framework: str
+    bundle: Path
+    bundle_id: str
     pdf: Path
     manifest: Path
     files: dict[str, Path]
     data_as_of: datetime
     evidence_until: datetime
     population_hash: str
-    seed: int
+    seed: int | None
     tests: tuple[TestResult, ...]
     render_seconds: float
+
+    def test(self, test_id: str) -> TestResult:
+        return next(t for t in self.tests if t.test == test_id)
+
+
+@dataclass
+class QueryCache:
+    """Query results by (query, parameter values): a query shared by several tests, controls
+    or frameworks of one build runs once."""
+
+    results: dict[tuple[str, tuple[tuple[str, str], ...]], Table] = field(default_factory=dict)
+    runs: int = 0
+
+    def run(self, con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any]) -> Table:
+        key = (query.sha256, tuple((p, repr(values.get(p))) for p in query.parameters))
+        if key not in self.results:
+            self.results[key] = run_query(con, query, values)
+            self.runs += 1
+        return self.results[key]
 
 
 def _utc(value: datetime, name: str) -> datetime:
@@ -73,11 +112,16 @@ def _utc(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def report_file_name(framework: str, period_start: datetime, period_end: datetime) -> str:
-    """`<framework>-<first day>-<last day, inclusive>.pdf` for the half-open UTC period."""
+def bundle_name(framework: str, period_start: datetime, period_end: datetime) -> str:
+    """`<framework>-<first day>-<last day, inclusive>` for the half-open UTC period."""
     start = _utc(period_start, "period_start")
     end = _utc(period_end, "period_end")
-    return f"{framework}-{start:%Y-%m-%d}-{last_day(end)}.pdf"
+    return f"{framework}-{start:%Y-%m-%d}-{last_day(end)}"
+
+
+def report_file_name(framework: str, period_start: datetime, period_end: datetime) -> str:
+    """The PDF's name: the bundle's, with `.pdf`."""
+    return bundle_name(framework, period_start, period_end) + ".pdf"
 
 
 def _check_columns(test: Test, table: Table) -> None:
@@ -93,29 +137,56 @@ def _check_columns(test: Test, table: Table) -> None:
         raise ReportError(f"test {test.id}: status {sorted(bad)[0]!r} is not ok or exception")
 
 
-def _breakdown_view(
-    con: duckdb.DuckDBPyConnection, test: Test, b: Breakdown, values: dict[str, Any]
-) -> dict[str, Any]:
-    """A breakdown table of a test, as the template prints it."""
-    table = run_query(con, b.query, values)
-    expected = [c.name for c in b.columns]
-    if list(table.columns) != expected:
-        raise ReportError(
-            f"test {test.id}: {b.query.name} returns columns {list(table.columns)}, "
-            f"the catalog lists {expected}"
-        )
-    return {"breakdown": b, "columns": b.columns, "rows": table.dicts()}
-
-
-def _cutoffs(con: duckdb.DuckDBPyConnection, end: datetime) -> tuple[datetime, datetime]:
+def _cutoffs(con: duckdb.DuckDBPyConnection, end: datetime) -> tuple[datetime | None, datetime]:
+    """(data as of, evidence until); data as of is None when no sync completed by `end`."""
     data_as_of, evidence_until = run_query(
         con, load_query("data_cutoff.sql"), {"period_end": end}
     ).rows[0]
-    if data_as_of is None:
-        raise ReportError(
-            f"no completed sync at or before {rfc3339(end)}: nothing to report for this period"
-        )
+    if evidence_until is None:
+        raise ReportError("the store holds no completed sync: run `evidence sync` first")
     return data_as_of, evidence_until
+
+
+def _bundle_id(framework: str, start: datetime, end: datetime, report_hash: str) -> str:
+    """A bundle's id, derived from what it is a report of: the same inputs, the same id."""
+    text = f"{framework}|{rfc3339(start)}|{rfc3339(end)}|{report_hash}"
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return "-".join((digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:]))
+
+
+def build_reports(
+    con: duckdb.DuckDBPyConnection,
+    frameworks: Sequence[str],
+    period_start: datetime,
+    period_end: datetime,
+    out_dir: Path,
+    *,
+    seed: int | None = None,
+    tool_version: str,
+    policy: Policy | None = None,
+    sources: Sequence[SourceConfig] | None = None,
+    organisation: str = "",
+    signer_fingerprint: str | None = None,
+) -> list[ReportResult]:
+    """One bundle per framework, from one store; shared queries run once."""
+    cache = QueryCache()
+    return [
+        build_report(
+            con,
+            fw,
+            period_start,
+            period_end,
+            out_dir,
+            seed=seed,
+            tool_version=tool_version,
+            policy=policy,
+            sources=sources,
+            organisation=organisation,
+            signer_fingerprint=signer_fingerprint,
+            cache=cache,
+        )
+        for fw in frameworks
+    ]
 
 
 def build_report(
@@ -128,67 +199,107 @@ def build_report(
     seed: int | None = None,
     tool_version: str,
     policy: Policy | None = None,
+    sources: Sequence[SourceConfig] | None = None,
+    organisation: str = "",
+    signer_fingerprint: str | None = None,
+    cache: QueryCache | None = None,
 ) -> ReportResult:
-    """Write `<framework>-<from>-<to>.pdf`, each `<test>-population.csv` and `manifest.json`.
+    """Write the bundle `out_dir/<framework>-<from>-<to>/` and return what it holds.
 
-    The period is half-open and in UTC; `policy` supplies the grace period and the
-    deprovisioning SLA (defaults of `[policy]` when omitted). Reads the store only.
+    The period is half-open and in UTC; `policy` supplies the thresholds and lists (defaults
+    of `[policy]` when omitted), `sources` the configured sources (the monitoring test's
+    frame). Reads the store only.
     """
     fw: Framework = load_framework(framework)
     start, end = _utc(period_start, "period_start"), _utc(period_end, "period_end")
     if end <= start:
         raise ReportError("the period is empty: its end must be after its start")
     policy = policy or Policy()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    cache = cache or QueryCache()
+    bundle = Path(out_dir) / bundle_name(fw.id, start, end)
+    if bundle.exists():
+        shutil.rmtree(bundle)  # a rebuild replaces the bundle whole, never mixes two builds
+    for sub in ("populations", "samples", "queries"):
+        (bundle / sub).mkdir(parents=True)
 
     data_as_of, evidence_until = _cutoffs(con, end)
-    values: dict[str, Any] = {
-        "period_start": start,
-        "period_end": end,
-        "as_of": data_as_of,
-        "evidence_until": evidence_until,
-        "grace_hours": float(policy.grace_hours),
-        "deprovision_sla_hours": float(policy.deprovision_sla_hours),
-    }
+    # No sync by the period's end: every population is read as of the period's start, so each
+    # is empty and the PDF says why instead of failing.
+    as_of = data_as_of or start
+    install_tables(con, policy, sources)
+    values = query_values(
+        policy, period_start=start, period_end=end, as_of=as_of, evidence_until=evidence_until
+    )
 
-    summary = run_query(con, fw.summary_query, values)
     populations: dict[str, Population] = {}
-    for req, test in fw.tests:
+    for test in fw.tests:
         if test.kind != "population":
             continue
-        table = run_query(con, test.query, values)
+        table = cache.run(con, test.query, values)
         _check_columns(test, table)
-        name = f"{test.id}-population.csv"
         populations[test.id] = Population(
-            req, test, table, name, csv_bytes(table.columns, table.rows)
+            test, table, f"populations/{test.id}.csv", csv_bytes(table.columns, table.rows)
         )
-    sources_query = load_query("sync_sources.sql")
-    runs = run_query(con, sources_query, values)
-
-    csv_files: dict[str, Path] = {}
-    for pop in populations.values():
-        csv_files[pop.csv_name] = out_dir / pop.csv_name
-        csv_files[pop.csv_name].write_bytes(pop.csv_data)
     report_hash = population_hash({p.csv_name: p.sha256 for p in populations.values()})
-    used_seed = seed if seed is not None else default_seed(start, end, report_hash)
+    bundle_id = _bundle_id(fw.id, start, end, report_hash)
 
-    views = {
-        test.id: test_view(populations.get(test.id), req, test, values, used_seed, fw.print_limit)
-        for req, test in fw.tests
-    }
-    for _, test in fw.tests:
+    views: dict[str, dict[str, Any]] = {}
+    for test in fw.tests:
+        pop = populations.get(test.id)
+        test_seed = (
+            seed if seed is not None else (default_seed(start, end, pop.sha256) if pop else None)
+        )
+        views[test.id] = test_view(pop, test, values, test_seed, seed is not None)
+        views[test.id]["controls"] = fw.cited_by(test.id)
         views[test.id]["breakdowns"] = [
-            _breakdown_view(con, test, b, values) for b in test.breakdowns
+            _breakdown_view(cache.run(con, b.query, values), test, b) for b in test.breakdowns
         ]
+    completeness = summary_mod.completeness(con, cache, fw, values)
+    summary = summary_mod.management_summary(con, cache, values, views)
+
+    sources_query = load_query("sync_sources.sql")
+    runs = cache.run(con, sources_query, values)
     queries: dict[str, Query] = {
         **fw.queries,
+        **{q.name: q for q in summary["queries"]},
+        **{q.name: q for q in completeness["queries"]},
         "data_cutoff.sql": load_query("data_cutoff.sql"),
         sources_query.name: sources_query,
     }
+    files: dict[str, Path] = {}
+    for pop in populations.values():
+        files[pop.csv_name] = bundle / pop.csv_name
+        files[pop.csv_name].write_bytes(pop.csv_data)
+        sample_name = f"samples/{pop.test.id}.csv"
+        view = views[pop.test.id]
+        files[sample_name] = bundle / sample_name
+        files[sample_name].write_bytes(
+            csv_bytes(pop.table.columns, [pop.table.rows[i - 1] for i in view["sample_rows"]])
+        )
+    for q in queries.values():
+        files[f"queries/{q.name}"] = bundle / "queries" / q.name
+        files[f"queries/{q.name}"].write_bytes(q.text.encode("utf-8"))
+
     per_source, chain_head = sources_view(runs)
+    # A test cited by several controls is printed in full under the first; the others refer.
+    printed: set[str] = set()
+    requirements = []
+    for req in fw.requirements:
+        entries = []
+        for cit in req.citations:
+            first = cit.test.id not in printed
+            printed.add(cit.test.id)
+            entries.append(
+                {"view": views[cit.test.id], "point_of_focus": cit.point_of_focus, "full": first}
+            )
+        requirements.append(
+            {"requirement": req, "anchor": f"req-{anchor(req.id)}", "tests": entries}
+        )
     context = {
         "fw": fw,
+        "organisation": organisation,
+        "bundle_id": bundle_id,
+        "signer_fingerprint": signer_fingerprint,
         "period": {
             "start": start,
             "end": end,
@@ -196,72 +307,100 @@ def build_report(
             "last_day": last_day(end),
         },
         "data_as_of": data_as_of,
+        "as_of": as_of,
         "evidence_until": evidence_until,
         "tool_version": tool_version,
         "population_hash": report_hash,
-        "seed": used_seed,
-        "seed_given": seed is not None,
-        "summary_rows": summary.dicts(),
-        "summary_query": fw.summary_query,
-        "requirements": [
-            {
-                "requirement": req,
-                "anchor": f"req-{anchor(req.id)}",
-                "tests": [views[t.id] for t in req.tests],
-            }
-            for req in fw.requirements
-        ],
+        "seed": seed,
+        "summary": summary,
+        "completeness": completeness,
+        "requirements": requirements,
+        "tests": [views[t.id] for t in fw.tests],
         "sources": per_source,
         "chain_head": chain_head,
         "runs": runs.dicts() if len(runs.rows) <= _RUNS_PRINTED else [],
         "runs_total": len(runs.rows),
         "queries": list(queries.values()),
+        "parameters": [
+            (k, values[k]) for k in sorted({p for q in queries.values() for p in q.parameters})
+        ],
+        "detect_runs": summary["detect_runs"],
     }
 
-    pdf_path = out_dir / report_file_name(fw.id, start, end)
+    pdf_path = bundle / report_file_name(fw.id, start, end)
     began = time.perf_counter()
-    render_pdf(fw.template, context, pdf_path, created=data_as_of, modified=evidence_until)
+    attachments = [
+        (
+            pop.csv_name.split("/", 1)[1],
+            pop.csv_data,
+            f"Population of test {pop.test.id} ({pop.test.title}), SHA-256 {pop.sha256}",
+        )
+        for pop in populations.values()
+    ]
+    render_pdf(
+        fw.template,
+        context,
+        pdf_path,
+        created=as_of,
+        modified=evidence_until,
+        attachments=attachments,
+    )
     render_seconds = time.perf_counter() - began
-    files = {pdf_path.name: pdf_path, **csv_files}
+    files = {pdf_path.name: pdf_path, **files}
 
-    manifest_path = out_dir / "manifest.json"
+    manifest_path = bundle / "manifest.json"
     write_manifest(
         manifest_path,
         fw=fw,
+        bundle_id=bundle_id,
         period=(start, end),
         instants=(data_as_of, evidence_until),
         tool_version=tool_version,
+        organisation=organisation,
+        signer_fingerprint=signer_fingerprint,
         queries=queries,
         values=values,
         report_hash=report_hash,
         populations=[(p, views[tid]) for tid, p in populations.items()],
-        seed=(used_seed, seed is not None),
         runs=runs,
         files=files,
     )
     results = tuple(
         TestResult(
-            requirement=req.id,
             test=test.id,
+            controls=fw.cited_by(test.id),
             title=test.title,
             kind=test.kind,
             population=views[test.id].get("population"),
             exceptions=views[test.id].get("exceptions"),
+            sample=views[test.id].get("sample_size"),
             result=views[test.id]["result"],
-            csv=csv_files.get(f"{test.id}-population.csv"),
-            sampled=bool(views[test.id].get("sampled")),
+            csv=files.get(f"populations/{test.id}.csv"),
         )
-        for req, test in fw.tests
+        for test in fw.tests
     )
     return ReportResult(
         framework=fw.id,
+        bundle=bundle,
+        bundle_id=bundle_id,
         pdf=pdf_path,
         manifest=manifest_path,
         files={**files, "manifest.json": manifest_path},
-        data_as_of=data_as_of,
+        data_as_of=as_of,
         evidence_until=evidence_until,
         population_hash=report_hash,
-        seed=used_seed,
+        seed=seed,
         tests=results,
         render_seconds=render_seconds,
     )
+
+
+def _breakdown_view(table: Table, test: Test, b: Any) -> dict[str, Any]:
+    """A breakdown table of a test, as the template prints it."""
+    expected = [c.name for c in b.columns]
+    if list(table.columns) != expected:
+        raise ReportError(
+            f"test {test.id}: {b.query.name} returns columns {list(table.columns)}, "
+            f"the catalog lists {expected}"
+        )
+    return {"breakdown": b, "columns": b.columns, "rows": table.dicts()}

@@ -24,45 +24,53 @@ def write_manifest(
     path: Path,
     *,
     fw: Framework,
+    bundle_id: str,
     period: tuple[datetime, datetime],
-    instants: tuple[datetime, datetime],
+    instants: tuple[datetime | None, datetime],
     tool_version: str,
+    organisation: str,
+    signer_fingerprint: str | None,
     queries: dict[str, Query],
     values: dict[str, Any],
     report_hash: str,
     populations: list[tuple[Population, dict[str, Any]]],
-    seed: tuple[int, bool],
     runs: Table,
     files: dict[str, Path],
 ) -> dict[str, Any]:
     """Write the manifest to `path` and return it; `populations` pairs each with its view."""
     start, end = period
     data_as_of, evidence_until = instants
-    used_seed, seed_given = seed
     manifest = {
         "framework": fw.id,
         "title": fw.title,
         "standard": fw.standard,
+        "bundle_id": bundle_id,
+        "organisation": organisation,
+        "signer_fingerprint": signer_fingerprint,
         "period": {"start": rfc3339(start), "end": rfc3339(end), "last_day": last_day(end)},
-        "data_as_of": rfc3339(data_as_of),
+        "data_as_of": rfc3339(data_as_of) if data_as_of else None,
         "evidence_until": rfc3339(evidence_until),
         "tool_version": tool_version,
+        "controls": {r.id: [t.id for t in r.tests] for r in fw.requirements},
         "queries": {name: q.sha256 for name, q in queries.items()},
         "parameters": {k: param_text(v) for k, v in values.items()},
         "population_hash": report_hash,
         "populations": {
             pop.test.id: {
-                "requirement": pop.requirement.id,
+                "controls": list(view["controls"]),
                 "file": pop.csv_name,
                 "rows": view["population"],
                 "exceptions": view["exceptions"],
                 "sha256": pop.sha256,
                 "sample": {
+                    "file": view["sample_name"],
                     "method": SAMPLE_METHOD,
-                    "seed": used_seed,
-                    "seed_given": seed_given,
+                    "size_rule": view["sampling_text"],
+                    "planned": view["sample_planned"],
+                    "size": view["sample_size"],
+                    "seed": view["seed"],
+                    "seed_given": view["seed_given"],
                     "key": list(pop.test.key),
-                    "size": view["printed"],
                     "rows": view["sample_rows"],
                 },
             }
@@ -79,7 +87,9 @@ def write_manifest(
             }
             for r in runs.dicts()
         ],
-        "files": {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in files.items()},
+        "files": {
+            name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in sorted(files.items())
+        },
         "built_at": rfc3339(datetime.now(UTC)),
     }
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

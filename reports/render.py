@@ -7,6 +7,8 @@ not depend on the host's fontconfig setup.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -52,12 +54,56 @@ def _num(value: int | None) -> str:
 def _cell(value: Any, kind: str) -> str:
     if kind == "instant":
         return _instant(value)
+    if kind == "day":
+        return _day(value)
     if kind == "hours":
         return _hours(value)
     if kind == "count":
         return _num(value)
     if value is None:
         return _DASH
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return _DASH if value is None else f"{value:.1f} %"
+
+
+def _money(value: float | None) -> str:
+    return _DASH if value is None else f"{value:,.2f}"
+
+
+def _param(value: Any) -> str:
+    from reports.views import param_text
+
+    return param_text(value)
+
+
+# Column names of the completeness and figure tables, as printed; others are spelt out.
+_LABELS = {
+    "app": "App",
+    "source": "Source",
+    "kind": "Kind",
+    "role": "Role",
+}
+
+
+def _label(name: str) -> str:
+    return _LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def _auto(value: Any) -> str:
+    """A cell of a figure table whose column types the catalog does not state."""
+    if value is None:
+        return _DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return _instant(value)
+    if isinstance(value, int):
+        return _num(value)
+    if isinstance(value, float):
+        return f"{value:,.1f}"
     return str(value)
 
 
@@ -86,6 +132,11 @@ def _environment() -> Environment:
         num=_num,
         cell=_cell,
         css_string=_css_string,
+        pct=_pct,
+        money=_money,
+        param=_param,
+        label=_label,
+        auto=_auto,
     )
     return env
 
@@ -115,9 +166,14 @@ def render_pdf(
     *,
     created: datetime,
     modified: datetime,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> None:
-    """Render `template` with `context` to the PDF `target`, dated `created` / `modified`."""
-    from weasyprint import CSS, HTML
+    """Render `template` with `context` to the PDF `target`, dated `created` / `modified`.
+
+    `attachments` are (file name, bytes, description) embedded as PDF/A-3 associated files
+    (relationship Data), dated `created` so that two builds give the same bytes.
+    """
+    from weasyprint import CSS, HTML, Attachment
     from weasyprint.text.fonts import FontConfiguration
 
     html = render_html(
@@ -131,10 +187,24 @@ def render_pdf(
     css = resources.files("reports").joinpath("templates", "report.css").read_text("utf-8")
     fonts = FontConfiguration()
     sheet = CSS(string=_font_css() + css, font_config=fonts)
+    # WeasyPrint writes the dates with a literal Z and no conversion: pass naive UTC.
+    stamp = created.astimezone(UTC).replace(tzinfo=None)
+    files = [
+        Attachment(
+            file_obj=io.BytesIO(data),
+            name=name,
+            description=description,
+            created=stamp,
+            modified=stamp,
+            relationship="Data",
+        )
+        for name, data, description in attachments
+    ]
     HTML(string=html).write_pdf(
         target,
         stylesheets=[sheet],
         font_config=fonts,
+        attachments=files,
         # The PDF/A-3 variant keeps attachments (the evidence bundle may add some) and stays
         # byte-identical; it is a variant, not a validated conformance claim (DOMAIN §7).
         pdf_variant="pdf/a-3b",

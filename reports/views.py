@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from reports.catalog import Column, Requirement, Test
+from reports.catalog import Column, Test
 from reports.population import Table, rfc3339, row_key, sample_rows
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
 class Population:
     """A population test's rows and its canonical CSV bytes."""
 
-    requirement: Requirement
     test: Test
     table: Table
     csv_name: str
@@ -68,25 +67,36 @@ def param_text(value: Any) -> str:
     return str(value)
 
 
+# Relative widths of a column by type when the test gives none: fixed table layout (about
+# twice as fast in WeasyPrint as automatic layout) needs a width for every column.
+_TYPE_WIDTHS = {"instant": 13.0, "day": 10.0, "hours": 7.0, "count": 7.0, "status": 9.0}
+_NAME_WIDTHS = {"reason": 34.0, "app": 9.0, "person_id": 9.0}
+
+
 def _widths(columns: list[Column]) -> list[str] | None:
-    # CSS widths in percent from the catalog's relative widths; None means automatic layout.
-    if not columns or any(c.width is None for c in columns):
+    # CSS widths in percent from the catalog's relative widths, else the defaults above.
+    if not columns:
         return None
-    total = sum(c.width or 0 for c in columns)
-    return [f"{100 * (c.width or 0) / total:.2f}%" for c in columns]
+    shares = [
+        c.width or _NAME_WIDTHS.get(c.name) or _TYPE_WIDTHS.get(c.type) or 13.0 for c in columns
+    ]
+    total = sum(shares)
+    return [f"{100 * w / total:.2f}%" for w in shares]
+
+
+# Exceptions printed per test; the population CSV (attached to the PDF) holds every one.
+EXCEPTIONS_PRINTED = 1000
 
 
 def test_view(
     pop: Population | None,
-    req: Requirement,
     test: Test,
     values: dict[str, Any],
-    seed: int,
-    print_limit: int,
+    seed: int | None,
+    seed_given: bool,
 ) -> dict[str, Any]:
-    """Everything the template prints for one test, the sample drawn with `seed`."""
+    """Everything the template prints for one test, its sample drawn with `seed`."""
     view: dict[str, Any] = {
-        "requirement": req,
         "test": test,
         "kind": test.kind,
         "anchor": f"test-{anchor(test.id)}",
@@ -95,9 +105,11 @@ def test_view(
     if pop is None:
         view["result"] = "Inventory; no exceptions tested"
         return view
+    assert test.sampling is not None and seed is not None
     rows = pop.table.dicts()
     exceptions = [r for r in rows if r["status"] == "exception"]
-    chosen = sample_rows([row_key(r, test.key) for r in rows], seed, pop.sha256, print_limit)
+    size = min(test.sampling.size, len(rows))
+    chosen = sample_rows([row_key(r, test.key) for r in rows], seed, pop.sha256, size)
     printed = [c for c in test.columns if c.print == "always"]
     # Every row of the exceptions table is an exception: its status column would only repeat.
     listed = [c for c in test.columns if c.print != "never" and c.type != "status"]
@@ -110,19 +122,46 @@ def test_view(
         exceptions=len(exceptions),
         result=result_text(len(exceptions)),
         distinct=distinct,
-        rows=[rows[i] for i in chosen],
-        sample_rows=[i + 1 for i in chosen] if len(chosen) < len(rows) else None,
-        printed=len(chosen),
-        sampled=len(chosen) < len(rows),
-        exception_rows=exceptions,
+        sample=[dict(rows[i], _row=i + 1) for i in chosen],
+        sample_rows=[i + 1 for i in chosen],
+        sample_size=len(chosen),
+        sample_planned=test.sampling.size,
+        sample_exceptions=sum(1 for i in chosen if rows[i]["status"] == "exception"),
+        sampling_text=test.sampling.text,
+        seed=seed,
+        seed_given=seed_given,
+        exception_rows=exceptions[:EXCEPTIONS_PRINTED],
+        exceptions_cut=max(0, len(exceptions) - EXCEPTIONS_PRINTED),
+        exception_runs=_runs(rows, test.print_runs, test.print_runs_by)
+        if test.print_runs
+        else None,
+        runs_columns=[c for c in test.columns if c.name in test.print_runs_by],
         population_columns=printed,
         population_widths=_widths(printed),
         exception_columns=listed,
         exception_widths=_widths(listed),
         csv_name=pop.csv_name,
         csv_sha256=pop.sha256,
+        sample_name=f"samples/{test.id}.csv",
     )
     return view
+
+
+def _runs(rows: list[dict[str, Any]], column: str, by: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Consecutive exception rows (in population order) that agree on the `by` columns, as one
+    entry: first and last value of `column`, how many rows, the `by` values, the first reason."""
+    out: list[dict[str, Any]] = []
+    last = None
+    for i, r in enumerate(rows):
+        if r["status"] != "exception":
+            continue
+        same = last == i - 1 and all(out[-1]["row"][b] == r[b] for b in by)
+        if out and same:
+            out[-1].update(last_value=r[column], rows=out[-1]["rows"] + 1)
+        else:
+            out.append({"first": r[column], "last_value": r[column], "rows": 1, "row": r})
+        last = i
+    return out
 
 
 def sources_view(runs: Table) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -81,8 +81,14 @@ def test_detect_counts_and_fail_on(synced: Path) -> None:
     assert ": 0 accounts matched, 0 opened, 0 reopened, 0 resolved" in again.stderr
     full = run("--config", cfg(synced), "detect", "--rematch")
     accounts = int(re.search(r": (\d+) accounts matched, 0 opened", full.stderr).group(1))
-    listed = run("--config", cfg(synced), "sql", "--format", "json",
-                 "SELECT count(DISTINCT (app, account_id)) AS n FROM accounts")
+    listed = run(
+        "--config",
+        cfg(synced),
+        "sql",
+        "--format",
+        "json",
+        "SELECT count(DISTINCT (app, account_id)) AS n FROM accounts",
+    )
     assert accounts == json.loads(listed.stdout)[0]["n"] > 0
     assert run("--config", cfg(synced), "detect", "--fail-on", "high").exit_code == 1
     assert run("--config", cfg(synced), "detect", "--fail-on", "bogus").exit_code == 2
@@ -199,11 +205,14 @@ def test_forward_sends_once(synced: Path) -> None:
     n = len(out.read_text().splitlines())
     [total] = json.loads(
         run(
-            "--config", cfg(synced), "sql",
+            "--config",
+            cfg(synced),
+            "sql",
             "SELECT (SELECT count(*) FROM events) AS events, "
             "(SELECT count(*) FROM accounts) AS accounts, "
             "(SELECT max(seq) FROM events) AS last",
-            "--format", "json",
+            "--format",
+            "json",
         ).stdout
     )
     # Every event, then every account version as an asset document.
@@ -237,8 +246,13 @@ def test_report_writes_the_pdf(synced: Path, tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert r.exit_code == 0, r.output
-    assert Path(r.stdout.strip()) == tmp_path / "soc2-2026-01-01-2026-06-30.pdf"
-    assert (tmp_path / "soc2-2026-01-01-2026-06-30.pdf").stat().st_size > 10_000
+    bundle = tmp_path / "soc2-2026-01-01-2026-06-30"
+    assert Path(r.stdout.strip()) == bundle
+    assert (bundle / "soc2-2026-01-01-2026-06-30.pdf").stat().st_size > 10_000
+    assert (bundle / "populations" / "deprovisioning.csv").is_file()
+    # The signing key is made beside the store on first use, readable by its owner only.
+    key = Path(str(synced / "evidence.duckdb") + ".signing-key.pem")
+    assert key.is_file() and key.stat().st_mode & 0o777 == 0o600
     assert (
         run(
             "--config",

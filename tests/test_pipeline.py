@@ -111,15 +111,13 @@ def test_a_bad_record_halfway_leaves_no_trace(tenant: Path) -> None:
         assert all(o.ok for n, o in outcomes.items() if n != scim.name)
         assert _counts(con) == before
         assert _head(con) == head
-        # Only the untouched sources recorded (no-op) runs; the failed one left none.
+        # The untouched sources recorded (no-op) runs; the failed one only its failure.
         after_runs = con.execute("SELECT count(*) FROM sync_runs").fetchall()[0][0]
-        assert after_runs == runs + sum(len(o.runs) for o in outcomes.values())
-        assert (
-            con.execute(
-                "SELECT count(*) FROM sync_runs WHERE source = $s", {"s": scim.name}
-            ).fetchall()[0][0]
-            == 1
-        )
+        assert after_runs == runs + sum(len(o.runs) for o in outcomes.values()) + 1
+        assert con.execute(
+            "SELECT status, count(*) FROM sync_runs WHERE source = $s GROUP BY 1 ORDER BY 1",
+            {"s": scim.name},
+        ).fetchall() == [("failed", 1), ("ok", 1)]
     finally:
         con.close()
 
@@ -137,8 +135,12 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
     for rel in ("evidence.toml", "truth.json", "evidence.duckdb", "siem/events.ndjson"):
         assert (out / rel).is_file(), rel
     assert (out / "sources" / "okta" / "users.json").is_file()
-    pdfs = list((out / "reports").glob("soc2-*.pdf"))
-    assert [p.name for p in pdfs] == ["soc2-2025-11-01-2026-10-31.pdf"]
+    # One bundle per framework, from the same store.
+    pdfs = sorted((out / "reports").glob("*/*.pdf"))
+    assert [p.name for p in pdfs] == [
+        f"{fw}-2025-11-01-2026-10-31.pdf" for fw in ("hipaa", "iso27001", "soc2")
+    ]
+    soc2 = out / "reports" / "soc2-2025-11-01-2026-10-31"
 
     con = open_store(out / "evidence.duckdb", read_only=True)
     try:
@@ -161,13 +163,16 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
     assert first["ecs"]["version"] == "8.11.0" and first["event"]["hash"]
 
     text = subprocess.run(
-        ["pdftotext", "-layout", str(pdfs[0]), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-layout", str(soc2 / (soc2.name + ".pdf")), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     flat = " ".join(text.split())
-    population = sum(1 for _ in (out / "reports" / "deprovisioning-population.csv").open()) - 1
+    population = sum(1 for _ in (soc2 / "populations" / "deprovisioning.csv").open()) - 1
     exceptions = sum(
         1
-        for line in (out / "reports" / "deprovisioning-population.csv").read_text().splitlines()
+        for line in (soc2 / "populations" / "deprovisioning.csv").read_text().splitlines()
         if ",exception," in line
     )
     # The deprovisioning exceptions are exactly the tenant's injected deprovisioning failures.
@@ -178,11 +183,11 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
         if (f["kind"], f["subkind"])
         in {("orphan", "terminated_active"), ("sla", "deprovision_late")}
     )
-    rows = list(csv.DictReader((out / "reports" / "deprovisioning-population.csv").open()))
+    rows = list(csv.DictReader((soc2 / "populations" / "deprovisioning.csv").open()))
     assert sorted((r["app"], r["account"]) for r in rows if r["status"] == "exception") == want
     for heading in (
         "SOC 2 Type 2",
-        "Summary",
+        "Management summary",
         "CC6.2",
         "Deprovisioning of terminated users",
         "Sources used",

@@ -1,4 +1,4 @@
-"""The SOC 2 report: catalog, deprovisioning population, CSV, manifest and the PDF itself.
+"""The SOC 2 bundle: deprovisioning population, CSVs, manifest and the PDF itself.
 
 Stores are real DuckDB files built with exact rows; the PDF is checked with poppler's
 pdftotext, the way an auditor's tooling reads it.
@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ import pytest
 
 from evidence.config import Policy
 from evidence.store.db import open_store
-from reports.build import build_report, report_file_name
-from reports.catalog import PARAMETERS, frameworks, load_framework, load_query
+from reports.build import build_report, build_reports, report_file_name
+from reports.catalog import frameworks, load_framework, load_query, load_test
+from reports.context import PARAMETERS
 from reports.errors import ReportError
 from reports.population import Table, population_hash, run_query, sample_rows
 from tests.report_store import Store, eod, ts
@@ -33,6 +34,27 @@ from tests.report_store import Store, eod, ts
 START = datetime(2025, 11, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
 VERSION = "0.1.0-test"
+SOC2_TESTS = [
+    "access_inventory",
+    "unique_ids",
+    "provisioning",
+    "deprovisioning",
+    "role_changes",
+    "privileged_access",
+    "segregation_of_duties",
+    "monitoring",
+    "log_integrity",
+]
+# Every query a SOC 2 build runs: its tests', the summary's KPIs, completeness, cut-offs.
+QUERIES_RUN = sorted(
+    f"{q}.sql"
+    for q in (
+        "completeness_sources data_cutoff deprovisioning deprovisioning_latency detect_coverage "
+        "kpi_dormant_licences kpi_findings_monthly kpi_orphan_rate log_integrity monitoring "
+        "population_summary privileged_access provisioning provisioning_latency reconciliation "
+        "role_changes rollforward segregation_of_duties sync_sources unique_ids"
+    ).split()
+)
 
 
 def tenant(store: Store) -> None:
@@ -250,13 +272,14 @@ def pages(pdf: Path) -> list[str]:
 def test_catalog_maps_soc2_requirements_to_existing_queries() -> None:
     fw = load_framework("soc2")
     assert "soc2" in frameworks()
-    assert [r.id for r in fw.requirements] == ["CC6.1", "CC6.2"]
+    assert [r.id for r in fw.requirements] == ["CC6.1", "CC6.2", "CC6.3", "CC7.2", "CC4.1"]
     cc62 = fw.requirements[1]
     assert cc62.criterion.startswith("Prior to issuing system credentials")
     assert cc62.criterion.endswith(
         "user system credentials are removed when user access is no longer authorized."
     )
-    test = cc62.tests[0]
+    assert [t.id for t in cc62.tests] == ["provisioning", "deprovisioning"]
+    test = cc62.tests[1]
     assert test.query.name == "deprovisioning.sql"
     assert set(test.query.parameters) == set(test.parameters) <= set(PARAMETERS)
     assert [c.name for c in test.columns] == [
@@ -274,8 +297,6 @@ def test_catalog_maps_soc2_requirements_to_existing_queries() -> None:
 
 
 def test_unknown_framework_and_query_are_refused() -> None:
-    with pytest.raises(ReportError, match="no catalog"):
-        load_framework("nist")
     with pytest.raises(ReportError, match="no such file"):
         load_query("missing.sql")
     with pytest.raises(ReportError, match="not a query file"):
@@ -286,39 +307,55 @@ def test_unknown_framework_and_query_are_refused() -> None:
 
 
 def test_file_names(built: Any) -> None:
+    assert built.bundle.name == "soc2-2025-11-01-2026-10-31"
     assert built.pdf.name == "soc2-2025-11-01-2026-10-31.pdf"
+    assert built.pdf.parent == built.bundle
     assert report_file_name("soc2", START, END) == "soc2-2025-11-01-2026-10-31.pdf"
     assert report_file_name("soc2", START, ts("2026-10-31T12:00:00Z")).endswith("-2026-10-31.pdf")
-    assert sorted(built.files) == [
-        "deprovisioning-population.csv",
-        "manifest.json",
-        "soc2-2025-11-01-2026-10-31.pdf",
-    ]
-    assert sorted(p.name for p in built.pdf.parent.iterdir()) == sorted(built.files)
+    tests = [t for t in SOC2_TESTS if t != "access_inventory"]
+    assert sorted(built.files) == sorted(
+        [
+            "manifest.json",
+            "soc2-2025-11-01-2026-10-31.pdf",
+            *(f"populations/{t}.csv" for t in tests),
+            *(f"samples/{t}.csv" for t in tests),
+            *(f"queries/{q}" for q in QUERIES_RUN),
+        ]
+    )
+    written = sorted(
+        str(p.relative_to(built.bundle)) for p in built.bundle.rglob("*") if p.is_file()
+    )
+    assert written == sorted(built.files)
 
 
 def test_population_csv_rows_exactly(built: Any) -> None:
-    text = (built.pdf.parent / "deprovisioning-population.csv").read_text("utf-8")
+    text = (built.bundle / "populations" / "deprovisioning.csv").read_text("utf-8")
     assert text == EXPECTED_CSV
-    dep = next(t for t in built.tests if t.test == "deprovisioning")
-    assert (dep.requirement, dep.population, dep.exceptions) == ("CC6.2", 3, 2)
-    assert dep.result == "2 exceptions" and not dep.sampled
+    dep = built.test("deprovisioning")
+    assert (dep.controls, dep.population, dep.exceptions) == (("CC6.2",), 3, 2)
+    assert dep.result == "2 exceptions" and dep.sample == 3
+    # A population smaller than the sample size is sampled whole.
+    assert (built.bundle / "samples" / "deprovisioning.csv").read_text("utf-8") == EXPECTED_CSV
 
 
 def test_manifest_hashes_match_files(built: Any) -> None:
     manifest = json.loads(built.manifest.read_text("utf-8"))
     out = built.manifest.parent
-    assert set(manifest["files"]) == {built.pdf.name, "deprovisioning-population.csv"}
+    assert set(manifest["files"]) == set(built.files) - {"manifest.json"}
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    csv_sha = manifest["files"]["deprovisioning-population.csv"]
-    # Reproducible with `sha256sum *-population.csv | sha256sum`.
-    listing = f"{csv_sha}  deprovisioning-population.csv\n".encode()
+    # Reproducible with `sha256sum populations/*.csv | sha256sum` in the bundle.
+    listing = "".join(
+        f"{manifest['files'][name]}  {name}\n"
+        for name in sorted(n for n in manifest["files"] if n.startswith("populations/"))
+    ).encode()
     assert manifest["population_hash"] == hashlib.sha256(listing).hexdigest()
     assert manifest["population_hash"] == built.population_hash
     for name, digest in manifest["queries"].items():
         assert load_query(name).sha256 == digest
-    assert set(manifest["queries"]) >= {"deprovisioning.sql", "population_summary.sql"}
+    assert set(manifest["queries"]) == set(QUERIES_RUN)
+    for name in manifest["queries"]:
+        assert (out / "queries" / name).read_text("utf-8") == load_query(name).text
     assert manifest["framework"] == "soc2"
     assert manifest["period"] == {
         "start": "2025-11-01T00:00:00Z",
@@ -329,6 +366,8 @@ def test_manifest_hashes_match_files(built: Any) -> None:
     assert manifest["parameters"]["grace_hours"] == "24"
     assert manifest["populations"]["deprovisioning"]["rows"] == 3
     assert manifest["populations"]["deprovisioning"]["exceptions"] == 2
+    assert manifest["populations"]["deprovisioning"]["controls"] == ["CC6.2"]
+    assert manifest["controls"]["CC7.2"] == ["monitoring", "log_integrity"]
     assert [r["run_id"] for r in manifest["sync_runs"]] == list(range(1, 13))
     assert "built_at" in manifest
 
@@ -337,7 +376,8 @@ def test_pdf_text_shows_headings_counts_and_exceptions(built: Any) -> None:
     text = pdftotext(built.pdf)
     flat = " ".join(text.split())
     for heading in (
-        "Summary",
+        "Management summary",
+        "Results by control",
         "CC6.1",
         "CC6.2",
         "Deprovisioning of terminated users",
@@ -355,7 +395,8 @@ def test_pdf_text_shows_headings_counts_and_exceptions(built: Any) -> None:
     assert "2 exceptions" in flat
     assert "deprovisioning.sql" in flat and load_query("deprovisioning.sql").sha256 in flat
     # The exception table names the people and apps.
-    exceptions = flat.split("Exceptions (2)")[1].split("Population (3 rows)")[0]
+    section = flat.split("Test performed. For every termination dated within the period")[1]
+    exceptions = section.split("Exceptions (2)")[1].split("CC6.3 —")[0]
     assert "E2" in exceptions and "Bob Late" in exceptions and "slack" in exceptions
     assert "E4" in exceptions and "Dave Still" in exceptions
     assert "E3" not in exceptions
@@ -364,7 +405,13 @@ def test_pdf_text_shows_headings_counts_and_exceptions(built: Any) -> None:
     manifest = json.loads(built.manifest.read_text("utf-8"))
     shown = {k: v for k, v in manifest.items() if k != "built_at"}
     data_days = set(re.findall(r"\d{4}-\d\d-\d\d", EXPECTED_CSV + json.dumps(shown)))
-    assert set(re.findall(r"\d{4}-\d\d-\d\d", flat)) <= data_days
+    # ... or a day of the period (the monitoring test has a row per day, the charts a month).
+    period_days = {
+        (START + timedelta(days=d)).strftime("%Y-%m-%d") for d in range((END - START).days)
+    }
+    printed = set(re.findall(r"\d{4}-\d\d-\d\d", flat))
+    assert printed <= data_days | period_days
+    assert datetime.now(UTC).strftime("%Y-%m-%d") not in printed - data_days
     # The sources are named with their digests.
     assert hashlib.sha256(b"digest-12").hexdigest() in flat
     assert hashlib.sha256(b"chain-12").hexdigest() in flat
@@ -383,11 +430,11 @@ def test_pdf_layout_cover_contents_and_running_header(built: Any) -> None:
         next(
             i
             for i, p in enumerate(page_texts)
-            if p.lstrip().startswith("SOC 2 Type 2") and "\nSummary\n" in p
+            if p.lstrip().startswith("SOC 2 Type 2") and "\nManagement summary\n" in p
         )
         + 1
     )
-    assert f"Summary {summary_page}" in " ".join(contents.replace(".", " ").split())
+    assert f"Management summary {summary_page}" in " ".join(contents.replace(".", " ").split())
     info = subprocess.run(
         ["pdfinfo", str(built.pdf)],
         check=True,
@@ -407,15 +454,18 @@ def test_pdf_bookmarks_follow_h1_h2(built: Any) -> None:
     ).stdout
     titles = [html.unescape(t) for t in re.findall(r'<item page="\d+">([^<]*)', xml)]
     assert titles[:5] == [
-        "Summary",
-        "Results by criterion",
+        "Management summary",
+        "Results by control",
+        "Inventory at the data cut-off",
         "CC6.1 — Logical access security over protected information assets",
         "Inventory of people, apps and accounts",
-        "CC6.2 — Registers and authorizes users before granting access; removes access when "
-        "no longer authorized",
     ]
-    assert "Deprovisioning of terminated users" in titles
-    assert "Sources used" in titles and "Appendix: queries" in titles
+    assert titles.count("Deprovisioning of terminated users") == 1
+    # A test cited by two controls: in full under the first, a reference under the second.
+    assert titles.count(load_test("monitoring").title) == 2
+    cc41 = titles.index("CC4.1 — Ongoing evaluations of internal control")
+    assert titles[cc41 + 1] == load_test("monitoring").title
+    assert "Sources used" in titles and "Appendix: queries and parameters" in titles
 
 
 def test_building_twice_is_byte_identical(store_path: Path, built: Any, tmp_path: Path) -> None:
@@ -425,8 +475,8 @@ def test_building_twice_is_byte_identical(store_path: Path, built: Any, tmp_path
     finally:
         con.close()
     assert again.pdf.read_bytes() == built.pdf.read_bytes()
-    assert again.files["deprovisioning-population.csv"].read_bytes() == (
-        built.files["deprovisioning-population.csv"].read_bytes()
+    assert again.files["populations/deprovisioning.csv"].read_bytes() == (
+        built.files["populations/deprovisioning.csv"].read_bytes()
     )
     assert again.seed == built.seed
 
@@ -453,14 +503,14 @@ def test_later_sync_is_shown_as_removal_evidence_not_as_data_as_of(
     assert manifest["evidence_until"] == "2026-11-05T00:00:00Z"
     rows = list(
         csv.DictReader(
-            io.StringIO(result.files["deprovisioning-population.csv"].read_text("utf-8"))
+            io.StringIO(result.files["populations/deprovisioning.csv"].read_text("utf-8"))
         )
     )
     dave = next(r for r in rows if r["person_id"] == "E4")
     assert dave["status"] == "exception" and dave["deactivated_at"] == "2026-11-05T00:00:00Z"
     flat = " ".join(pdftotext(result.pdf).split())
     assert "Data as of 2026-10-31 12:00:00 UTC" in flat
-    assert "Removal evidence to 2026-11-05 00:00:00 UTC" in flat
+    assert "Evidence to 2026-11-05 00:00:00 UTC" in flat
 
 
 def test_policy_thresholds_are_parameters(store_path: Path, tmp_path: Path) -> None:
@@ -481,28 +531,39 @@ def test_policy_thresholds_are_parameters(store_path: Path, tmp_path: Path) -> N
     assert (dep.population, dep.exceptions, dep.result) == (3, 1, "1 exception")
     manifest = json.loads(result.manifest.read_text("utf-8"))
     assert manifest["parameters"]["deprovision_sla_hours"] == "72"
-    population = result.files["deprovisioning-population.csv"].read_text("utf-8")
+    population = result.files["populations/deprovisioning.csv"].read_text("utf-8")
     assert "within the 72 h SLA" in population
     flat = " ".join(pdftotext(result.pdf).split())
     assert "Parameter $deprovision_sla_hours 72" in flat
 
 
-def test_no_sync_in_period_is_an_error(store_path: Path, tmp_path: Path) -> None:
+def test_a_period_without_data_is_reported_not_refused(store_path: Path, tmp_path: Path) -> None:
     con = open_store(store_path, read_only=True)
     try:
-        with pytest.raises(ReportError, match="no completed sync"):
-            build_report(
-                con,
-                "soc2",
-                ts("2024-01-01T00:00:00Z"),
-                ts("2025-01-01T00:00:00Z"),
-                tmp_path,
-                tool_version=VERSION,
-            )
+        result = build_report(
+            con,
+            "soc2",
+            ts("2024-01-01T00:00:00Z"),
+            ts("2025-01-01T00:00:00Z"),
+            tmp_path,
+            tool_version=VERSION,
+        )
         with pytest.raises(ReportError, match="period is empty"):
             build_report(con, "soc2", END, START, tmp_path, tool_version=VERSION)
     finally:
         con.close()
+    flat = " ".join(pdftotext(result.pdf).split())
+    assert "No sync completed at or before the end of the period (2025-01-01 00:00 UTC)" in flat
+    assert "The store holds no detect run" in flat
+    manifest = json.loads(result.manifest.read_text("utf-8"))
+    assert manifest["data_as_of"] is None
+    for tid, pop in manifest["populations"].items():
+        # Nothing is read for a period before the first sync, except the monitoring's days
+        # (every one an exception: no detect run, no source synced).
+        if tid == "monitoring":
+            assert (pop["rows"], pop["exceptions"]) == (366, 366)
+        else:
+            assert pop["rows"] == 0, tid
 
 
 def test_summary_figures(store_path: Path) -> None:
@@ -875,25 +936,151 @@ def test_large_population_prints_a_reproducible_sample(tmp_path: Path) -> None:
     finally:
         con.close()
     dep = next(t for t in first.tests if t.test == "deprovisioning")
-    assert (dep.population, dep.exceptions, dep.sampled) == (2100, 0, True)
+    assert (dep.population, dep.exceptions, dep.sample) == (2100, 0, 29)
     assert first.seed == 42
     manifest = json.loads(first.manifest.read_text("utf-8"))
     sample = manifest["populations"]["deprovisioning"]["sample"]
-    assert sample["size"] == 500 and sample["seed"] == 42 and sample["seed_given"] is True
-    assert len(sample["rows"]) == 500 and sample["rows"] == sorted(sample["rows"])
+    assert sample["size"] == 29 and sample["seed"] == 42 and sample["seed_given"] is True
+    assert len(sample["rows"]) == 29 and sample["rows"] == sorted(sample["rows"])
+    assert sample["file"] == "samples/deprovisioning.csv"
     # An auditor re-draws the sample from the CSV alone: key columns joined by "|".
-    data = first.files["deprovisioning-population.csv"].read_bytes()
+    data = first.files["populations/deprovisioning.csv"].read_bytes()
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     keys = [
         "|".join(r[k] for k in ("person_id", "termination_date", "app", "account")) for r in rows
     ]
-    redrawn = sample_rows(keys, 42, hashlib.sha256(data).hexdigest(), 500)
+    redrawn = sample_rows(keys, 42, hashlib.sha256(data).hexdigest(), 29)
     assert [i + 1 for i in redrawn] == sample["rows"]
+    # samples/<test>.csv holds exactly those rows, in population order.
+    lines = data.decode("utf-8").splitlines(keepends=True)
+    expected = lines[0] + "".join(lines[i] for i in sample["rows"])
+    assert first.files["samples/deprovisioning.csv"].read_text("utf-8") == expected
     flat = " ".join(pdftotext(first.pdf).split())
-    assert "Population (2,100 rows, sample of 500 printed)" in flat
-    assert "seed 42" in flat
+    assert "Sample (29 of 2,100)" in flat
+    assert "Seed 42 (given by the auditor)" in flat
     assert "No exceptions noted" in flat
     # Exactly the sampled rows are printed: a row not in the sample is absent.
     skipped = next(i for i in range(1, 2101) if i not in set(sample["rows"]))
     assert f"E{skipped - 1:05d}" not in flat
     assert f"E{sample['rows'][0] - 1:05d}" in flat
+
+
+# --------------------------------------------------------------------------- all frameworks
+
+# The exceptions each test finds on tenant(): the two leavers, the joiner nobody owns, no day
+# with a detect run (the fixture has none), and every run (the fixture's digests are made up).
+EXPECTED_EXCEPTIONS = {
+    "unique_ids": (3, 0),
+    "provisioning": (1, 1),
+    "deprovisioning": (3, 2),
+    "role_changes": (0, 0),
+    "privileged_access": (0, 0),
+    "segregation_of_duties": (0, 0),
+    "monitoring": (365, 365),
+    "log_integrity": (8, 8),
+}
+
+
+@pytest.fixture(scope="module")
+def all_built(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    con = open_store(store_path, read_only=True)
+    try:
+        return build_reports(
+            con, frameworks(), START, END, tmp_path_factory.mktemp("all"), tool_version=VERSION
+        )
+    finally:
+        con.close()
+
+
+def test_report_all_writes_one_bundle_per_framework(all_built: list[Any]) -> None:
+    assert [r.bundle.name for r in all_built] == [
+        f"{fw}-2025-11-01-2026-10-31" for fw in ("hipaa", "iso27001", "soc2")
+    ]
+    for r in all_built:
+        fw = load_framework(r.framework)
+        flat = " ".join(pdftotext(r.pdf).split())
+        # Every control id of the catalog, as the standard writes it.
+        for req in fw.requirements:
+            assert f"{req.id} — {req.gist}" in flat, (r.framework, req.id)
+        manifest = json.loads(r.manifest.read_text("utf-8"))
+        for t in r.tests:
+            if t.kind != "population":
+                continue
+            assert (t.population, t.exceptions) == EXPECTED_EXCEPTIONS[t.test], t.test
+            assert manifest["populations"][t.test]["exceptions"] == t.exceptions
+            assert f"Exceptions ({t.exceptions:,})" in flat
+        assert {t.test for t in r.tests} == {t.id for t in fw.tests}
+
+
+def test_a_shared_test_has_the_same_population_and_sample_in_every_framework(
+    all_built: list[Any],
+) -> None:
+    by_fw = {r.framework: r for r in all_built}
+    for tid in ("deprovisioning", "monitoring", "unique_ids"):
+        pops = {
+            fw: (r.bundle / "populations" / f"{tid}.csv").read_bytes() for fw, r in by_fw.items()
+        }
+        samples = {
+            fw: (r.bundle / "samples" / f"{tid}.csv").read_bytes() for fw, r in by_fw.items()
+        }
+        assert len(set(pops.values())) == 1 and len(set(samples.values())) == 1, tid
+
+
+def test_every_sampled_row_lies_inside_its_population(all_built: list[Any]) -> None:
+    for r in all_built:
+        manifest = json.loads(r.manifest.read_text("utf-8"))
+        for pop in manifest["populations"].values():
+            rows = (r.bundle / pop["file"]).read_text("utf-8").splitlines(keepends=True)
+            sample = (r.bundle / pop["sample"]["file"]).read_text("utf-8").splitlines(True)
+            assert sample[0] == rows[0]
+            assert sample[1:] == [rows[i] for i in pop["sample"]["rows"]]
+            assert len(sample) - 1 == min(pop["sample"]["planned"], pop["rows"])
+            assert all(1 <= i <= pop["rows"] for i in pop["sample"]["rows"])
+
+
+def test_every_population_is_attached_to_the_pdf(all_built: list[Any], tmp_path: Path) -> None:
+    r = next(b for b in all_built if b.framework == "soc2")
+    listing = subprocess.run(
+        ["pdfdetach", "-list", str(r.pdf)], check=True, capture_output=True, text=True
+    ).stdout
+    names = sorted(line.split(": ", 1)[1] for line in listing.splitlines()[1:])
+    tests = sorted(t.test for t in r.tests if t.kind == "population")
+    assert names == [f"{t}.csv" for t in tests]
+    subprocess.run(["pdfdetach", "-saveall", "-o", str(tmp_path), str(r.pdf)], check=True)
+    for t in tests:
+        assert (tmp_path / f"{t}.csv").read_bytes() == (
+            r.bundle / "populations" / f"{t}.csv"
+        ).read_bytes()
+
+
+def test_report_cli_writes_every_framework(store_path: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evidence.cli.main import app
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(store_path, db)
+    (tmp_path / "evidence.toml").write_text(
+        f'[store]\npath = "{db.name}"\n[reports]\norganisation = "Example <b>Corp</b> & Co"\n'
+    )
+    args = ["--config", str(tmp_path / "evidence.toml"), "report", "all"]
+    args += ["--from", "2025-11-01", "--to", "2026-10-31", "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    bundles = [Path(line) for line in result.stdout.split()]
+    assert [b.name for b in bundles] == [
+        f"{fw}-2025-11-01-2026-10-31" for fw in ("hipaa", "iso27001", "soc2")
+    ]
+    from reports.signing import load_signer
+
+    signer = load_signer(Path(str(db) + ".signing-key.pem"), create=False)
+    for b in bundles:
+        cover = pages(b / f"{b.name}.pdf")[0]
+        flat = " ".join(cover.split())
+        # Data is text: the organisation prints as itself.
+        assert "Example <b>Corp</b> & Co" in flat
+        assert signer.fingerprint in flat
+        manifest = json.loads((b / "manifest.json").read_text("utf-8"))
+        assert manifest["signer_fingerprint"] == signer.fingerprint
+        assert manifest["organisation"] == "Example <b>Corp</b> & Co"
+        assert manifest["bundle_id"] in flat

@@ -129,7 +129,10 @@ def test_a_bad_page_fails_its_source_only(
             assert not bad.ok and good.ok
             assert "bad" in bad.error and message in bad.error
             assert "s3cr3t" not in bad.error
-            assert con.execute("SELECT DISTINCT source FROM sync_runs").fetchall() == [("good",)]
+            # The failed source left one failed run record (its error, no data), nothing more.
+            assert con.execute(
+                "SELECT source, status FROM sync_runs ORDER BY source"
+            ).fetchall() == [("bad", "failed"), ("good", "ok")]
             assert con.execute("SELECT app, count(*) FROM accounts GROUP BY app").fetchall() == [
                 ("good", 2)
             ]
@@ -191,6 +194,8 @@ def test_a_run_stops_at_its_request_budget(tmp_path: Path, monkeypatch: pytest.M
             (out,) = sync_sources(con, cfg)
             assert not out.ok and "budget" in out.error.lower()
             assert len(stub.requests) == 2
-            assert con.execute("SELECT count(*) FROM sync_runs").fetchall() == [(0,)]
+            assert con.execute("SELECT status, digest, chain_hash FROM sync_runs").fetchall() == [
+                ("failed", None, None)
+            ]
         finally:
             con.close()

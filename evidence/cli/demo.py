@@ -51,7 +51,9 @@ def run_demo(
     from connectors.synthetic.tenant import IDPS
     from evidence.detections.runner import detect
     from evidence.siem.forwarder import forward, streams
-    from reports.build import build_report
+    from reports.build import build_reports
+    from reports.catalog import frameworks
+    from reports.signing import default_key_path, load_signer
 
     if idp not in IDPS:  # before anything is cleared
         raise ConfigError(f"--idp must be one of: {', '.join(IDPS)}")
@@ -100,13 +102,24 @@ def run_demo(
             )
 
             t0 = time.monotonic()
-            task = progress.add_task("render SOC 2 report", total=1)
+            names = frameworks()
+            task = progress.add_task(f"render {', '.join(names)} reports", total=1)
             start = info.as_of - timedelta(days=365)
-            rep = build_report(
-                con, "soc2", start, info.as_of, out / "reports", tool_version=__version__
+            signer = load_signer(default_key_path(cfg.store.path), create=True)
+            reps = build_reports(
+                con,
+                names,
+                start,
+                info.as_of,
+                out / "reports",
+                tool_version=__version__,
+                policy=cfg.policy,
+                sources=cfg.sources,
+                organisation=cfg.reports.organisation or "Demo Corp (synthetic tenant)",
+                signer_fingerprint=signer.fingerprint,
             )
             progress.advance(task)
-            timings.append(("report", rep.pdf.name, time.monotonic() - t0))
+            timings.append(("report", ", ".join(r.pdf.name for r in reps), time.monotonic() - t0))
         finally:
             con.close()
 
@@ -132,7 +145,6 @@ def run_demo(
         out / "truth.json",
         cfg.store.path,
         sink.path,
-        rep.pdf,
-        out / "reports",
+        *(r.pdf for r in reps),
     ):
         err.print(f"  {_shown(Path(p))}")

@@ -410,28 +410,52 @@ def verify(
 @app.command()
 @handled
 def report(
-    framework: Annotated[str, typer.Argument(help="soc2 (iso27001 and hipaa follow).")],
+    framework: Annotated[
+        str, typer.Argument(help="soc2, iso27001, hipaa, or all (one bundle each).")
+    ],
     from_: Annotated[str, typer.Option("--from", help="First day of the period.")],
     to: Annotated[str, typer.Option("--to", help="Last day of the period (inclusive).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the PDF and its files.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the bundles.")],
     seed: Annotated[int | None, typer.Option("--seed", help="Sample seed.")] = None,
 ) -> None:
-    """Render a framework's PDF for a period."""
+    """Write each framework's evidence bundle (PDF, populations, samples, queries, manifest)."""
     from datetime import timedelta
 
     from evidence import __version__
-    from reports.build import build_report
+    from reports.build import build_reports
+    from reports.catalog import frameworks
+    from reports.signing import default_key_path, load_signer
 
-    if framework != "soc2":
-        raise ConfigError(f"report {framework!r}: only soc2 is available in this version")
+    known = frameworks()
+    if framework != "all" and framework not in known:
+        raise ConfigError(
+            f"report {framework!r}: unknown framework (one of {', '.join(known)}, all)"
+        )
+    names = known if framework == "all" else [framework]
     start = _instant("--from", from_)
     end = _instant("--to", to) + timedelta(days=1)
+    cfg = STATE.config()
+    key_file = cfg.reports.signing_key_file
+    signer = load_signer(key_file or default_key_path(cfg.store.path), create=key_file is None)
     con = STATE.open(read_only=True)
     try:
-        result = build_report(con, framework, start, end, out, seed=seed, tool_version=__version__)
+        results = build_reports(
+            con,
+            names,
+            start,
+            end,
+            out,
+            seed=seed,
+            tool_version=__version__,
+            policy=cfg.policy,
+            sources=cfg.sources,
+            organisation=cfg.reports.organisation,
+            signer_fingerprint=signer.fingerprint,
+        )
     finally:
         con.close()
-    typer.echo(str(result.pdf))
+    for r in results:
+        typer.echo(str(r.bundle))
 
 
 @app.command()

@@ -203,7 +203,7 @@ def detect(
             if all(earlier.kind != d.kind for earlier in detections[:i]):
                 _prepare(con, d.kind, params)
             result.counts[f"{d.kind}/{d.subkind}"] = _run_detection(con, d, params)
-            if all(later.kind != d.kind for later in detections[i + 1:]):
+            if all(later.kind != d.kind for later in detections[i + 1 :]):
                 # Free a kind's shared tables once its last detection ran: the memory limit is
                 # better spent on the next ones' joins.
                 for table in _SHARED.get(d.kind, ()):

@@ -26,6 +26,7 @@ __all__ = [
     "commit_batch",
     "create_events_in",
     "finish_run",
+    "record_failed_run",
     "row_hash_sql",
     "run_sql",
     "sql_text",
@@ -217,8 +218,14 @@ def commit_batch(
     *,
     mode: str = "full",
     now: datetime | None = None,
+    cursor_from: str | None = None,
+    record_from: bool = False,
 ) -> RunResult:
-    """Commit `batch` as one run: all of it or, on any error, none of it."""
+    """Commit `batch` as one run: all of it or, on any error, none of it.
+
+    With `record_from`, the run's cursors also record `from`, the position the read started
+    at (`cursor_from`, None for a first read), so continuity between runs can be audited.
+    """
     started = now or datetime.now(UTC)
     as_of = batch.as_of.astimezone(UTC)
     con.execute("BEGIN TRANSACTION")
@@ -279,6 +286,8 @@ def commit_batch(
             started=started,
             counts=counts,
             cursor=batch.cursor,
+            cursor_from=cursor_from,
+            record_from=record_from,
         )
         con.execute("COMMIT")
     except BaseException:
@@ -299,6 +308,8 @@ def finish_run(
     started: datetime,
     counts: dict,
     cursor: str | None = None,
+    cursor_from: str | None = None,
+    record_from: bool = False,
 ) -> tuple[int, int, str | None]:
     """Append the events staged in `_events_in` and record the run in sync_runs.
 
@@ -330,10 +341,65 @@ def finish_run(
                 sort_keys=True,
                 default=str,
             ),
-            "cursors": json.dumps({"cursor": cursor}) if cursor else None,
+            "cursors": _cursors(cursor, cursor_from, record_from),
+            "status": "ok",
+            "error": None,
         },
     )
     return events_new, seen, (row[0][0] if row else None)
+
+
+def _cursors(cursor: str | None, cursor_from: str | None, record_from: bool) -> str | None:
+    # `from` is written only when the caller knows it: a missing key means "not recorded",
+    # a null one "started without a cursor" (a log's first read).
+    if record_from:
+        return json.dumps({"from": cursor_from, "cursor": cursor})
+    return json.dumps({"cursor": cursor}) if cursor else None
+
+
+def record_failed_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    source: str,
+    kind: str,
+    mode: str,
+    as_of: datetime,
+    started: datetime,
+    error: str,
+    cursor_from: str | None = None,
+    record_from: bool = False,
+) -> int:
+    """Record a failed run in sync_runs (status 'failed', its error); returns its run_id.
+
+    Call after the failed run's rollback: its own small transaction adds this one row and
+    nothing else, no events, so no digest or chain hash and the chain head stays where it
+    was. `error` must already be free of secrets (EvidenceError messages are).
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
+        run_sql(
+            con,
+            sql_text("close_run.sql"),
+            {
+                "run_id": run_id,
+                "source": source,
+                "kind": kind,
+                "mode": mode,
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "as_of": as_of.astimezone(UTC),
+                "status": "failed",
+                "counts": None,
+                "cursors": _cursors(None, cursor_from, record_from),
+                "error": error,
+            },
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return run_id
 
 
 def create_events_in(con: duckdb.DuckDBPyConnection) -> None:

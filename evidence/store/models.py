@@ -162,8 +162,11 @@ class SyncRuns(SQLModel, table=True):
     started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     finished_at: datetime | None = _ts()
     as_of: datetime = Field(sa_type=sa.DateTime(timezone=True))
-    status: str  # ok (a failed run leaves no row: it commits nothing)
+    # ok | failed: a failed run commits nothing else, only this row with its error (no digest,
+    # no chain hash), so the log_integrity test can show whether it was re-run.
+    status: str
     counts: Any = _json()
+    # {"cursor": where the read stopped, "from": where it started} (live log sources)
     cursors: Any = _json()
     error: str | None = None
     digest: str | None = None

@@ -1,6 +1,7 @@
 -- Record the run with its digest (sha256 over its event hashes in seq order) and chain hash
 -- (sha256 of the previous chain head and this digest). A run that adds no events has neither
--- and leaves the chain head where it was.
+-- and leaves the chain head where it was. A failed run is recorded here too, after its own
+-- rollback, with status 'failed' and its error: it owns no events, so it never moves the head.
 INSERT INTO sync_runs (
     run_id, source, kind, mode, started_at, finished_at, as_of, status, counts, cursors, error,
     digest, chain_hash
@@ -15,8 +16,8 @@ head AS (
     WHERE chain_hash IS NOT NULL ORDER BY run_id DESC LIMIT 1
 )
 SELECT
-    $run_id, $source, $kind, $mode, $started_at, $finished_at, $as_of, 'ok', $counts::JSON,
-    $cursors::JSON, NULL, d.digest,
+    $run_id, $source, $kind, $mode, $started_at, $finished_at, $as_of, $status, $counts::JSON,
+    $cursors::JSON, $error, d.digest,
     CASE WHEN d.digest IS NULL THEN NULL
          ELSE sha256(coalesce((SELECT chain_hash FROM head), '') || d.digest) END
 FROM d
