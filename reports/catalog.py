@@ -251,11 +251,15 @@ def _shared_block(query: str, detection: str, block: str) -> str:
     """The lines of a detection file from `-- shared: <block>` to `-- end shared: <block>`.
 
     A detection and a report query that must agree (e.g. sla_deprovision_late and the CC6.2
-    deprovisioning population) share one text this way instead of two copies.
+    deprovisioning population), or a test and its breakdown (provisioning and its latency
+    table), share one text this way instead of two copies.
     """
-    path = resources.files("evidence.detections").joinpath(detection)
+    # A report query's own block (reports/queries) or a detection's (evidence/detections).
+    path = resources.files("reports").joinpath("queries", detection)
+    if detection == query or not path.is_file():
+        path = resources.files("evidence.detections").joinpath(detection)
     if not path.is_file():
-        raise ReportError(f"query {query}: includes {detection}, no such detection file")
+        raise ReportError(f"query {query}: includes {detection}, no such query or detection")
     text = path.read_text(encoding="utf-8")
     begin, end = f"-- shared: {block}\n", f"-- end shared: {block}\n"
     start = text.find(begin)

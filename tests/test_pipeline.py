@@ -138,9 +138,9 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
     # One bundle per framework, from the same store.
     pdfs = sorted((out / "reports").glob("*/*.pdf"))
     assert [p.name for p in pdfs] == [
-        f"{fw}-2025-11-01-2026-10-31.pdf" for fw in ("hipaa", "iso27001", "soc2")
+        f"{fw}-2025-11-02-2026-11-01.pdf" for fw in ("hipaa", "iso27001", "soc2")
     ]
-    soc2 = out / "reports" / "soc2-2025-11-01-2026-10-31"
+    soc2 = out / "reports" / "soc2-2025-11-02-2026-11-01"
 
     con = open_store(out / "evidence.duckdb", read_only=True)
     try:
@@ -149,8 +149,8 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
         assert _orphans(con) == _truth_orphans(out)
         terminations = con.execute(
             "SELECT count(*) FROM people WHERE valid_to IS NULL AND status = 'terminated' "
-            "AND termination_date >= TIMESTAMPTZ '2025-11-01' "
-            "AND termination_date < TIMESTAMPTZ '2026-11-01'"
+            "AND termination_date >= TIMESTAMPTZ '2025-11-02' "
+            "AND termination_date < TIMESTAMPTZ '2026-11-02'"
         ).fetchall()[0][0]
     finally:
         con.close()
@@ -193,7 +193,7 @@ def test_demo_leaves_every_artifact(tmp_path: Path) -> None:
         "Sources used",
     ):
         assert heading in flat, heading
-    assert "Period 2025-11-01 to 2026-10-31" in flat
+    assert "Period 2025-11-02 to 2026-11-01" in flat
     assert f"Terminations in the period {terminations:,}" in flat
     assert f"Deprovisioning of terminated users {population:,} {exceptions:,}" in flat
     assert f"Exceptions ({exceptions:,})" in flat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -104,13 +104,19 @@ def run_demo(
             t0 = time.monotonic()
             names = frameworks()
             task = progress.add_task(f"render {', '.join(names)} reports", total=1)
-            start = info.as_of - timedelta(days=365)
+            # The year ending with the day of the tenant's snapshot, that day included: the sync
+            # and detect run at the snapshot instant fall inside the half-open period.
+            snapshot_day = info.as_of.astimezone(UTC).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            end = snapshot_day + timedelta(days=1)
+            start = end - timedelta(days=365)
             signer = load_signer(default_key_path(cfg.store.path), create=True)
             reps = build_reports(
                 con,
                 names,
                 start,
-                info.as_of,
+                end,
                 out / "reports",
                 tool_version=__version__,
                 policy=cfg.policy,

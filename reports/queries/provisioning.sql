@@ -45,7 +45,8 @@ bounds AS (
            CAST($period_end AS TIMESTAMPTZ) AS period_end,
            CAST($evidence_until AS TIMESTAMPTZ) AS evidence_until
 ),
--- population: begin (the same text in provisioning.sql and provisioning_latency.sql)
+-- provisioning_latency.sql includes the block below (its `-- include:` line).
+-- shared: population
 -- Monitoring's verdicts in the period, one sentence per account.
 flagged AS (
     SELECT f.app, f.account_id, max(f.account) AS account,
@@ -275,7 +276,7 @@ measured AS (
                / 3600e6, 2) END AS hours_to_provision
     FROM judged j
 )
--- population: end
+-- end shared: population
 ,
 names AS (
     SELECT person_id,
