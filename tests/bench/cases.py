@@ -447,11 +447,14 @@ def _report_child(db: str, apps: int, names: list[str], out: str, q: mp.Queue) -
     try:
         con = open_store(Path(db), read_only=True)
         t0 = time.perf_counter()
+        # The year ending with the tenant's day, that day included: its syncs, grants and
+        # detect run at NOW fall inside the half-open period (as in the demo).
+        end = NOW + timedelta(days=1)
         results = build_reports(
             con,
             names,
-            NOW - timedelta(days=365),
-            NOW,
+            end - timedelta(days=365),
+            end,
             Path(out),
             tool_version="bench",
             policy=bench_policy(apps),
