@@ -255,7 +255,7 @@ def build_report(
             _breakdown_view(cache.run(con, b.query, values), test, b) for b in test.breakdowns
         ]
     completeness = summary_mod.completeness(con, cache, fw, values)
-    summary = summary_mod.management_summary(con, cache, values, views)
+    summary = summary_mod.management_summary(con, cache, values)
 
     sources_query = load_query("sync_sources.sql")
     runs = cache.run(con, sources_query, values)
@@ -315,7 +315,6 @@ def build_report(
         "summary": summary,
         "completeness": completeness,
         "requirements": requirements,
-        "tests": [views[t.id] for t in fw.tests],
         "sources": per_source,
         "chain_head": chain_head,
         "runs": runs.dicts() if len(runs.rows) <= _RUNS_PRINTED else [],

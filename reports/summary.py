@@ -7,7 +7,6 @@ same figure is computed once for every framework of a build and traces to its qu
 from __future__ import annotations
 
 import base64
-from importlib import resources
 from typing import Any
 
 import duckdb
@@ -62,10 +61,6 @@ COMPLETENESS_QUERIES = {
 }
 
 
-def _exists(name: str) -> bool:
-    return resources.files("reports").joinpath("queries", name).is_file()
-
-
 def _run(con: duckdb.DuckDBPyConnection, cache: Any, name: str, values: dict[str, Any]):
     query = load_query(name)
     return query, cache.run(con, query, values)
@@ -85,7 +80,6 @@ def management_summary(
     con: duckdb.DuckDBPyConnection,
     cache: Any,
     values: dict[str, Any],
-    views: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     """KPIs, charts and the inventory, with the queries they came from."""
     from reports import charts
@@ -93,8 +87,6 @@ def management_summary(
     queries: list[Query] = []
     data: dict[str, list[dict[str, Any]]] = {}
     for key, name in KPI_QUERIES.items():
-        if not _exists(name):
-            continue
         query, table = _run(con, cache, name, values)
         queries.append(query)
         data[key] = table.dicts()
@@ -138,13 +130,6 @@ def management_summary(
         "orphan": orphan[-1] if orphan else None,
         "dormant": _total(dormant),
     }
-    results = [
-        {
-            "view": v,
-            "controls": v["controls"],
-        }
-        for v in views.values()
-    ]
     return {
         "queries": queries,
         "inventory": data.get("inventory", []),
@@ -153,7 +138,6 @@ def management_summary(
             {"title": title, "query": KPI_QUERIES[key], "src": _data_uri(svg)}
             for title, key, svg in chart_list
         ],
-        "results": results,
         "detect_runs": detect,
     }
 
@@ -168,7 +152,7 @@ def completeness(
     out: dict[str, Any] = {"queries": []}
     for key in ("sources", "rollforward", "reconciliation"):
         name = COMPLETENESS_QUERIES[key]
-        if key not in wanted or not _exists(name):
+        if key not in wanted:
             out[key] = None
             continue
         query, table = _run(con, cache, name, values)
