@@ -59,6 +59,7 @@ COMPLETENESS = ("sources", "rollforward", "reconciliation")
 SOURCE_ROLES = ("hr", "idp", "app", "detect")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_PREPARE_RE = re.compile(r"^-- prepare: *([a-z_]+) *$", re.MULTILINE)
 # `-- include: <detection file> <block>` in a query file stands for that block of the
 # detection: the lines from `-- shared: <block>` to `-- end shared: <block>`, both included.
 _INCLUDE_RE = re.compile(r"^-- include: ([a-z0-9_]+\.sql) ([a-z0-9_]+)\n", re.MULTILINE)
@@ -80,6 +81,11 @@ class Query:
     def parameters(self) -> tuple[str, ...]:
         """The $names the query text uses, in order of first use."""
         return tuple(dict.fromkeys(_PARAM_RE.findall(self.text)))
+
+    @property
+    def prepares(self) -> tuple[str, ...]:
+        """The preparation steps (reports/prepare.py) its `-- prepare:` lines name."""
+        return tuple(dict.fromkeys(_PREPARE_RE.findall(self.text)))
 
 
 @dataclass(frozen=True)
@@ -397,6 +403,9 @@ def _check_shape(test: Test, where: str) -> None:
         *((b.query, b.columns) for b in test.breakdowns),
     ):
         try:
+            from reports.prepare import prepare
+
+            prepare(con, q.prepares, _DUMMY)
             cur = con.execute(
                 f"SELECT * FROM (\n{q.text}\n) LIMIT 0", {p: _DUMMY[p] for p in q.parameters}
             )

@@ -19,6 +19,7 @@ import duckdb
 
 from reports.catalog import Query
 from reports.errors import ReportError
+from reports.prepare import prepare
 
 __all__ = [
     "Table",
@@ -54,6 +55,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, An
     if missing:
         raise ReportError(f"query {query.name}: no value for ${missing[0]}")
     params = {p: values[p] for p in query.parameters}
+    prepare(con, query.prepares, values)
     try:
         cur = con.execute(query.text, params)
         columns = tuple(d[0] for d in cur.description)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from evidence.store.digests import install_digests
 from evidence.store.load import sql_text
 
 __all__ = ["StoreReport", "verify_store"]
@@ -32,6 +33,7 @@ class StoreReport:
 
 def verify_store(con: duckdb.DuckDBPyConnection) -> StoreReport:
     """Check that every event and run digest still follows from the stored content."""
+    install_digests(con)
     problems = [r[0] for r in con.execute(sql_text("verify_chain.sql")).fetchall()]
     events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
     runs, head = con.execute(

@@ -241,6 +241,33 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
         """,
         p,
     )
+    _seal_run(con, 0)
+
+
+def _seal_run(con, run_id: int) -> None:  # noqa: ANN001
+    """Give the run's events their real content hashes, and the run its digest and chain hash,
+    as a sync would have (append_events.sql, close_run.sql): the reports' log-integrity test
+    then recomputes a chain that holds, at its real cost."""
+    from evidence.store.digests import recompute_digests
+
+    rehash = (
+        "sha256(json_object('event_id', event_id, 'source', source, 'native_type', "
+        "native_type, 'occurred_at', strftime(timezone('UTC', occurred_at), "
+        "'%Y-%m-%dT%H:%M:%S.%fZ'), 'action', action, 'outcome', outcome, 'actor', actor, "
+        "'person_id', person_id, 'app', app, 'account_id', account_id, 'entitlement', "
+        "entitlement, 'details', details, 'raw', raw))"
+    )
+    con.execute(f"UPDATE events SET event_hash = {rehash} WHERE run_id = $r", {"r": run_id})
+    (events, _, digest) = recompute_digests(con, run_id, run_id, stored=True).runs[run_id]
+    head = con.execute(
+        "SELECT chain_hash FROM sync_runs WHERE chain_hash IS NOT NULL AND run_id < $r "
+        "ORDER BY run_id DESC LIMIT 1",
+        {"r": run_id},
+    ).fetchall()
+    con.execute(
+        "UPDATE sync_runs SET digest = $d, chain_hash = sha256($h || $d) WHERE run_id = $r",
+        {"d": digest, "h": head[0][0] if head else "", "r": run_id},
+    )
 
 
 def bench_policy(apps: int):  # noqa: ANN201

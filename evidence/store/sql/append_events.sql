@@ -48,3 +48,4 @@ SELECT
         'raw', raw::JSON
     ))
 FROM numbered
+ORDER BY seq

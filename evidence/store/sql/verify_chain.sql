@@ -1,22 +1,10 @@
--- Re-compute every event hash, every run digest and the chain; one row per problem.
-WITH rehash AS (
-    SELECT e.run_id, e.seq, e.event_id, e.event_hash,
-        sha256(json_object(
-            'event_id', e.event_id, 'source', e.source, 'native_type', e.native_type,
-            'occurred_at', strftime(timezone('UTC', e.occurred_at), '%Y-%m-%dT%H:%M:%S.%fZ'),
-            'action', e.action, 'outcome', e.outcome, 'actor', e.actor,
-            'person_id', e.person_id, 'app', e.app, 'account_id', e.account_id,
-            'entitlement', e.entitlement, 'details', e.details, 'raw', e.raw
-        )) AS recomputed
-    FROM events e
-),
-digests AS (
-    SELECT run_id, sha256(string_agg(recomputed, '' ORDER BY seq)) AS digest
-    FROM rehash GROUP BY run_id
-),
-runs AS (
+-- Every problem of the event log, one row each: altered events, duplicate ids, run digests
+-- that no longer follow from their events, and chain hashes that no longer follow from the
+-- previous run. Reads _run_digests and _altered_events, which evidence/store/digests.py fills
+-- beforehand by re-hashing every event (in bounded memory; sha256(string_agg(...)) is not).
+WITH runs AS (
     SELECT r.run_id, r.digest, r.chain_hash, d.digest AS recomputed_digest
-    FROM sync_runs r LEFT JOIN digests d USING (run_id)
+    FROM sync_runs r LEFT JOIN _run_digests d USING (run_id)
 ),
 chained AS (
     SELECT run_id, digest, chain_hash, recomputed_digest,
@@ -24,7 +12,13 @@ chained AS (
     FROM runs WHERE chain_hash IS NOT NULL OR recomputed_digest IS NOT NULL
 )
 SELECT 'event ' || event_id || ' (seq ' || seq || '): stored hash differs from its content'
-FROM rehash WHERE event_hash <> recomputed
+FROM _altered_events
+UNION ALL
+SELECT 'run ' || d.run_id || ': ' || (d.altered - coalesce(k.n, 0)) || ' more events whose '
+    || 'stored hash differs from their content'
+FROM _run_digests d
+LEFT JOIN (SELECT run_id, count(*) AS n FROM _altered_events GROUP BY run_id) k USING (run_id)
+WHERE d.altered > coalesce(k.n, 0)
 UNION ALL
 SELECT 'event id ' || event_id || ' appears ' || count(*) || ' times'
 FROM events GROUP BY event_id HAVING count(*) > 1
