@@ -30,9 +30,12 @@ from reports.context import install_tables, query_values
 from reports.errors import ReportError
 from reports.manifest import write_manifest
 from reports.population import (
+    PopulationTable,
     Table,
-    csv_bytes,
+    copy_csv,
     default_seed,
+    file_sha256,
+    materialise,
     population_hash,
     rfc3339,
     run_query,
@@ -90,20 +93,49 @@ class ReportResult:
         return next(t for t in self.tests if t.test == test_id)
 
 
+_Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
 @dataclass
 class QueryCache:
     """Query results by (query, parameter values): a query shared by several tests, controls
-    or frameworks of one build runs once."""
+    or frameworks of one build runs once. Populations stay in DuckDB temp tables, their CSV
+    written once (`csv`) and copied into each bundle that holds them."""
 
-    results: dict[tuple[str, tuple[tuple[str, str], ...]], Table] = field(default_factory=dict)
+    results: dict[_Key, Table] = field(default_factory=dict)
+    populations: dict[_Key, tuple[PopulationTable, Path, str]] = field(default_factory=dict)
     runs: int = 0
 
+    @staticmethod
+    def _key(query: Query, values: dict[str, Any]) -> _Key:
+        return (query.sha256, tuple((p, repr(values.get(p))) for p in query.parameters))
+
     def run(self, con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any]) -> Table:
-        key = (query.sha256, tuple((p, repr(values.get(p))) for p in query.parameters))
+        key = self._key(query, values)
         if key not in self.results:
             self.results[key] = run_query(con, query, values)
             self.runs += 1
         return self.results[key]
+
+    def population(
+        self, con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any], csv: Path
+    ) -> tuple[PopulationTable, Path, str]:
+        """The query's population table, its CSV file and the file's SHA-256; the CSV is
+        written to `csv` the first time, and the file first written is returned after."""
+        key = self._key(query, values)
+        if key not in self.populations:
+            table = materialise(con, query, values, f"_pop_{len(self.populations)}")
+            copy_csv(con, table, csv)
+            self.populations[key] = (table, csv, file_sha256(csv))
+            self.runs += 1
+        return self.populations[key]
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop the population tables (before rendering: the memory goes to the PDF)."""
+        for table, _, _ in self.populations.values():
+            con.execute(f"DROP VIEW IF EXISTS {table.view}")
+            con.execute(f"DROP TABLE IF EXISTS {table.table}")
+        self.populations.clear()
 
 
 def _utc(value: datetime, name: str) -> datetime:
@@ -124,7 +156,7 @@ def report_file_name(framework: str, period_start: datetime, period_end: datetim
     return bundle_name(framework, period_start, period_end) + ".pdf"
 
 
-def _check_columns(test: Test, table: Table) -> None:
+def _check_columns(con: duckdb.DuckDBPyConnection, test: Test, table: PopulationTable) -> None:
     # The catalog promises columns; a query that drifts from it must fail loudly, not print blanks.
     expected = [c.name for c in test.columns]
     if list(table.columns) != expected:
@@ -132,9 +164,12 @@ def _check_columns(test: Test, table: Table) -> None:
             f"test {test.id}: {test.query.name} returns columns {list(table.columns)}, "
             f"the catalog lists {expected}"
         )
-    bad = {r[table.columns.index("status")] for r in table.rows} - {"ok", "exception"}
+    bad = con.execute(
+        f"SELECT DISTINCT coalesce(status, 'NULL') FROM {table.table} "
+        "WHERE status IS NULL OR status NOT IN ('ok', 'exception') ORDER BY 1 LIMIT 1"
+    ).fetchall()
     if bad:
-        raise ReportError(f"test {test.id}: status {sorted(bad)[0]!r} is not ok or exception")
+        raise ReportError(f"test {test.id}: status {bad[0][0]!r} is not ok or exception")
 
 
 def _cutoffs(con: duckdb.DuckDBPyConnection, end: datetime) -> tuple[datetime | None, datetime]:
@@ -232,14 +267,17 @@ def build_report(
     )
 
     populations: dict[str, Population] = {}
+    files: dict[str, Path] = {}
     for test in fw.tests:
         if test.kind != "population":
             continue
-        table = cache.run(con, test.query, values)
-        _check_columns(test, table)
-        populations[test.id] = Population(
-            test, table, f"populations/{test.id}.csv", csv_bytes(table.columns, table.rows)
-        )
+        csv_name = f"populations/{test.id}.csv"
+        files[csv_name] = bundle / csv_name
+        table, first, sha = cache.population(con, test.query, values, files[csv_name])
+        _check_columns(con, test, table)
+        if first != files[csv_name]:  # written for an earlier framework of this build
+            shutil.copyfile(first, files[csv_name])
+        populations[test.id] = Population(test, table, csv_name, files[csv_name], sha)
     report_hash = population_hash({p.csv_name: p.sha256 for p in populations.values()})
     bundle_id = _bundle_id(fw.id, start, end, report_hash)
 
@@ -249,7 +287,7 @@ def build_report(
         test_seed = (
             seed if seed is not None else (default_seed(start, end, pop.sha256) if pop else None)
         )
-        views[test.id] = test_view(pop, test, values, test_seed, seed is not None)
+        views[test.id] = test_view(con, pop, test, values, test_seed, seed is not None)
         views[test.id]["controls"] = fw.cited_by(test.id)
         views[test.id]["breakdowns"] = [
             _breakdown_view(cache.run(con, b.query, values), test, b) for b in test.breakdowns
@@ -266,16 +304,10 @@ def build_report(
         "data_cutoff.sql": load_query("data_cutoff.sql"),
         sources_query.name: sources_query,
     }
-    files: dict[str, Path] = {}
     for pop in populations.values():
-        files[pop.csv_name] = bundle / pop.csv_name
-        files[pop.csv_name].write_bytes(pop.csv_data)
         sample_name = f"samples/{pop.test.id}.csv"
-        view = views[pop.test.id]
         files[sample_name] = bundle / sample_name
-        files[sample_name].write_bytes(
-            csv_bytes(pop.table.columns, [pop.table.rows[i - 1] for i in view["sample_rows"]])
-        )
+        copy_csv(con, pop.table, files[sample_name], views[pop.test.id]["sample_rows"])
     for q in queries.values():
         files[f"queries/{q.name}"] = bundle / "queries" / q.name
         files[f"queries/{q.name}"].write_bytes(q.text.encode("utf-8"))
@@ -331,7 +363,7 @@ def build_report(
     attachments = [
         (
             pop.csv_name.split("/", 1)[1],
-            pop.csv_data,
+            pop.csv_path,
             f"Population of test {pop.test.id} ({pop.test.title}), SHA-256 {pop.sha256}",
         )
         for pop in populations.values()

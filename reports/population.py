@@ -3,16 +3,25 @@
 The CSV file is the canonical population: its SHA-256 is the population hash an auditor
 recomputes with `sha256sum`, and the sample is drawn from it with a rule anyone can re-run
 (see `sample_rows`).
+
+A population stays in DuckDB: `materialise` runs the test's query into a temp table (rows in
+the query's order, `rowid` + 1 being the CSV row number), and the CSV, the counts, the sample
+and the printed exceptions are read from it in SQL, so a population of millions of accounts
+never becomes Python objects. DuckDB's COPY writes the CSV from a view that formats each cell
+as `csv_cell` does: instants in RFC 3339 UTC (microseconds only when there are any), booleans
+as true/false, numbers as numbers, NULL as an empty field, and text with a formula start
+neutralised by a leading `'`. A field holding a comma, a quote, CR or LF is quoted, and an
+empty string is written `""`, told apart from a missing value.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -23,9 +32,12 @@ from reports.prepare import prepare
 
 __all__ = [
     "Table",
-    "csv_bytes",
+    "PopulationTable",
+    "copy_csv",
+    "file_sha256",
     "csv_cell",
     "default_seed",
+    "materialise",
     "population_hash",
     "rfc3339",
     "row_key",
@@ -71,7 +83,7 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def csv_cell(value: Any) -> str | int | float:
+def csv_cell(value: Any) -> str | int | float | Decimal:
     """One CSV cell: instants as RFC 3339 UTC, numbers as numbers, formulas neutralised."""
     if value is None:
         return ""
@@ -79,20 +91,107 @@ def csv_cell(value: Any) -> str | int | float:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return rfc3339(value)
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return value
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """The canonical CSV of a population: one header line, `\\n` line ends, UTF-8."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return buf.getvalue().encode("utf-8")
+@dataclass(frozen=True)
+class PopulationTable:
+    """A population materialised in DuckDB: the table with the query's columns in population
+    order, the view of its CSV cells (with `_row`, the CSV row number), and its size."""
+
+    table: str
+    view: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: int
+
+
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_PLAIN = ("DATE", "DOUBLE", *_INTEGERS, *("U" + t for t in _INTEGERS))
+# Text starting so runs as a formula in a spreadsheet (ARCHITECTURE.md: neutralised).
+_FORMULA_SQL = "('=', '+', '-', '@', chr(9), chr(13))"
+
+
+def _cell_sql(name: str, type_: str) -> str:
+    """The SQL of one CSV cell: the text `csv_cell` writes for the same value."""
+    col = f'"{name}"'
+    t = type_.upper()
+    if t.startswith("TIMESTAMP"):
+        utc = f"timezone('UTC', {col})" if t == "TIMESTAMP WITH TIME ZONE" else col
+        return (
+            f"CASE WHEN microsecond({utc}) % 1000000 = 0 "
+            f"THEN strftime({utc}, '%Y-%m-%dT%H:%M:%SZ') "
+            f"ELSE strftime({utc}, '%Y-%m-%dT%H:%M:%S.%fZ') END"
+        )
+    if t == "BOOLEAN":
+        return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
+    if t == "FLOAT":  # a float32 prints as Python prints the double it widens to
+        return f"CAST(CAST({col} AS DOUBLE) AS VARCHAR)"
+    if t in _PLAIN or t.startswith("DECIMAL"):
+        return f"CAST({col} AS VARCHAR)"
+    text = f"CAST({col} AS VARCHAR)"
+    return f"CASE WHEN left({text}, 1) IN {_FORMULA_SQL} THEN '''' || {text} ELSE {text} END"
+
+
+def materialise(
+    con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any], name: str
+) -> PopulationTable:
+    """Run `query` into the temp table `name` (rows in the query's order), with the view
+    `<name>_csv` of its CSV cells; return both and the row count."""
+    missing = [p for p in query.parameters if p not in values]
+    if missing:
+        raise ReportError(f"query {query.name}: no value for ${missing[0]}")
+    prepare(con, query.prepares, values)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS\n{query.text}",
+            {p: values[p] for p in query.parameters},
+        )
+    except duckdb.Error as e:
+        first = str(e).splitlines()[0]
+        raise ReportError(f"query {query.name} failed: {first}") from e
+    described = con.execute(f"DESCRIBE {name}").fetchall()
+    columns = tuple(r[0] for r in described)
+    types = tuple(r[1] for r in described)
+    cells = ", ".join(f'{_cell_sql(c, t)} AS "{c}"' for c, t in zip(columns, types, strict=True))
+    view = f"{name}_csv"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT rowid + 1 AS _row, {cells} FROM {name}"
+    )
+    rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    return PopulationTable(name, view, columns, types, int(rows))
+
+
+def copy_csv(
+    con: duckdb.DuckDBPyConnection,
+    pop: PopulationTable,
+    path: Path,
+    rows: Sequence[int] | None = None,
+) -> None:
+    """Write the population's CSV, or only its given (1-based) rows, to `path` in row order:
+    one header line, LF line ends, UTF-8."""
+    cols = ", ".join(f'"{c}"' for c in pop.columns)
+    where, params = "", {}
+    if rows is not None:
+        where, params = "WHERE _row IN (SELECT unnest(CAST($rows AS BIGINT[])))", {"rows": rows}
+    target = str(path).replace("'", "''")
+    con.execute(
+        f"COPY (SELECT {cols} FROM {pop.view} {where} ORDER BY _row) TO '{target}' "
+        "(FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n')",
+        params,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def population_hash(files: dict[str, str]) -> str:

@@ -166,11 +166,11 @@ def render_pdf(
     *,
     created: datetime,
     modified: datetime,
-    attachments: Sequence[tuple[str, bytes, str]] = (),
+    attachments: Sequence[tuple[str, bytes | Path, str]] = (),
 ) -> None:
     """Render `template` with `context` to the PDF `target`, dated `created` / `modified`.
 
-    `attachments` are (file name, bytes, description) embedded as PDF/A-3 associated files
+    `attachments` are (file name, bytes or a file, description) embedded as PDF/A-3 associated files
     (relationship Data), dated `created` so that two builds give the same bytes.
     """
     from weasyprint import CSS, HTML, Attachment
@@ -191,7 +191,12 @@ def render_pdf(
     stamp = created.astimezone(UTC).replace(tzinfo=None)
     files = [
         Attachment(
-            file_obj=io.BytesIO(data),
+            # A file is read when the PDF is written, not held from the build's start.
+            **(
+                {"filename": str(data)}
+                if isinstance(data, Path)
+                else {"file_obj": io.BytesIO(data)}
+            ),
             name=name,
             description=description,
             created=stamp,

@@ -6,14 +6,16 @@ only and every figure in it comes from here.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from reports.catalog import Column, Test
-from reports.population import Table, rfc3339, row_key, sample_rows
+from reports.population import PopulationTable, Table, rfc3339
 
 __all__ = [
     "Population",
@@ -24,21 +26,6 @@ __all__ = [
     "sources_view",
     "test_view",
 ]
-
-
-@dataclass(frozen=True)
-class Population:
-    """A population test's rows and its canonical CSV bytes."""
-
-    test: Test
-    table: Table
-    csv_name: str
-    csv_data: bytes
-
-    @property
-    def sha256(self) -> str:
-        """SHA-256 of the CSV file: the population hash of this test."""
-        return hashlib.sha256(self.csv_data).hexdigest()
 
 
 def anchor(text: str) -> str:
@@ -84,11 +71,48 @@ def _widths(columns: list[Column]) -> list[str] | None:
     return [f"{100 * w / total:.2f}%" for w in shares]
 
 
-# Exceptions printed per test; the population CSV (attached to the PDF) holds every one.
-EXCEPTIONS_PRINTED = 1000
+# Exceptions printed per test, in population order; the population CSV (attached to the PDF)
+# holds every one. A test at the enterprise scale has tens of thousands, which no reader
+# pages through: the PDF lists the first ones and says where the rest are.
+EXCEPTIONS_PRINTED = 100
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population test's rows, materialised in DuckDB, and its canonical CSV file."""
+
+    test: Test
+    table: PopulationTable
+    csv_name: str
+    csv_path: Path
+    sha256: str  # of the CSV file: the population hash of this test
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _sample(
+    con: duckdb.DuckDBPyConnection, pop: Population, key: tuple[str, ...], seed: int, size: int
+) -> list[int]:
+    """The CSV rows (1-based, in order) `sample_rows` picks, ranked in SQL over the CSV cells."""
+    if size >= pop.table.rows:
+        return list(range(1, pop.table.rows + 1))
+    key_sql = " || '|' || ".join(f"coalesce({_q(k)}, '')" for k in key)
+    rows = con.execute(
+        f"SELECT _row FROM {pop.table.view} ORDER BY sha256($prefix || {key_sql}), _row LIMIT $n",
+        {"prefix": f"{seed}:{pop.sha256}:", "n": size},
+    ).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 def test_view(
+    con: duckdb.DuckDBPyConnection,
     pop: Population | None,
     test: Test,
     values: dict[str, Any],
@@ -106,35 +130,55 @@ def test_view(
         view["result"] = "Inventory; no exceptions tested"
         return view
     assert test.sampling is not None and seed is not None
-    rows = pop.table.dicts()
-    exceptions = [r for r in rows if r["status"] == "exception"]
-    size = min(test.sampling.size, len(rows))
-    chosen = sample_rows([row_key(r, test.key) for r in rows], seed, pop.sha256, size)
+    t = pop.table.table
+    total = pop.table.rows
+    exceptions = con.execute(f"SELECT count(*) FROM {t} WHERE status = 'exception'").fetchall()[0][
+        0
+    ]
+    size = min(test.sampling.size, total)
+    chosen = _sample(con, pop, test.key, seed, size)
+    sample = _dicts(
+        con.execute(
+            f"SELECT rowid + 1 AS _row, * FROM {t} "
+            "WHERE rowid + 1 IN (SELECT unnest(CAST($rows AS BIGINT[]))) ORDER BY rowid",
+            {"rows": chosen},
+        )
+    )
     printed = [c for c in test.columns if c.print == "always"]
     # Every row of the exceptions table is an exception: its status column would only repeat.
     listed = [c for c in test.columns if c.print != "never" and c.type != "status"]
     distinct = []
     for d in test.distinct:
-        found = {tuple(r[c] for c in d.columns) for r in rows}
-        distinct.append((d.label, len({k for k in found if any(v is not None for v in k)})))
+        cols = ", ".join(_q(c) for c in d.columns)
+        any_set = " OR ".join(f"{_q(c)} IS NOT NULL" for c in d.columns)
+        n = con.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {t} WHERE {any_set})"
+        ).fetchall()[0][0]
+        distinct.append((d.label, n))
+    exception_rows = _dicts(
+        con.execute(
+            f"SELECT * FROM {t} WHERE status = 'exception' ORDER BY rowid LIMIT $n",
+            {"n": EXCEPTIONS_PRINTED},
+        )
+    )
+    runs = _runs(con, t, test.print_runs, test.print_runs_by) if test.print_runs else None
     view.update(
-        population=len(rows),
-        exceptions=len(exceptions),
-        result=result_text(len(exceptions)),
+        population=total,
+        exceptions=exceptions,
+        result=result_text(exceptions),
         distinct=distinct,
-        sample=[dict(rows[i], _row=i + 1) for i in chosen],
-        sample_rows=[i + 1 for i in chosen],
+        sample=sample,
+        sample_rows=chosen,
         sample_size=len(chosen),
         sample_planned=test.sampling.size,
-        sample_exceptions=sum(1 for i in chosen if rows[i]["status"] == "exception"),
+        sample_exceptions=sum(1 for r in sample if r["status"] == "exception"),
         sampling_text=test.sampling.text,
         seed=seed,
         seed_given=seed_given,
-        exception_rows=exceptions[:EXCEPTIONS_PRINTED],
-        exceptions_cut=max(0, len(exceptions) - EXCEPTIONS_PRINTED),
-        exception_runs=_runs(rows, test.print_runs, test.print_runs_by)
-        if test.print_runs
-        else None,
+        exception_rows=exception_rows,
+        exceptions_cut=max(0, exceptions - len(exception_rows)),
+        exception_runs=runs[0] if runs else None,
+        exception_runs_cut=runs[1] if runs else 0,
         runs_columns=[c for c in test.columns if c.name in test.print_runs_by],
         population_columns=printed,
         population_widths=_widths(printed),
@@ -147,21 +191,41 @@ def test_view(
     return view
 
 
-def _runs(rows: list[dict[str, Any]], column: str, by: tuple[str, ...]) -> list[dict[str, Any]]:
+def _runs(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, by: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], int]:
     """Consecutive exception rows (in population order) that agree on the `by` columns, as one
-    entry: first and last value of `column`, how many rows, the `by` values, the first reason."""
-    out: list[dict[str, Any]] = []
-    last = None
-    for i, r in enumerate(rows):
-        if r["status"] != "exception":
-            continue
-        same = last == i - 1 and all(out[-1]["row"][b] == r[b] for b in by)
-        if out and same:
-            out[-1].update(last_value=r[column], rows=out[-1]["rows"] + 1)
-        else:
-            out.append({"first": r[column], "last_value": r[column], "rows": 1, "row": r})
-        last = i
-    return out
+    entry: first and last value of `column`, how many rows, the first row (whose reason is
+    printed). At most EXCEPTIONS_PRINTED entries, and how many more there are."""
+    same = " AND ".join(f"{_q(b)} IS NOT DISTINCT FROM lag({_q(b)}) OVER w" for b in by) or "true"
+    cur = con.execute(
+        f"""
+        WITH marked AS (
+            SELECT rowid AS _i, *,
+                   status = 'exception' AND NOT coalesce(
+                       lag(status) OVER w = 'exception' AND {same}, false) AS _starts
+            FROM {table} WINDOW w AS (ORDER BY rowid)
+        ),
+        grouped AS (
+            SELECT *, sum(CAST(_starts AS INTEGER)) OVER (ORDER BY _i) AS _g
+            FROM marked WHERE status = 'exception'
+        ),
+        runs AS (
+            SELECT _g, count(*) AS _rows, arg_max({_q(column)}, _i) AS _last, min(_i) AS _first
+            FROM grouped GROUP BY _g
+        )
+        SELECT r._rows, r._last, count(*) OVER () AS _groups, g.*
+        FROM runs r JOIN grouped g ON g._i = r._first
+        ORDER BY r._first LIMIT $n
+        """,
+        {"n": EXCEPTIONS_PRINTED},
+    )
+    out, groups = [], 0
+    for r in _dicts(cur):
+        groups = r["_groups"]
+        row = {k: v for k, v in r.items() if not k.startswith("_")}
+        out.append({"first": row[column], "last_value": r["_last"], "rows": r["_rows"], "row": row})
+    return out, max(0, groups - len(out))
 
 
 def sources_view(runs: Table) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from evidence.config import Policy
@@ -908,11 +909,47 @@ def test_sample_is_reproducible_and_seed_dependent() -> None:
     )
 
 
-def test_csv_neutralises_formulas_and_keeps_numbers() -> None:
-    from reports.population import csv_bytes
+def test_csv_cells_are_written_as_csv_cell_writes_them(tmp_path: Path) -> None:
+    from reports.catalog import Query
+    from reports.population import copy_csv, csv_cell, file_sha256, materialise
 
-    data = csv_bytes(("a", "b", "c"), [("=HYPERLINK(1)", -4.0, None), ("@x", 3, True)])
-    assert data.decode() == "a,b,c\n'=HYPERLINK(1),-4.0,\n'@x,3,true\n"
+    con = duckdb.connect()
+    # The session's zone must not leak into instants.
+    con.execute("SET TimeZone = 'Europe/Berlin'")
+    text = (
+        "SELECT * FROM (VALUES "
+        "(1, '=HYPERLINK(1)', -4.0::DOUBLE, NULL::VARCHAR, true, "
+        "TIMESTAMPTZ '2026-01-01 01:00:00+01', DATE '2026-01-02', 1.50::DECIMAL(5,2)), "
+        "(2, 'a,\"b\"' || chr(10) || 'c', 0.1, '', false, "
+        "TIMESTAMPTZ '2026-01-01 00:00:00.000123+00', NULL, -2.00), "
+        "(3, '[/] :x: ' || chr(13), 1e-5, '@x', NULL, NULL, NULL, NULL), "
+        "(4, '-1', 3.0, '+SUM(A1)', NULL, NULL, NULL, NULL)"
+        ") t(n, s, d, e, b, ts, dt, m) ORDER BY n"
+    )
+    pop = materialise(con, Query("t.sql", text, "0" * 64), {}, "_pop_t")
+    assert pop.rows == 4 and pop.columns == ("n", "s", "d", "e", "b", "ts", "dt", "m")
+    copy_csv(con, pop, tmp_path / "p.csv")
+    data = (tmp_path / "p.csv").read_bytes()
+    assert data == (
+        b"n,s,d,e,b,ts,dt,m\n"
+        b"1,'=HYPERLINK(1),-4.0,,true,2026-01-01T00:00:00Z,2026-01-02,1.50\n"
+        b'2,"a,""b""\nc",0.1,"",false,2026-01-01T00:00:00.000123Z,,-2.00\n'
+        b'3,"[/] :x: \r",1e-05,\'@x,,,,\n'
+        b"4,'-1,3.0,'+SUM(A1),,,,\n"
+    )
+    assert file_sha256(tmp_path / "p.csv") == hashlib.sha256(data).hexdigest()
+    # The text of each cell is the one csv_cell gives the value (the sampling key's text).
+    rows = con.execute("SELECT * FROM _pop_t ORDER BY rowid").fetchall()
+    cells = con.execute("SELECT * EXCLUDE (_row) FROM _pop_t_csv ORDER BY _row").fetchall()
+    for row, got in zip(rows, cells, strict=True):
+        assert ["" if v is None else str(csv_cell(v)) for v in row] == [
+            "" if c is None else c for c in got
+        ]
+    copy_csv(con, pop, tmp_path / "s.csv", [4, 2])
+    lines = data.decode().split("\n")
+    assert (tmp_path / "s.csv").read_bytes().decode() == "\n".join(
+        [lines[0], lines[2], lines[3], lines[5], ""]
+    )
     assert Table(("a",), [(1,)]).dicts() == [{"a": 1}]
 
 
