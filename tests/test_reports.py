@@ -1088,6 +1088,17 @@ def test_every_population_is_attached_to_the_pdf(all_built: list[Any], tmp_path:
         assert (tmp_path / f"{t}.csv").read_bytes() == (
             r.bundle / "populations" / f"{t}.csv"
         ).read_bytes()
+    # Each embedded file's parameters describe its bytes (filled in after WeasyPrint).
+    import pikepdf
+
+    with pikepdf.open(r.pdf) as pdf:
+        names = pdf.Root.Names.EmbeddedFiles.Names
+        for i in range(0, len(names), 2):
+            spec = names[i + 1]
+            data = (r.bundle / "populations" / str(spec.UF)).read_bytes()
+            assert int(spec.EF.F.Params.Size) == len(data)
+            assert bytes(spec.EF.F.Params.CheckSum) == hashlib.md5(data).digest()
+            assert spec.AFRelationship == pikepdf.Name.Data
 
 
 def test_report_cli_writes_every_framework(store_path: Path, tmp_path: Path) -> None:
