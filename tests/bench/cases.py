@@ -41,6 +41,19 @@ SCALES: dict[str, dict[str, int]] = {
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MB: VmHWM, the high-water mark of its own memory map.
+
+    Not getrusage's ru_maxrss: Linux keeps that across fork and exec, so a child spawned by a
+    parent that had built a large tenant reports the parent's peak as its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 def _best(fn: Callable[[], object], repeat: int = 2) -> float:
     times = []
     for _ in range(repeat):
@@ -268,13 +281,12 @@ def detect_vs_pandas(scale: dict[str, int], work: Path) -> dict:
 
 
 def run_child(name: str, scale: str, work: str, q: mp.Queue) -> None:
-    import resource
 
     try:
         result = BENCHMARKS[name](SCALES[scale], Path(work))
         if isinstance(result, list):
             result = {"rows": result}
-        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        result["peak_rss_mb"] = round(peak_rss_mb(), 1)
         q.put(result)
     except BaseException as e:  # report, don't hang the parent
         q.put({"error": f"{type(e).__name__}: {e}"})
@@ -344,7 +356,6 @@ def scim_live_sync(scale: dict[str, int], work: Path) -> list[dict]:
 
 def _detect_child(db: str, apps: int, q: mp.Queue) -> None:
     """One detect run in a process of its own, so its peak RSS is the detect stage's."""
-    import resource
 
     from evidence.detections.runner import detect
     from evidence.store.db import open_store
@@ -356,7 +367,7 @@ def _detect_child(db: str, apps: int, q: mp.Queue) -> None:
         result = detect(con, bench_policy(apps))
         elapsed = time.perf_counter() - t0
         con.close()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mb()
         q.put(
             {
                 "s": elapsed,
@@ -438,7 +449,6 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
 
 def _report_child(db: str, apps: int, names: list[str], out: str, q: mp.Queue) -> None:
     """One report build in a process of its own, so its peak RSS is the report's."""
-    import resource
 
     from evidence.store.db import open_store
     from reports.build import build_reports
@@ -463,7 +473,7 @@ def _report_child(db: str, apps: int, names: list[str], out: str, q: mp.Queue) -
         )
         elapsed = time.perf_counter() - t0
         con.close()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mb()
         q.put(
             {
                 "s": elapsed,
