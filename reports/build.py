@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,8 +205,10 @@ def build_reports(
 ) -> list[ReportResult]:
     """One bundle per framework, from one store; shared queries run once."""
     cache = QueryCache()
-    return [
-        build_report(
+    # Every framework's queries first, while the shared population tables exist; then the
+    # tables go and the PDFs are rendered.
+    finishes = [
+        _prepare_report(
             con,
             fw,
             period_start,
@@ -222,6 +224,8 @@ def build_reports(
         )
         for fw in frameworks
     ]
+    cache.drop(con)
+    return [finish() for finish in finishes]
 
 
 def build_report(
@@ -245,6 +249,44 @@ def build_report(
     of `[policy]` when omitted), `sources` the configured sources (the monitoring test's
     frame). Reads the store only.
     """
+    own = cache is None
+    cache = cache or QueryCache()
+    finish = _prepare_report(
+        con,
+        framework,
+        period_start,
+        period_end,
+        out_dir,
+        seed=seed,
+        tool_version=tool_version,
+        policy=policy,
+        sources=sources,
+        organisation=organisation,
+        signer_fingerprint=signer_fingerprint,
+        cache=cache,
+    )
+    if own:
+        cache.drop(con)  # the render gets the memory the population tables held
+    return finish()
+
+
+def _prepare_report(
+    con: duckdb.DuckDBPyConnection,
+    framework: str,
+    period_start: datetime,
+    period_end: datetime,
+    out_dir: Path,
+    *,
+    seed: int | None = None,
+    tool_version: str,
+    policy: Policy | None = None,
+    sources: Sequence[SourceConfig] | None = None,
+    organisation: str = "",
+    signer_fingerprint: str | None = None,
+    cache: QueryCache | None = None,
+) -> Callable[[], ReportResult]:
+    """Run the framework's queries and write the bundle's CSV files; return the step that
+    renders the PDF and writes the manifest, which reads no population table."""
     fw: Framework = load_framework(framework)
     start, end = _utc(period_start, "period_start"), _utc(period_end, "period_end")
     if end <= start:
@@ -358,72 +400,76 @@ def build_report(
         "detect_runs": summary["detect_runs"],
     }
 
-    pdf_path = bundle / report_file_name(fw.id, start, end)
-    began = time.perf_counter()
-    attachments = [
-        (
-            pop.csv_name.split("/", 1)[1],
-            pop.csv_path,
-            f"Population of test {pop.test.id} ({pop.test.title}), SHA-256 {pop.sha256}",
+    def finish() -> ReportResult:
+        """Render the PDF and write the manifest."""
+        pdf_path = bundle / report_file_name(fw.id, start, end)
+        began = time.perf_counter()
+        attachments = [
+            (
+                pop.csv_name.split("/", 1)[1],
+                pop.csv_path,
+                f"Population of test {pop.test.id} ({pop.test.title}), SHA-256 {pop.sha256}",
+            )
+            for pop in populations.values()
+        ]
+        render_pdf(
+            fw.template,
+            context,
+            pdf_path,
+            created=as_of,
+            modified=evidence_until,
+            attachments=attachments,
         )
-        for pop in populations.values()
-    ]
-    render_pdf(
-        fw.template,
-        context,
-        pdf_path,
-        created=as_of,
-        modified=evidence_until,
-        attachments=attachments,
-    )
-    render_seconds = time.perf_counter() - began
-    files = {pdf_path.name: pdf_path, **files}
+        render_seconds = time.perf_counter() - began
+        written = {pdf_path.name: pdf_path, **files}
 
-    manifest_path = bundle / "manifest.json"
-    write_manifest(
-        manifest_path,
-        fw=fw,
-        bundle_id=bundle_id,
-        period=(start, end),
-        instants=(data_as_of, evidence_until),
-        tool_version=tool_version,
-        organisation=organisation,
-        signer_fingerprint=signer_fingerprint,
-        queries=queries,
-        values=values,
-        report_hash=report_hash,
-        populations=[(p, views[tid]) for tid, p in populations.items()],
-        runs=runs,
-        files=files,
-    )
-    results = tuple(
-        TestResult(
-            test=test.id,
-            controls=fw.cited_by(test.id),
-            title=test.title,
-            kind=test.kind,
-            population=views[test.id].get("population"),
-            exceptions=views[test.id].get("exceptions"),
-            sample=views[test.id].get("sample_size"),
-            result=views[test.id]["result"],
-            csv=files.get(f"populations/{test.id}.csv"),
+        manifest_path = bundle / "manifest.json"
+        write_manifest(
+            manifest_path,
+            fw=fw,
+            bundle_id=bundle_id,
+            period=(start, end),
+            instants=(data_as_of, evidence_until),
+            tool_version=tool_version,
+            organisation=organisation,
+            signer_fingerprint=signer_fingerprint,
+            queries=queries,
+            values=values,
+            report_hash=report_hash,
+            populations=[(p, views[tid]) for tid, p in populations.items()],
+            runs=runs,
+            files=written,
         )
-        for test in fw.tests
-    )
-    return ReportResult(
-        framework=fw.id,
-        bundle=bundle,
-        bundle_id=bundle_id,
-        pdf=pdf_path,
-        manifest=manifest_path,
-        files={**files, "manifest.json": manifest_path},
-        data_as_of=as_of,
-        evidence_until=evidence_until,
-        population_hash=report_hash,
-        seed=seed,
-        tests=results,
-        render_seconds=render_seconds,
-    )
+        results = tuple(
+            TestResult(
+                test=test.id,
+                controls=fw.cited_by(test.id),
+                title=test.title,
+                kind=test.kind,
+                population=views[test.id].get("population"),
+                exceptions=views[test.id].get("exceptions"),
+                sample=views[test.id].get("sample_size"),
+                result=views[test.id]["result"],
+                csv=written.get(f"populations/{test.id}.csv"),
+            )
+            for test in fw.tests
+        )
+        return ReportResult(
+            framework=fw.id,
+            bundle=bundle,
+            bundle_id=bundle_id,
+            pdf=pdf_path,
+            manifest=manifest_path,
+            files={**written, "manifest.json": manifest_path},
+            data_as_of=as_of,
+            evidence_until=evidence_until,
+            population_hash=report_hash,
+            seed=seed,
+            tests=results,
+            render_seconds=render_seconds,
+        )
+
+    return finish
 
 
 def _breakdown_view(table: Table, test: Test, b: Any) -> dict[str, Any]:
