@@ -5,14 +5,13 @@ The only place the wall-clock build time is recorded: the PDF itself is dated fr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reports.catalog import Framework, Query
-from reports.population import Table, rfc3339
+from reports.population import Table, file_sha256, rfc3339
 from reports.views import Population, last_day, param_text
 
 __all__ = ["SAMPLE_METHOD", "write_manifest"]
@@ -88,7 +87,9 @@ def write_manifest(
             for r in runs.dicts()
         ],
         "files": {
-            name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in sorted(files.items())
+            # Read in pieces: a population file can be half a gigabyte.
+            name: file_sha256(p)
+            for name, p in sorted(files.items())
         },
         "built_at": rfc3339(datetime.now(UTC)),
     }
