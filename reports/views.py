@@ -147,6 +147,10 @@ def test_view(
     printed = [c for c in test.columns if c.print == "always"]
     # Every row of the exceptions table is an exception: its status column would only repeat.
     listed = [c for c in test.columns if c.print != "never" and c.type != "status"]
+    # The reason is printed on a line of its own under each exception (the template's
+    # rows_table), the other columns share the width.
+    reason = next((c for c in listed if c.name == "reason"), None)
+    listed = [c for c in listed if c is not reason]
     distinct = []
     for d in test.distinct:
         cols = ", ".join(_q(c) for c in d.columns)
@@ -184,6 +188,7 @@ def test_view(
         population_widths=_widths(printed),
         exception_columns=listed,
         exception_widths=_widths(listed),
+        exception_reason=reason,
         csv_name=pop.csv_name,
         csv_sha256=pop.sha256,
         sample_name=f"samples/{test.id}.csv",
