@@ -44,6 +44,7 @@ from reports.render import render_pdf
 from reports.views import Population, anchor, last_day, sources_view, test_view
 
 __all__ = [
+    "BuildOptions",
     "QueryCache",
     "ReportResult",
     "TestResult",
@@ -91,6 +92,19 @@ class ReportResult:
 
     def test(self, test_id: str) -> TestResult:
         return next(t for t in self.tests if t.test == test_id)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What a build takes besides the store, framework, period and folder (the keywords of
+    build_report and build_reports)."""
+
+    tool_version: str
+    seed: int | None = None
+    policy: Policy | None = None
+    sources: Sequence[SourceConfig] | None = None
+    organisation: str = ""
+    signer_fingerprint: str | None = None
 
 
 _Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -204,6 +218,7 @@ def build_reports(
     signer_fingerprint: str | None = None,
 ) -> list[ReportResult]:
     """One bundle per framework, from one store; shared queries run once."""
+    options = _options(seed, tool_version, policy, sources, organisation, signer_fingerprint)
     cache = QueryCache()
     # Every framework's queries first, while the shared population tables exist; then the
     # tables go and the PDFs are rendered.
@@ -214,18 +229,24 @@ def build_reports(
             period_start,
             period_end,
             out_dir,
-            seed=seed,
-            tool_version=tool_version,
-            policy=policy,
-            sources=sources,
-            organisation=organisation,
-            signer_fingerprint=signer_fingerprint,
-            cache=cache,
+            options,
+            cache,
         )
         for fw in frameworks
     ]
     cache.drop(con)
     return [finish() for finish in finishes]
+
+
+def _options(
+    seed: int | None,
+    tool_version: str,
+    policy: Policy | None,
+    sources: Sequence[SourceConfig] | None,
+    organisation: str,
+    signer_fingerprint: str | None,
+) -> BuildOptions:
+    return BuildOptions(tool_version, seed, policy, sources, organisation, signer_fingerprint)
 
 
 def build_report(
@@ -257,13 +278,8 @@ def build_report(
         period_start,
         period_end,
         out_dir,
-        seed=seed,
-        tool_version=tool_version,
-        policy=policy,
-        sources=sources,
-        organisation=organisation,
-        signer_fingerprint=signer_fingerprint,
-        cache=cache,
+        _options(seed, tool_version, policy, sources, organisation, signer_fingerprint),
+        cache,
     )
     if own:
         cache.drop(con)  # the render gets the memory the population tables held
@@ -276,14 +292,8 @@ def _prepare_report(
     period_start: datetime,
     period_end: datetime,
     out_dir: Path,
-    *,
-    seed: int | None = None,
-    tool_version: str,
-    policy: Policy | None = None,
-    sources: Sequence[SourceConfig] | None = None,
-    organisation: str = "",
-    signer_fingerprint: str | None = None,
-    cache: QueryCache | None = None,
+    options: BuildOptions,
+    cache: QueryCache,
 ) -> Callable[[], ReportResult]:
     """Run the framework's queries and write the bundle's CSV files; return the step that
     renders the PDF and writes the manifest, which reads no population table."""
@@ -291,8 +301,8 @@ def _prepare_report(
     start, end = _utc(period_start, "period_start"), _utc(period_end, "period_end")
     if end <= start:
         raise ReportError("the period is empty: its end must be after its start")
-    policy = policy or Policy()
-    cache = cache or QueryCache()
+    policy = options.policy or Policy()
+    seed, sources = options.seed, options.sources
     bundle = Path(out_dir) / bundle_name(fw.id, start, end)
     if bundle.exists():
         shutil.rmtree(bundle)  # a rebuild replaces the bundle whole, never mixes two builds
@@ -371,9 +381,9 @@ def _prepare_report(
         )
     context = {
         "fw": fw,
-        "organisation": organisation,
+        "organisation": options.organisation,
         "bundle_id": bundle_id,
-        "signer_fingerprint": signer_fingerprint,
+        "signer_fingerprint": options.signer_fingerprint,
         "period": {
             "start": start,
             "end": end,
@@ -383,7 +393,7 @@ def _prepare_report(
         "data_as_of": data_as_of,
         "as_of": as_of,
         "evidence_until": evidence_until,
-        "tool_version": tool_version,
+        "tool_version": options.tool_version,
         "population_hash": report_hash,
         "seed": seed,
         "summary": summary,
@@ -430,9 +440,9 @@ def _prepare_report(
             bundle_id=bundle_id,
             period=(start, end),
             instants=(data_as_of, evidence_until),
-            tool_version=tool_version,
-            organisation=organisation,
-            signer_fingerprint=signer_fingerprint,
+            tool_version=options.tool_version,
+            organisation=options.organisation,
+            signer_fingerprint=options.signer_fingerprint,
             queries=queries,
             values=values,
             report_hash=report_hash,
