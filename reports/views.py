@@ -60,15 +60,15 @@ _TYPE_WIDTHS = {"instant": 13.0, "day": 10.0, "hours": 7.0, "count": 7.0, "statu
 _NAME_WIDTHS = {"reason": 34.0, "app": 9.0, "person_id": 9.0}
 
 
-def _widths(columns: list[Column]) -> list[str] | None:
-    # CSS widths in percent from the catalog's relative widths, else the defaults above.
+def _widths(columns: list[Column], room: float = 100.0) -> list[str] | None:
+    # CSS widths in percent of `room` from the catalog's relative widths, else the defaults.
     if not columns:
         return None
     shares = [
         c.width or _NAME_WIDTHS.get(c.name) or _TYPE_WIDTHS.get(c.type) or 13.0 for c in columns
     ]
     total = sum(shares)
-    return [f"{100 * w / total:.2f}%" for w in shares]
+    return [f"{room * w / total:.2f}%" for w in shares]
 
 
 # Exceptions printed per test, in population order; the population CSV (attached to the PDF)
@@ -185,7 +185,8 @@ def test_view(
         exception_runs_cut=runs[1] if runs else 0,
         runs_columns=[c for c in test.columns if c.name in test.print_runs_by],
         population_columns=printed,
-        population_widths=_widths(printed),
+        # The sample table's Row column takes 5 % (the template's rows_table).
+        population_widths=_widths(printed, 95.0),
         exception_columns=listed,
         exception_widths=_widths(listed),
         exception_reason=reason,

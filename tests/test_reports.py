@@ -402,6 +402,10 @@ def test_pdf_text_shows_headings_counts_and_exceptions(built: Any) -> None:
     assert "E4" in exceptions and "Dave Still" in exceptions
     assert "E3" not in exceptions
     assert "later than the 24 h SLA" in exceptions
+    # Each exception's reason is a line of its own under its row, labelled: one per exception.
+    assert exceptions.count("Reason: ") == 2
+    # The reconciliation numbers its lines: its notes add them up by number ("1 = 2 + 3").
+    assert "Line Figure Count Note 1 Terminations in the period" in flat
     # The render time never appears: no day but the data's own is printed.
     manifest = json.loads(built.manifest.read_text("utf-8"))
     shown = {k: v for k, v in manifest.items() if k != "built_at"}
