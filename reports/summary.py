@@ -168,15 +168,12 @@ def completeness(
                 {"name": n, "label": label, "width": f"{100 * w / total:.2f}%"}
                 for n, label, w in printed
             ],
-            # Rows whose figures do not add up, with the query's explanation: the total,
-            # and each app whose difference is more than its first-listed accounts (the
-            # total's explanation names the apps with a first listing in the period; a
-            # note for each of 300 such apps would fill twenty pages saying one thing).
+            # Rows whose figures do not add up, with the query's explanation, and the
+            # total's when some app was first listed in the period (it names those apps).
             "notes": [
                 r
                 for r in rows
-                if r.get("difference")
-                and (r.get("app") is None or r["difference"] != -(r.get("first_listed") or 0))
+                if r.get("difference") or (r.get("app") is None and r.get("first_listed"))
             ],
         }
     return out

@@ -482,9 +482,9 @@ def test_rollforward_rows_exactly(store: Store) -> None:
     assert table.columns == ROLLFORWARD_COLUMNS
     assert table.rows == [
         (
-            "github", ts("2026-03-05T10:00:00Z"), 0, 1, 0, 4, 1, 4, -4, 0, 0,
-            "0 active at the start + 1 created + 0 reactivated - 1 removed = 0, against 4 "
-            "active at the end: a difference of -4. The app's first listing, on 2026-03-05 "
+            "github", ts("2026-03-05T10:00:00Z"), 0, 1, 0, 4, 1, 4, 0, 0, 0,
+            "0 active at the start + 1 created + 4 first listed + 0 reactivated - 1 removed = "
+            "4 active at the end. The app's first listing, on 2026-03-05 "
             "10:00 UTC, lies inside the period: the 4 accounts active in it were first "
             "observed then, not created (first listed)." + overlap_text(2)
             + EVENTS_TEXT.format(0, 0),
@@ -500,9 +500,9 @@ def test_rollforward_rows_exactly(store: Store) -> None:
             "end." + EVENTS_TEXT.format(3, 3),
         ),
         (
-            None, None, 10, 6, 2, 4, 5, 17, -4, 4, 3,
-            "10 active at the start + 6 created + 2 reactivated - 5 removed = 13, against 17 "
-            "active at the end: a difference of -4. 4 accounts were active in their app's "
+            None, None, 10, 6, 2, 4, 5, 17, 0, 4, 3,
+            "10 active at the start + 6 created + 4 first listed + 2 reactivated - 5 removed "
+            "= 17 active at the end. 4 accounts were active in their app's "
             "first listing inside the period (github on 2026-03-05 10:00 UTC): first observed "
             "then, not created (first listed)." + overlap_text(3) + EVENTS_TEXT.format(4, 3),
         ),

@@ -20,11 +20,11 @@
 --   reactivated      an account active again after being inactive or absent (each time)
 --   removed          an active account becoming inactive or absent (each time)
 --   active_at_end    accounts active at the cut-off
---   difference       active_at_start + created + reactivated - removed - active_at_end. Each
---                    account counts once in a state and each spell of activity once in the
---                    movements, so the only difference is the first-listed accounts, which
---                    appear without a creation: it is minus first_listed, and the
---                    explanation says so (with the date of the app's first listing)
+--   difference       active_at_start + created + first_listed + reactivated - removed
+--                    - active_at_end. Each account counts once in a state and each spell of
+--                    activity once in the movements, so it is 0 unless the listings
+--                    contradict themselves; the explanation gives the sum in words and says
+--                    when an app's first listing lies in the period (with its date)
 --   events_created, events_removed  what the sources reported in the period (inferred = false,
 --                    successful): account.create; account.deactivate, account.delete and
 --                    app.unassign. An identity provider names the app by its label, matched
@@ -141,7 +141,7 @@ per_app AS (
            CASE WHEN coalesce(m.first_listed, 0) > 0 THEN
                'The app''s first listing, on '
                || strftime(timezone('UTC', a.first_listing_at), '%Y-%m-%d %H:%M')
-               || ' UTC, lies inside the period: the ' || m.first_listed
+               || ' UTC, lies inside the period: the ' || format('{:,}', m.first_listed)
                || CASE WHEN m.first_listed = 1 THEN ' account active in it was'
                        ELSE ' accounts active in it were' END
                || ' first observed then, not created (first listed).'
@@ -163,7 +163,7 @@ total AS (
            coalesce(sum(events_created), 0) AS events_created,
            coalesce(sum(events_removed), 0) AS events_removed,
            CASE WHEN sum(first_listed) > 0 THEN
-               sum(first_listed)
+               format('{:,}', sum(first_listed))
                || CASE WHEN sum(first_listed) = 1 THEN ' account was' ELSE ' accounts were' END
                || ' active in their app''s first listing inside the period ('
                || string_agg(app || ' on '
@@ -175,7 +175,8 @@ total AS (
 ),
 figures AS (
     SELECT *,
-           active_at_start + created + reactivated - removed - active_at_end AS difference
+           active_at_start + created + first_listed + reactivated - removed - active_at_end
+               AS difference
     FROM (SELECT * FROM per_app UNION ALL SELECT * FROM total)
 )
 SELECT
@@ -190,22 +191,27 @@ SELECT
     difference,
     events_created,
     events_removed,
-    active_at_start || ' active at the start + ' || created || ' created + ' || reactivated
-    || ' reactivated - ' || removed || ' removed = '
-    || CASE WHEN difference = 0 THEN active_at_end || ' active at the end.'
-            ELSE (active_at_start + created + reactivated - removed) || ', against '
-                 || active_at_end || ' active at the end: a difference of ' || difference
+    format('{:,}', active_at_start) || ' active at the start + ' || format('{:,}', created)
+    || ' created + '
+    || CASE WHEN first_listed > 0 THEN format('{:,}', first_listed) || ' first listed + '
+            ELSE '' END
+    || format('{:,}', reactivated) || ' reactivated - ' || format('{:,}', removed)
+    || ' removed = '
+    || CASE WHEN difference = 0 THEN format('{:,}', active_at_end) || ' active at the end.'
+            ELSE format('{:,}', active_at_start + created + first_listed + reactivated - removed)
+                 || ', against ' || format('{:,}', active_at_end)
+                 || ' active at the end: a difference of ' || format('{:,}', difference)
                  || '.' END
     || coalesce(' ' || first_listed_text, '')
     || CASE WHEN overlapping > 0 THEN
-           ' ' || overlapping
+           ' ' || format('{:,}', overlapping)
            || CASE WHEN overlapping = 1 THEN ' account was' ELSE ' accounts were' END
            || ' listed by more than one source at once (overlapping versions), counted once.'
        ELSE '' END
     || CASE WHEN events_created <> created OR events_removed <> removed THEN
-           ' The sources reported ' || events_created || ' account.create and '
-           || events_removed || ' removal events (account.deactivate, account.delete, '
-           || 'app.unassign) in the period.'
+           ' The sources reported ' || format('{:,}', events_created) || ' account.create and '
+           || format('{:,}', events_removed) || ' removal events (account.deactivate, '
+           || 'account.delete, app.unassign) in the period.'
        ELSE '' END
         AS explanation
 FROM figures
