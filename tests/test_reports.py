@@ -584,7 +584,7 @@ def test_summary_figures(store_path: Path) -> None:
     assert [(r["figure"], r["value"]) for r in table.dicts()] == [
         ("People (HR and identity provider records)", 6),
         ("Active people", 2),
-        ("Terminations in the period", 3),
+        ("HR terminations in the period", 3),
         ("Apps with collected user lists", 2),
         ("Accounts", 5),
         ("Active accounts", 3),

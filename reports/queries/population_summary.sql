@@ -43,7 +43,7 @@ figures AS (
     SELECT 2, 'Active people',
            (SELECT count(DISTINCT person_id) FROM people_at WHERE status = 'active')
     UNION ALL
-    SELECT 3, 'Terminations in the period', (SELECT count(*) FROM terminations)
+    SELECT 3, 'HR terminations in the period', (SELECT count(*) FROM terminations)
     UNION ALL
     SELECT 4, 'Apps with collected user lists', (SELECT count(DISTINCT app) FROM accounts_at)
     UNION ALL
