@@ -48,7 +48,7 @@ def _day(value: datetime | None) -> str:
 
 
 def _hours(value: float | None) -> str:
-    return _DASH if value is None else f"{value:.1f}"
+    return _DASH if value is None else f"{value:,.1f}"
 
 
 def _num(value: int | None) -> str:

@@ -185,8 +185,8 @@ def test_view(
         exception_runs_cut=runs[1] if runs else 0,
         runs_columns=[c for c in test.columns if c.name in test.print_runs_by],
         population_columns=printed,
-        # The sample table's Row column takes 5 % (the template's rows_table).
-        population_widths=_widths(printed, 95.0),
+        # The sample table's Row column takes 6 % (the template's rows_table).
+        population_widths=_widths(printed, 94.0),
         exception_columns=listed,
         exception_widths=_widths(listed),
         exception_reason=reason,

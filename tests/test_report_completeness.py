@@ -727,7 +727,8 @@ NOTES = (
     "A reported account.deactivate, account.delete or app.unassign.",
     "No removal event; a listing showed the account inactive or absent.",
     "Inactive or absent from before the termination.",
-    "Not removed by the evidence cut-off.",
+    "Not removed by the evidence cut-off, whether still inside the grace period or past it "
+    "(the removal-latency table counts those past it).",
     "Still active when the person was rehired, or first active after the rehire: the new "
     "employment's access.",
     "Never observed active in a listing or a reported event.",

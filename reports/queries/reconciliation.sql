@@ -231,7 +231,8 @@ figures AS (
            'Inactive or absent from before the termination.' FROM a
     UNION ALL
     SELECT 14, 'Still active at the evidence cut-off', active,
-           'Not removed by the evidence cut-off.' FROM a
+           'Not removed by the evidence cut-off, whether still inside the grace period or '
+           || 'past it (the removal-latency table counts those past it).' FROM a
     UNION ALL
     SELECT 15, 'Kept through a rehire', rehire,
            'Still active when the person was rehired, or first active after the rehire: the '
