@@ -218,7 +218,14 @@ def build_reports(
     signer_fingerprint: str | None = None,
 ) -> list[ReportResult]:
     """One bundle per framework, from one store; shared queries run once."""
-    options = _options(seed, tool_version, policy, sources, organisation, signer_fingerprint)
+    options = BuildOptions(
+        tool_version=tool_version,
+        seed=seed,
+        policy=policy,
+        sources=sources,
+        organisation=organisation,
+        signer_fingerprint=signer_fingerprint,
+    )
     cache = QueryCache()
     # Every framework's queries first, while the shared population tables exist; then the
     # tables go and the PDFs are rendered.
@@ -238,52 +245,21 @@ def build_reports(
     return [finish() for finish in finishes]
 
 
-def _options(
-    seed: int | None,
-    tool_version: str,
-    policy: Policy | None,
-    sources: Sequence[SourceConfig] | None,
-    organisation: str,
-    signer_fingerprint: str | None,
-) -> BuildOptions:
-    return BuildOptions(tool_version, seed, policy, sources, organisation, signer_fingerprint)
-
-
 def build_report(
     con: duckdb.DuckDBPyConnection,
     framework: str,
     period_start: datetime,
     period_end: datetime,
     out_dir: Path,
-    *,
-    seed: int | None = None,
-    tool_version: str,
-    policy: Policy | None = None,
-    sources: Sequence[SourceConfig] | None = None,
-    organisation: str = "",
-    signer_fingerprint: str | None = None,
-    cache: QueryCache | None = None,
+    **options: Any,
 ) -> ReportResult:
     """Write the bundle `out_dir/<framework>-<from>-<to>/` and return what it holds.
 
-    The period is half-open and in UTC; `policy` supplies the thresholds and lists (defaults
-    of `[policy]` when omitted), `sources` the configured sources (the monitoring test's
-    frame). Reads the store only.
+    The period is half-open and in UTC; the keywords are build_reports' (`policy` supplies
+    the thresholds and lists, defaults of `[policy]` when omitted; `sources` the configured
+    sources, the monitoring test's frame). Reads the store only.
     """
-    own = cache is None
-    cache = cache or QueryCache()
-    finish = _prepare_report(
-        con,
-        framework,
-        period_start,
-        period_end,
-        out_dir,
-        _options(seed, tool_version, policy, sources, organisation, signer_fingerprint),
-        cache,
-    )
-    if own:
-        cache.drop(con)  # the render gets the memory the population tables held
-    return finish()
+    return build_reports(con, [framework], period_start, period_end, out_dir, **options)[0]
 
 
 def _prepare_report(

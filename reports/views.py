@@ -57,7 +57,7 @@ def param_text(value: Any) -> str:
 # Relative widths of a column by type when the test gives none: fixed table layout (about
 # twice as fast in WeasyPrint as automatic layout) needs a width for every column.
 _TYPE_WIDTHS = {"instant": 13.0, "day": 10.0, "hours": 7.0, "count": 7.0, "status": 9.0}
-_NAME_WIDTHS = {"reason": 34.0, "app": 9.0, "person_id": 9.0}
+_NAME_WIDTHS = {"app": 9.0, "person_id": 9.0}
 
 
 def _widths(columns: list[Column], room: float = 100.0) -> list[str] | None:
