@@ -58,6 +58,7 @@ def param_text(value: Any) -> str:
 # twice as fast in WeasyPrint as automatic layout) needs a width for every column.
 _TYPE_WIDTHS = {"instant": 13.0, "day": 10.0, "hours": 7.0, "count": 7.0, "status": 9.0}
 _NAME_WIDTHS = {"app": 9.0, "person_id": 9.0}
+_STATUS_MIN = 10.0  # percent of the table
 
 
 def _widths(columns: list[Column], room: float = 100.0) -> list[str] | None:
@@ -68,7 +69,15 @@ def _widths(columns: list[Column], room: float = 100.0) -> list[str] | None:
         c.width or _NAME_WIDTHS.get(c.name) or _TYPE_WIDTHS.get(c.type) or 13.0 for c in columns
     ]
     total = sum(shares)
-    return [f"{room * w / total:.2f}%" for w in shares]
+    widths = [room * w / total for w in shares]
+    # A status column holds "exception" in bold on one line: 10 % at least, the other columns
+    # giving up the difference in proportion.
+    short = [i for i, c in enumerate(columns) if c.type == "status" and widths[i] < _STATUS_MIN]
+    if short and len(short) < len(columns):
+        rest = room - _STATUS_MIN * len(short)
+        others = sum(w for i, w in enumerate(widths) if i not in short)
+        widths = [_STATUS_MIN if i in short else w * rest / others for i, w in enumerate(widths)]
+    return [f"{w:.2f}%" for w in widths]
 
 
 # Exceptions printed per test, in population order; the population CSV (attached to the PDF)
