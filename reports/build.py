@@ -25,7 +25,7 @@ import duckdb
 
 from evidence.config import Policy, SourceConfig
 from reports import summary as summary_mod
-from reports.catalog import Framework, Query, Test, load_framework, load_query
+from reports.catalog import Framework, Query, Test, load_framework, load_query, with_prepared
 from reports.context import install_tables, query_values
 from reports.errors import ReportError
 from reports.manifest import write_manifest
@@ -118,16 +118,17 @@ class QueryCache:
 
     results: dict[_Key, Table] = field(default_factory=dict)
     populations: dict[_Key, tuple[PopulationTable, Path, str]] = field(default_factory=dict)
+    prepared: set[tuple[str, str]] = field(default_factory=set)  # steps run (prepare.py)
     runs: int = 0
 
     @staticmethod
     def _key(query: Query, values: dict[str, Any]) -> _Key:
-        return (query.sha256, tuple((p, repr(values.get(p))) for p in query.parameters))
+        return (query.sha256, tuple((p, repr(values.get(p))) for p in query.all_parameters))
 
     def run(self, con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any]) -> Table:
         key = self._key(query, values)
         if key not in self.results:
-            self.results[key] = run_query(con, query, values)
+            self.results[key] = run_query(con, query, values, self.prepared)
             self.runs += 1
         return self.results[key]
 
@@ -138,18 +139,23 @@ class QueryCache:
         written to `csv` the first time, and the file first written is returned after."""
         key = self._key(query, values)
         if key not in self.populations:
-            table = materialise(con, query, values, f"_pop_{len(self.populations)}")
+            name = f"_pop_{len(self.populations)}"
+            table = materialise(con, query, values, name, self.prepared)
             copy_csv(con, table, csv)
             self.populations[key] = (table, csv, file_sha256(csv))
             self.runs += 1
         return self.populations[key]
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Drop the population tables (before rendering: the memory goes to the PDF)."""
+        """Drop the population and prepared tables (before rendering: the memory goes to the
+        PDF)."""
         for table, _, _ in self.populations.values():
             con.execute(f"DROP VIEW IF EXISTS {table.view}")
             con.execute(f"DROP TABLE IF EXISTS {table.table}")
         self.populations.clear()
+        for name in {n for n, _ in self.prepared if n.endswith(".sql")}:
+            con.execute(f"DROP TABLE IF EXISTS _{name[: -len('.sql')]}")
+        self.prepared.clear()
 
 
 def _utc(value: datetime, name: str) -> datetime:
@@ -327,8 +333,8 @@ def _prepare_report(
     runs = cache.run(con, sources_query, values)
     queries: dict[str, Query] = {
         **fw.queries,
-        **{q.name: q for q in summary["queries"]},
-        **{q.name: q for q in completeness["queries"]},
+        **with_prepared(summary["queries"]),
+        **with_prepared(completeness["queries"]),
         "data_cutoff.sql": load_query("data_cutoff.sql"),
         sources_query.name: sources_query,
     }

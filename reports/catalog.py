@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -42,6 +42,7 @@ __all__ = [
     "parse_framework",
     "parse_test",
     "tests",
+    "with_prepared",
 ]
 
 TEST_KINDS = ("population", "figures")
@@ -59,7 +60,7 @@ COMPLETENESS = ("sources", "rollforward", "reconciliation")
 SOURCE_ROLES = ("hr", "idp", "app", "detect")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_PREPARE_RE = re.compile(r"^-- prepare: *([a-z_]+) *$", re.MULTILINE)
+_PREPARE_RE = re.compile(r"^-- prepare: *([a-z0-9_]+(?:\.sql)?) *$", re.MULTILINE)
 # `-- include: <detection file> <block>` in a query file stands for that block of the
 # detection: the lines from `-- shared: <block>` to `-- end shared: <block>`, both included.
 _INCLUDE_RE = re.compile(r"^-- include: ([a-z0-9_]+\.sql) ([a-z0-9_]+)\n", re.MULTILINE)
@@ -86,6 +87,22 @@ class Query:
     def prepares(self) -> tuple[str, ...]:
         """The preparation steps (reports/prepare.py) its `-- prepare:` lines name."""
         return tuple(dict.fromkeys(_PREPARE_RE.findall(self.text)))
+
+    @property
+    def prepared_queries(self) -> tuple[Query, ...]:
+        """The queries its `-- prepare: <name>.sql` steps run (their results it reads)."""
+        return tuple(load_query(n) for n in self.prepares if n.endswith(".sql"))
+
+    @property
+    def all_parameters(self) -> tuple[str, ...]:
+        """The $names its text and its prepared queries use: the values its result rests on."""
+        names = [*self.parameters, *(p for q in self.prepared_queries for p in q.parameters)]
+        return tuple(dict.fromkeys(names))
+
+
+def with_prepared(queries: Iterable[Query]) -> dict[str, Query]:
+    """The queries by file name, each preceded by the queries its preparation steps run."""
+    return {q.name: q for query in queries for q in (*query.prepared_queries, query)}
 
 
 @dataclass(frozen=True)
@@ -173,7 +190,8 @@ class Test:
 
     @property
     def queries(self) -> tuple[Query, ...]:
-        return (self.query, *(b.query for b in self.breakdowns))
+        """Its query and breakdowns' queries, each after the queries it prepares with."""
+        return tuple(with_prepared((self.query, *(b.query for b in self.breakdowns))).values())
 
 
 @dataclass(frozen=True)
@@ -331,7 +349,7 @@ def parse_test(
     unknown = [p for p in params if p not in PARAMETERS]
     if unknown:
         raise ReportError(f"{where}: unknown parameter {unknown[0]!r}")
-    missing = [p for p in query.parameters if p not in params]
+    missing = [p for p in query.all_parameters if p not in params]
     if missing:
         raise ReportError(f"{where}: {query.name} uses ${missing[0]}, not listed in parameters")
     columns = tuple(_column(c, where) for c in raw.get("columns") or ())
@@ -449,7 +467,7 @@ def _breakdown(
 ) -> Breakdown:
     query = _load(loader, _need(raw, "query", where), where)
     where = f"{where}: breakdown {query.name}"
-    missing = [p for p in query.parameters if p not in params]
+    missing = [p for p in query.all_parameters if p not in params]
     if missing:
         raise ReportError(f"{where}: uses ${missing[0]}, not among the test's parameters")
     columns = tuple(_column(c, where) for c in _need(raw, "columns", where))

@@ -61,13 +61,19 @@ class Table:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any]) -> Table:
-    """Run `query` with the values of the $names it uses (DuckDB refuses extra ones)."""
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    values: dict[str, Any],
+    prepared: set[tuple[str, str]] | None = None,
+) -> Table:
+    """Run `query` with the values of the $names it uses (DuckDB refuses extra ones), after
+    its preparation steps (those not in `prepared`, a build's set of steps done)."""
     missing = [p for p in query.parameters if p not in values]
     if missing:
         raise ReportError(f"query {query.name}: no value for ${missing[0]}")
     params = {p: values[p] for p in query.parameters}
-    prepare(con, query.prepares, values)
+    prepare(con, query.prepares, values, prepared)
     try:
         cur = con.execute(query.text, params)
         columns = tuple(d[0] for d in cur.description)
@@ -111,8 +117,9 @@ class PopulationTable:
 
 _INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
 _PLAIN = ("DATE", "DOUBLE", *_INTEGERS, *("U" + t for t in _INTEGERS))
-# Text starting so runs as a formula in a spreadsheet (ARCHITECTURE.md: neutralised).
-_FORMULA_SQL = "('=', '+', '-', '@', chr(9), chr(13))"
+# The code points of _FORMULA_START: text starting so runs as a formula in a spreadsheet
+# (ARCHITECTURE.md: neutralised). ascii() reads the first code point without cutting a string.
+_FORMULA_CODES = tuple(ord(c) for c in _FORMULA_START)
 
 
 def _cell_sql(name: str, type_: str) -> str:
@@ -133,18 +140,25 @@ def _cell_sql(name: str, type_: str) -> str:
     if t in _PLAIN or t.startswith("DECIMAL"):
         return f"CAST({col} AS VARCHAR)"
     text = f"CAST({col} AS VARCHAR)"
-    return f"CASE WHEN left({text}, 1) IN {_FORMULA_SQL} THEN '''' || {text} ELSE {text} END"
+    # Equalities, not IN or list_contains: DuckDB plans those over a constant list as a join,
+    # and a join loses the row order the population's CSV is copied in.
+    formula = " OR ".join(f"ascii({text}) = {c}" for c in _FORMULA_CODES)
+    return f"CASE WHEN {formula} THEN '''' || {text} ELSE {text} END"
 
 
 def materialise(
-    con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any], name: str
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    values: dict[str, Any],
+    name: str,
+    prepared: set[tuple[str, str]] | None = None,
 ) -> PopulationTable:
     """Run `query` into the temp table `name` (rows in the query's order), with the view
     `<name>_csv` of its CSV cells; return both and the row count."""
     missing = [p for p in query.parameters if p not in values]
     if missing:
         raise ReportError(f"query {query.name}: no value for ${missing[0]}")
-    prepare(con, query.prepares, values)
+    prepare(con, query.prepares, values, prepared)
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {name} AS\n{query.text}",
@@ -174,12 +188,19 @@ def copy_csv(
     """Write the population's CSV, or only its given (1-based) rows, to `path` in row order:
     one header line, LF line ends, UTF-8."""
     cols = ", ".join(f'"{c}"' for c in pop.columns)
+    # A COPY of a projection of one table keeps the table's order (DuckDB's documented order
+    # preservation, with preserve_insertion_order on, its default): the whole population needs
+    # no sort, which costs seconds at millions of rows. A sample is selected through a join,
+    # which does not keep it, so it is sorted (a few rows).
     where, params = "", {}
     if rows is not None:
-        where, params = "WHERE _row IN (SELECT unnest(CAST($rows AS BIGINT[])))", {"rows": rows}
+        where = "WHERE _row IN (SELECT unnest(CAST($rows AS BIGINT[]))) ORDER BY _row"
+        params = {"rows": rows}
+    elif not con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]:
+        where = "ORDER BY _row"
     target = str(path).replace("'", "''")
     con.execute(
-        f"COPY (SELECT {cols} FROM {pop.view} {where} ORDER BY _row) TO '{target}' "
+        f"COPY (SELECT {cols} FROM {pop.view} {where}) TO '{target}' "
         "(FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n')",
         params,
     )

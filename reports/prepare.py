@@ -1,8 +1,11 @@
-"""Steps a report query needs before it runs, where SQL alone would not stay in bounded memory.
+"""Steps a report query needs before it runs: temp tables the query reads.
 
-A query names them in a `-- prepare: <name>` line; each fills temp tables the query reads.
-`run_digests` re-hashes the period's events and folds them into run digests in Python
-(evidence/store/digests.py), because `sha256(string_agg(...))` holds a whole run in one string.
+A query names them in `-- prepare: <name>` lines. `run_digests` re-hashes the period's events
+and folds them into run digests in Python (evidence/store/digests.py), because
+`sha256(string_agg(...))` holds a whole run in one string. A name ending in `.sql` is a query
+of reports/queries whose result several queries read: it runs into the temp table `_<stem>`,
+once per build when the build passes its `done` set (the judgement of every leaver's accounts,
+deprovisioning_verdicts.sql, is the population, its latency table and its reconciliation).
 """
 
 from __future__ import annotations
@@ -33,9 +36,40 @@ PREPARERS: dict[str, Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], None]
 }
 
 
-def prepare(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], values: dict[str, Any]) -> None:
-    """Run the named preparation steps of a query."""
+def _run_sql(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    from reports.catalog import load_query  # the catalog reads this module's step names
+
+    query = load_query(name)
+    missing = [p for p in query.parameters if p not in values]
+    if missing:
+        raise ReportError(f"query {name}: no value for ${missing[0]}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _{name[: -len('.sql')]} AS\n{query.text}",
+            {p: values[p] for p in query.parameters},
+        )
+    except duckdb.Error as e:
+        first = str(e).splitlines()[0]
+        raise ReportError(f"query {name} failed: {first}") from e
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection,
+    names: tuple[str, ...],
+    values: dict[str, Any],
+    done: set[tuple[str, str]] | None = None,
+) -> None:
+    """Run the named preparation steps of a query; a step already in `done` (a build's set:
+    the store does not change during a build) with the same values is not run again."""
     for name in names:
-        if name not in PREPARERS:
+        if not name.endswith(".sql") and name not in PREPARERS:
             raise ReportError(f"unknown preparation step {name!r}")
-        PREPARERS[name](con, values)
+        key = (name, repr(sorted((k, repr(v)) for k, v in values.items())))
+        if done is not None and key in done:
+            continue
+        if name.endswith(".sql"):
+            _run_sql(con, name, values)
+        else:
+            PREPARERS[name](con, values)
+        if done is not None:
+            done.add(key)

@@ -291,11 +291,16 @@ def test_report_queries_include_the_detections_block() -> None:
     begin = detection.sql.index("-- shared: deprovisioning\n")
     end = detection.sql.index("-- end shared: deprovisioning\n")
     block = detection.sql[begin:end]
-    for name in ("deprovisioning.sql", "deprovisioning_latency.sql"):
+    verdicts = load_query("deprovisioning_verdicts.sql")
+    assert block in verdicts.text
+    assert "$now" not in verdicts.text
+    assert verdicts.sha256 == hashlib.sha256(verdicts.text.encode()).hexdigest()
+    # The population, its latency table and the reconciliation read that one judgement, run
+    # once per build, instead of three copies of the block.
+    for name in ("deprovisioning.sql", "deprovisioning_latency.sql", "reconciliation.sql"):
         query = load_query(name)
-        assert block in query.text
-        assert "$now" not in query.text
-        assert query.sha256 == hashlib.sha256(query.text.encode()).hexdigest()
+        assert query.prepares == ("deprovisioning_verdicts.sql",)
+        assert "-- shared: deprovisioning" not in query.text
 
 
 def test_report_prints_the_latency_table(found, tmp_path) -> None:
@@ -323,3 +328,8 @@ def test_report_prints_the_latency_table(found, tmp_path) -> None:
     manifest = json.loads(result.manifest.read_text("utf-8"))
     latency_sql = load_query("deprovisioning_latency.sql")
     assert manifest["queries"]["deprovisioning_latency.sql"] == latency_sql.sha256
+    verdicts_sql = load_query("deprovisioning_verdicts.sql")
+    assert manifest["queries"]["deprovisioning_verdicts.sql"] == verdicts_sql.sha256
+    assert (result.bundle / "queries" / "deprovisioning_verdicts.sql").read_bytes() == (
+        verdicts_sql.text.encode("utf-8")
+    )

@@ -50,7 +50,8 @@ SOC2_TESTS = [
 QUERIES_RUN = sorted(
     f"{q}.sql"
     for q in (
-        "completeness_sources data_cutoff deprovisioning deprovisioning_latency detect_coverage "
+        "completeness_sources data_cutoff deprovisioning deprovisioning_latency "
+        "deprovisioning_verdicts detect_coverage "
         "kpi_dormant_licences kpi_findings_monthly kpi_orphan_rate log_integrity monitoring "
         "population_summary privileged_access provisioning provisioning_latency reconciliation "
         "role_changes rollforward segregation_of_duties sync_sources unique_ids"
@@ -282,7 +283,7 @@ def test_catalog_maps_soc2_requirements_to_existing_queries() -> None:
     assert [t.id for t in cc62.tests] == ["provisioning", "deprovisioning"]
     test = cc62.tests[1]
     assert test.query.name == "deprovisioning.sql"
-    assert set(test.query.parameters) == set(test.parameters) <= set(PARAMETERS)
+    assert set(test.query.all_parameters) == set(test.parameters) <= set(PARAMETERS)
     assert [c.name for c in test.columns] == [
         "person_id",
         "display_name",
@@ -591,6 +592,49 @@ def test_summary_figures(store_path: Path) -> None:
         ("Open findings, all kinds", 1),
         ("Open findings: orphan", 1),
     ]
+
+
+def test_a_build_judges_the_leavers_once_for_three_queries(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # deprovisioning.sql, deprovisioning_latency.sql and reconciliation.sql read one judgement:
+    # a build of every framework runs deprovisioning_verdicts.sql once and drops its table.
+    import reports.prepare as prepare_mod
+
+    for fw in frameworks():
+        load_framework(fw)  # its checks on an empty store prepare too, once per process
+    ran: list[str] = []
+    real = prepare_mod._run_sql
+    monkeypatch.setattr(
+        prepare_mod,
+        "_run_sql",
+        lambda con, name, values: (ran.append(name), real(con, name, values)),
+    )
+    con = open_store(store_path, read_only=True)
+    try:
+        results = build_reports(con, frameworks(), START, END, tmp_path, tool_version=VERSION)
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '\\_%' "
+            "ESCAPE '\\'"
+        ).fetchall()
+        # Without the build's set of steps done, a query prepares again (the store may differ).
+        values = {
+            "period_start": START,
+            "period_end": END,
+            "as_of": END,
+            "evidence_until": END,
+            "grace_hours": 24,
+            "deprovision_sla_hours": 24,
+        }
+        run_query(con, load_query("deprovisioning_latency.sql"), values)
+        run_query(con, load_query("deprovisioning_latency.sql"), values)
+    finally:
+        con.close()
+    assert ran == ["deprovisioning_verdicts.sql"] * 3
+    assert [t[0] for t in tables if t[0].startswith("_deprovisioning")] == []
+    assert [
+        (r.test("deprovisioning").population, r.test("deprovisioning").exceptions) for r in results
+    ] == [(3, 2)] * 3
 
 
 # --------------------------------------------------------------------------- query branches
@@ -911,6 +955,31 @@ def test_sample_is_reproducible_and_seed_dependent() -> None:
         population_hash({"b.csv": "2" * 64, "a.csv": "1" * 64})
         == hashlib.sha256(f"{'1' * 64}  a.csv\n{'2' * 64}  b.csv\n".encode()).hexdigest()
     )
+
+
+def test_a_population_csv_keeps_the_query_order_without_a_sort(tmp_path: Path) -> None:
+    # The CSV of a whole population is copied without ORDER BY (DuckDB keeps a table's order
+    # when preserve_insertion_order is on); at 600,000 rows in many parallel row groups the
+    # file must still be in the query's order, and is sorted when the setting is off.
+    from reports.catalog import Query
+    from reports.population import copy_csv, materialise
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    text = (
+        "SELECT (i * 7919) % 600000 AS k, 'v' || i AS v, i % 3 = 0 AS b, "
+        "TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS t "
+        "FROM range(600000) r(i) ORDER BY v"
+    )
+    pop = materialise(con, Query("o.sql", text, "0" * 64), {}, "_pop_o")
+    rows = con.execute(text).fetchall()
+    expected = [f"{k},{v},{str(b).lower()},{t:%Y-%m-%dT%H:%M:%SZ}" for k, v, b, t in rows]
+    for keep in (True, False):
+        con.execute(f"SET preserve_insertion_order = {str(keep).lower()}")
+        copy_csv(con, pop, tmp_path / f"o-{keep}.csv")
+        lines = (tmp_path / f"o-{keep}.csv").read_text("utf-8").splitlines()
+        assert lines[0] == "k,v,b,t" and lines[1:] == expected, keep
+    con.close()
 
 
 def test_csv_cells_are_written_as_csv_cell_writes_them(tmp_path: Path) -> None:

@@ -186,7 +186,8 @@ spells AS (
     GROUP BY o.person_id, o.termination_date, o.app, o.account_id, o.user_name
 ),
 -- The events of each account: its own (app and account id), and those an IdP reported for
--- its person in its app (no account id). Two equi-joins, not one join on an OR.
+-- its person in its app (no account id). Two equi-joins, not one join on an OR; the IdP's
+-- events are first narrowed to the terminated people (a few of millions of assignments).
 account_events AS MATERIALIZED (
     SELECT s.person_id, s.termination_date, s.app, s.account_id,
            e.action, e.source, e.occurred_at, e.inferred
@@ -198,6 +199,7 @@ account_events AS MATERIALIZED (
     FROM spells s
     JOIN events_used e ON e.app_key = lower(s.app) AND e.person_id = s.person_id
     WHERE e.account_id IS NULL
+      AND e.person_id IN (SELECT person_id FROM terminations)
 ),
 activations AS (
     SELECT person_id, termination_date, app, account_id,

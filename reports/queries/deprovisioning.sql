@@ -5,12 +5,12 @@
 -- row per terminated person with no app account. Terminations are HR's, and the IdP's
 -- deprovisioning of people it knows without an HR record (idp_only). status is ok | exception; reason is a sentence.
 --
--- Parameters
---   $period_start, $period_end  half-open UTC period that the termination dates fall in
---   $as_of                      data cut-off: HR records as the store knew them at this instant
---   $evidence_until             removal evidence (listings, events, findings) is read up to here
---   $grace_hours                an account still active this long after termination: exception
---   $deprovision_sla_hours      an account removed later than this after termination: exception
+-- Parameters (the text below reads $evidence_until; deprovisioning_verdicts.sql all of them)
+--   period_start, period_end    half-open UTC period that the termination dates fall in
+--   as_of                       data cut-off: HR records as the store knew them at this instant
+--   evidence_until              removal evidence (listings, events, findings) is read up to here
+--   grace_hours                 an account still active this long after termination: exception
+--   deprovision_sla_hours       an account removed later than this after termination: exception
 --
 -- The removal instant follows ARCHITECTURE.md (sla/deprovision_late): the earliest removal the
 -- source reported (account.deactivate, account.delete, app.unassign); without one, it lies
@@ -18,17 +18,11 @@
 -- it inactive or absent, and it is late only when even that earlier bound is past the SLA.
 -- Inferred (snapshot-difference) events only bound it from above.
 --
--- The judgement per account is the sla_deprovision_late detection's own: the block included
--- below is evidence/detections/sla_deprovision_late.sql's, verbatim, read through `bounds`.
+-- The judgement per account is the sla_deprovision_late detection's own:
+-- deprovisioning_verdicts.sql, run first into _deprovisioning_verdicts, includes that
+-- detection's block verbatim.
+-- prepare: deprovisioning_verdicts.sql
 WITH
-bounds AS (
-    SELECT CAST($period_start AS TIMESTAMPTZ) AS period_start,
-           CAST($period_end AS TIMESTAMPTZ) AS period_end,
-           CAST($as_of AS TIMESTAMPTZ) AS as_of,
-           CAST($evidence_until AS TIMESTAMPTZ) AS evidence_until
-),
--- include: sla_deprovision_late.sql deprovisioning
-,
 -- Monitoring's own verdict: an orphan or late-deprovisioning finding raised for the account
 -- after this termination (and before any rehire), whatever its status now.
 finding AS (
@@ -43,18 +37,17 @@ finding AS (
                              || strftime(timezone('UTC', f.accepted_until), '%Y-%m-%d'), '')
                       ELSE '' END || ')',
                    f.first_seen_at) AS finding
-    FROM spell_starts s
-    LEFT JOIN rehires r USING (person_id, termination_date)
+    FROM _deprovisioning_verdicts s
     JOIN findings f ON f.app = s.app AND f.account_id = s.account_id
     WHERE ((f.kind = 'orphan' AND f.subkind = 'terminated_active')
            OR (f.kind = 'sla' AND f.subkind = 'deprovision_late'))
       AND f.first_seen_at >= s.termination_date AND f.first_seen_at <= $evidence_until
-      AND (r.rehired_at IS NULL OR f.first_seen_at < r.rehired_at)
+      AND (s.rehired_at IS NULL OR f.first_seen_at < s.rehired_at)
     GROUP BY ALL
 )
 SELECT
     w.person_id,
-    t.display_name,
+    w.display_name,
     w.termination_date,
     w.app,
     w.account,
@@ -94,14 +87,12 @@ SELECT
     END
     || CASE WHEN f.finding IS NOT NULL THEN ' Monitoring raised ' || f.finding || '.' ELSE '' END
         AS reason
-FROM worded w
-JOIN terminations t USING (person_id, termination_date)
+FROM _deprovisioning_verdicts w
 LEFT JOIN finding f USING (person_id, termination_date, app, account_id)
+WHERE w.app IS NOT NULL
 UNION ALL
 SELECT t.person_id, t.display_name, t.termination_date, NULL, NULL, NULL, NULL, 'ok',
        'No app account belonged to this person.'
-FROM terminations t
-WHERE NOT EXISTS (
-    SELECT 1 FROM accounts_owned o
-    WHERE o.person_id = t.person_id AND o.termination_date = t.termination_date)
+FROM _deprovisioning_verdicts t
+WHERE t.app IS NULL
 ORDER BY termination_date, person_id, app NULLS FIRST, account

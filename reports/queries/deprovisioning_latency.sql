@@ -1,6 +1,7 @@
 -- Deprovisioning latency by app: how long after a termination in the period its app accounts
--- were removed. Drawn from the same rows as deprovisioning.sql (the CC6.2 population) through
--- the same included block, so every figure reconciles with that population.
+-- were removed. Drawn from the rows of the CC6.2 population (deprovisioning.sql), both reading
+-- deprovisioning_verdicts.sql's judgement (run first, into _deprovisioning_verdicts), so every
+-- figure reconciles with that population.
 --
 -- A row per app with at least one account in the population, then a total row (app empty).
 --   removed           accounts whose removal after the termination was measured: reported
@@ -14,27 +15,21 @@
 --   active            accounts not removed and past the grace period at the evidence cut-off
 --                     (exceptions of the population too, without a latency to measure)
 --
--- Parameters
---   $period_start, $period_end  half-open UTC period that the termination dates fall in
---   $as_of                      data cut-off: HR records as the store knew them at this instant
---   $evidence_until             removal evidence (listings, events) is read up to here
---   $grace_hours                an account still active this long after termination: active
---   $deprovision_sla_hours      an account removed later than this after termination: late
+-- Parameters: none of its own; deprovisioning_verdicts.sql's
+--   period_start, period_end    half-open UTC period that the termination dates fall in
+--   as_of                       data cut-off: HR records as the store knew them at this instant
+--   evidence_until              removal evidence (listings, events) is read up to here
+--   grace_hours                 an account still active this long after termination: active
+--   deprovision_sla_hours       an account removed later than this after termination: late
+-- prepare: deprovisioning_verdicts.sql
 WITH
-bounds AS (
-    SELECT CAST($period_start AS TIMESTAMPTZ) AS period_start,
-           CAST($period_end AS TIMESTAMPTZ) AS period_end,
-           CAST($as_of AS TIMESTAMPTZ) AS as_of,
-           CAST($evidence_until AS TIMESTAMPTZ) AS evidence_until
-),
--- include: sla_deprovision_late.sql deprovisioning
-,
 measured AS (
     SELECT app,
            CASE WHEN outcome IN ('reported', 'listing') THEN latency_hours END AS latency_hours,
            outcome IN ('reported', 'listing') AND late AS late_removal,
            outcome = 'active' AND late AS active_past_grace
-    FROM verdicts
+    FROM _deprovisioning_verdicts
+    WHERE app IS NOT NULL
 )
 SELECT
     app,

@@ -3,15 +3,16 @@
 -- (ord, figure, value, note), one row per figure, in print order; each split sums to its
 -- whole, as the notes say.
 --
--- Parameters
---   $period_start, $period_end  half-open UTC period that the termination dates fall in
---   $as_of                      data cut-off: HR records as the store knew them then
---   $evidence_until             listings and events are read up to here
---   $grace_hours, $deprovision_sla_hours  used by the included block (not by these counts)
+-- Parameters (the text below reads $as_of and $evidence_until; deprovisioning_verdicts.sql all)
+--   period_start, period_end    half-open UTC period that the termination dates fall in
+--   as_of                       data cut-off: HR records as the store knew them then
+--   evidence_until              listings and events are read up to here
+--   grace_hours, deprovision_sla_hours  used by deprovisioning_verdicts.sql (not by these counts)
 --
--- The terminations and their app accounts are the deprovisioning population's: the block
--- included below is evidence/detections/sla_deprovision_late.sql's, as deprovisioning.sql
--- includes it, so the counts agree with that population by construction.
+-- The terminations and their app accounts are the deprovisioning population's: both read
+-- deprovisioning_verdicts.sql's rows (run first, into _deprovisioning_verdicts), which include
+-- evidence/detections/sla_deprovision_late.sql's block, so the counts agree with that
+-- population by construction.
 --
 -- The identity provider's side, per termination: the IdP users matched to the person
 -- (idp_user_owners; for a person known only to the IdP, that user itself; a user no longer
@@ -23,19 +24,25 @@
 -- came later (user.deactivate, user.suspend, user.delete end; user.activate, user.unsuspend,
 -- user.create restore). A person is deactivated when every matched user ended, still active
 -- when one did not, and without an IdP user when none is matched.
+-- prepare: deprovisioning_verdicts.sql
 WITH
 bounds AS (
-    SELECT CAST($period_start AS TIMESTAMPTZ) AS period_start,
-           CAST($period_end AS TIMESTAMPTZ) AS period_end,
-           CAST($as_of AS TIMESTAMPTZ) AS as_of,
+    SELECT CAST($as_of AS TIMESTAMPTZ) AS as_of,
            CAST($evidence_until AS TIMESTAMPTZ) AS evidence_until
 ),
--- include: sla_deprovision_late.sql deprovisioning
-,
-hr_terminations AS (
-    SELECT DISTINCT t.person_id, t.termination_date
-    FROM terminations t
-    SEMI JOIN hr h ON h.person_id = t.person_id AND h.termination_date = t.termination_date
+-- The sync runs that count: successful ones up to the evidence cut-off.
+runs AS (
+    SELECT run_id, source, mode, as_of
+    FROM sync_runs
+    WHERE status = 'ok' AND as_of <= (SELECT evidence_until FROM bounds)
+),
+terminations AS (
+    SELECT DISTINCT person_id, termination_date, from_hr, rehired_at
+    FROM _deprovisioning_verdicts
+),
+-- The population's app accounts (a termination without one has a row with no app).
+accounts_owned AS (
+    SELECT * FROM _deprovisioning_verdicts WHERE app IS NOT NULL
 ),
 -- Keys of the terminated people and of IdP users the matcher no longer lists (deleted).
 person_keys AS (
@@ -83,9 +90,9 @@ idp_matched AS (
     JOIN unlisted_keys u ON u.kind = k.kind AND u.key = k.key
 ),
 idp_subjects AS (
-    SELECT m.person_id, m.termination_date, m.user_id, r.rehired_at
+    SELECT m.person_id, m.termination_date, m.user_id, t.rehired_at
     FROM idp_matched m
-    LEFT JOIN rehires r USING (person_id, termination_date)
+    JOIN terminations t USING (person_id, termination_date)
 ),
 -- Each user's last version up to the horizon (the evidence cut-off, or before the rehire).
 idp_last AS (
@@ -152,13 +159,12 @@ idp_people AS (
 ),
 per_termination AS (
     SELECT t.person_id, t.termination_date,
-           h.person_id IS NOT NULL AS from_hr,
+           t.from_hr,
            CASE WHEN coalesce(i.users, 0) = 0 THEN 'none'
                 WHEN i.all_ended THEN 'ended'
                 ELSE 'active' END AS idp,
            o.person_id IS NOT NULL AS has_accounts
     FROM terminations t
-    LEFT JOIN hr_terminations h USING (person_id, termination_date)
     LEFT JOIN idp_people i USING (person_id, termination_date)
     LEFT JOIN (SELECT DISTINCT person_id, termination_date FROM accounts_owned) o
       USING (person_id, termination_date)
@@ -183,7 +189,7 @@ a AS (
            count(*) FILTER (WHERE outcome = 'active') AS active,
            count(*) FILTER (WHERE outcome IN ('rehired', 'after_rehire')) AS rehire,
            count(*) FILTER (WHERE outcome = 'never_active') AS never_active
-    FROM judged
+    FROM accounts_owned
 ),
 figures AS (
     SELECT 1 AS ord, 'Terminations in the period' AS figure, terminations AS value,
