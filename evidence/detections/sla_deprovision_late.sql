@@ -19,10 +19,10 @@
 -- One finding per account and person: the latest of its late terminations.
 --
 -- The block between "shared: deprovisioning" and "end shared" is the SOC 2 report's
--- deprovisioning logic too: reports/queries/deprovisioning.sql (the CC6.2 population) and
--- deprovisioning_latency.sql include it verbatim, with their own `bounds` (the report period,
--- data cut-off and evidence cut-off). Here the period is every termination before now, and
--- records and evidence are read up to now.
+-- deprovisioning logic too: reports/queries/deprovisioning_verdicts.sql includes it verbatim,
+-- with its own `bounds` (the report period, data cut-off and evidence cut-off), and the CC6.2
+-- population, its latency table and the reconciliation read that. Here the period is every
+-- termination before now, and records and evidence are read up to now.
 WITH
 bounds AS (
     SELECT CAST('-infinity' AS TIMESTAMPTZ) AS period_start,
