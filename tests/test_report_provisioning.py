@@ -1157,7 +1157,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "email",
         None,
         "ok",
-        "Identifies Dee Gone (E4), matched by email.",
+        "Matched by email.",
     ),
     "G4b": (
         "github",
@@ -1168,7 +1168,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "email",
         None,
         "ok",
-        "Identifies Dee Gone (E4), matched by email.",
+        "Matched by email.",
     ),
     "G5": (
         "github",
@@ -1179,7 +1179,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "email",
         None,
         "ok",
-        "Identifies Erin Owner (E5), matched by email.",
+        "Matched by email.",
     ),
     "G9": (
         "github",
@@ -1201,7 +1201,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "email",
         None,
         "ok",
-        "Identifies Alice Unique (E1), matched by email.",
+        "Matched by email.",
     ),
     "S9": (
         "slack",
@@ -1212,10 +1212,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "login",
         None,
         "ok",
-        (
-            "Identifies Build Bot (00u9), a person known to the identity provider only, matched "
-            "by login."
-        ),
+        ("Matched by login to a person known to the identity provider only."),
     ),
     "S3": (
         "slack",
@@ -1226,7 +1223,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "email",
         None,
         "ok",
-        "Identifies Carl Merged (E3), matched by email.",
+        "Matched by email.",
     ),
     "S-ghost": (
         "slack",
@@ -1253,7 +1250,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         None,
         "exception",
         (
-            "Identifies Hana Merged (E8), matched by email. Monitoring raised "
+            "Matched by email. Monitoring raised "
             "duplicate/multiple_accounts f-hana-S8 on 2026-03-01 (status resolved on 2026-07-01), "
             "open at the cut-off."
         ),
@@ -1268,8 +1265,8 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         None,
         "exception",
         (
-            "Not listed active at the data cut-off 2026-06-30 06:00 UTC. Identifies Hana Merged "
-            "(E8), matched by alias. Monitoring raised duplicate/multiple_accounts f-hana-S8b on "
+            "Not listed active at the data cut-off 2026-06-30 06:00 UTC. Matched by alias. "
+            "Monitoring raised duplicate/multiple_accounts f-hana-S8b on "
             "2026-03-01 (status resolved on 2026-07-01), open at the cut-off."
         ),
     ),
@@ -1282,10 +1279,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "email",
         None,
         "ok",
-        (
-            "Identifies Ivy Advisor (00u7), a person known to the identity provider only, matched "
-            "by email."
-        ),
+        ("Matched by email to a person known to the identity provider only."),
     ),
     "S-new": (
         "slack",
@@ -1296,7 +1290,7 @@ UNIQUE_IDS: dict[str, tuple[Any, ...]] = {
         "login",
         None,
         "ok",
-        "Identifies Gil Late (E7), matched by login.",
+        "Matched by login.",
     ),
     "S-nobody": (
         "slack",

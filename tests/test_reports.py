@@ -396,6 +396,18 @@ def test_pdf_text_shows_headings_counts_and_exceptions(built: Any) -> None:
     assert "Exceptions (2)" in flat
     assert "2 exceptions" in flat
     assert "deprovisioning.sql" in flat and load_query("deprovisioning.sql").sha256 in flat
+    # The frame table is printed once, under the first test; the others refer to it.
+    assert flat.count("Source Role Runs in period Full Delta") == 1
+    frame = "The frame: every sync run of the sources this population is drawn from"
+    assert flat.count(frame) == 8
+    assert (
+        f"{frame} (hr, idp, app, 4 sources), from completeness_sources.sql: the rows of those "
+        "roles in the table printed under test unique_ids, page "
+    ) in flat
+    assert (
+        f"{frame} (hr, idp, app, detect, 4 sources), from completeness_sources.sql: the table "
+        "printed under test unique_ids, page "
+    ) in flat
     # The exception table names the people and apps.
     section = flat.split("Test performed. For every termination dated within the period")[1]
     exceptions = section.split("Exceptions (2)")[1].split("CC6.3 —")[0]
