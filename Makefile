@@ -9,7 +9,7 @@ CANAILLE := .venv-canaille
 CANAILLE_STAMP := $(CANAILLE)/.installed
 SCALE ?= default
 # WeasyPrint needs Pango (pangoft2) and fonts; the tests read PDFs with poppler-utils.
-APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils qpdf rsyslog rsyslog-gnutls
+APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils qpdf rsyslog rsyslog-gnutls unzip
 # The tests' Elasticsearch node is a JVM on jars Maven resolves (tests/es): Java 17+ and Maven.
 JAVA_PKGS := openjdk-17-jdk-headless maven
 

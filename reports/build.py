@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +26,12 @@ import duckdb
 
 from evidence.config import Policy, SourceConfig
 from reports import summary as summary_mod
+from reports.archive import write_zip
 from reports.catalog import Framework, Query, Test, load_framework, load_query, with_prepared
 from reports.context import install_tables, query_values
 from reports.errors import ReportError
 from reports.manifest import write_manifest
+from reports.pades import PadesSigner, load_pades_signer, sign_pdf
 from reports.population import (
     PopulationTable,
     Table,
@@ -41,6 +44,8 @@ from reports.population import (
     run_query,
 )
 from reports.render import render_pdf
+from reports.signing import Signer
+from reports.verify import MANIFEST, PUBLIC_KEY, SIGNATURE
 from reports.views import Population, anchor, last_day, sources_view, test_view
 
 __all__ = [
@@ -89,6 +94,7 @@ class ReportResult:
     seed: int | None
     tests: tuple[TestResult, ...]
     render_seconds: float
+    zip: Path  # the bundle's deterministic zip, beside its folder
 
     def test(self, test_id: str) -> TestResult:
         return next(t for t in self.tests if t.test == test_id)
@@ -104,7 +110,11 @@ class BuildOptions:
     policy: Policy | None = None
     sources: Sequence[SourceConfig] | None = None
     organisation: str = ""
-    signer_fingerprint: str | None = None
+    signer: Signer | None = None  # signs the manifest and the PDF; None: an unsigned bundle
+
+    @property
+    def signer_fingerprint(self) -> str | None:
+        return self.signer.fingerprint if self.signer else None
 
 
 _Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -221,7 +231,7 @@ def build_reports(
     policy: Policy | None = None,
     sources: Sequence[SourceConfig] | None = None,
     organisation: str = "",
-    signer_fingerprint: str | None = None,
+    signer: Signer | None = None,
 ) -> list[ReportResult]:
     """One bundle per framework, from one store; shared queries run once."""
     options = BuildOptions(
@@ -230,7 +240,7 @@ def build_reports(
         policy=policy,
         sources=sources,
         organisation=organisation,
-        signer_fingerprint=signer_fingerprint,
+        signer=signer,
     )
     cache = QueryCache()
     # Every framework's queries first, while the shared population tables exist; then the
@@ -406,34 +416,58 @@ def _prepare_report(
             )
             for pop in populations.values()
         ]
-        render_pdf(
-            fw.template,
-            context,
-            pdf_path,
-            created=as_of,
-            modified=evidence_until,
-            attachments=attachments,
-        )
-        render_seconds = time.perf_counter() - began
-        written = {pdf_path.name: pdf_path, **files}
+        signer = options.signer
+        # The populations deflated for the PDF's attachments are the zip's entries too.
+        with tempfile.TemporaryDirectory(prefix=f".{bundle.name}-", dir=bundle.parent) as tmp:
+            parts = render_pdf(
+                fw.template,
+                context,
+                pdf_path,
+                created=as_of,
+                modified=evidence_until,
+                attachments=attachments,
+                deflate_into=Path(tmp),
+            )
+            render_seconds = time.perf_counter() - began
+            if signer is not None:
+                # Signed as of the data cut-off, so a rebuild signs the same bytes the same way.
+                sign_pdf(pdf_path, pdf_signer(signer), signing_time=as_of)
+            written = {pdf_path.name: pdf_path, **files}
+            if signer is not None:
+                written[PUBLIC_KEY] = bundle / PUBLIC_KEY
+                written[PUBLIC_KEY].write_bytes(signer.public_pem)
 
-        manifest_path = bundle / "manifest.json"
-        write_manifest(
-            manifest_path,
-            fw=fw,
-            bundle_id=bundle_id,
-            period=(start, end),
-            instants=(data_as_of, evidence_until),
-            tool_version=options.tool_version,
-            organisation=options.organisation,
-            signer_fingerprint=options.signer_fingerprint,
-            queries=queries,
-            values=values,
-            report_hash=report_hash,
-            populations=[(p, views[tid]) for tid, p in populations.items()],
-            runs=runs,
-            files=written,
-        )
+            manifest_path = bundle / MANIFEST
+            write_manifest(
+                manifest_path,
+                fw=fw,
+                bundle_id=bundle_id,
+                period=(start, end),
+                instants=(data_as_of, evidence_until),
+                tool_version=options.tool_version,
+                organisation=options.organisation,
+                signer_fingerprint=options.signer_fingerprint,
+                queries=queries,
+                values=values,
+                report_hash=report_hash,
+                populations=[(p, views[tid]) for tid, p in populations.items()],
+                runs=runs,
+                files=written,
+            )
+            sealed = {**written, MANIFEST: manifest_path}
+            if signer is not None:
+                sealed[SIGNATURE] = bundle / SIGNATURE
+                sealed[SIGNATURE].write_bytes(signer.key.sign(manifest_path.read_bytes()))
+            zip_path = bundle.parent / f"{bundle.name}.zip"
+            write_zip(
+                zip_path,
+                bundle.name,
+                sealed,
+                deflated={
+                    p.csv_name: parts[p.csv_name.split("/", 1)[1]] for p in populations.values()
+                },
+                stored={pdf_path.name},
+            )
         results = tuple(
             TestResult(
                 test=test.id,
@@ -454,7 +488,8 @@ def _prepare_report(
             bundle_id=bundle_id,
             pdf=pdf_path,
             manifest=manifest_path,
-            files={**written, "manifest.json": manifest_path},
+            files=sealed,
+            zip=zip_path,
             data_as_of=as_of,
             evidence_until=evidence_until,
             population_hash=report_hash,
@@ -483,6 +518,18 @@ def _share_frames(requirements: list[dict[str, Any]]) -> None:
                 printed.append((roles, view["test"].id))
             else:
                 view["frame_ref"], view["frame_subset"] = covering[1], roles != covering[0]
+
+
+_PDF_SIGNERS: dict[tuple[str, str], PadesSigner] = {}
+
+
+def pdf_signer(signer: Signer) -> PadesSigner:
+    """The signer's RSA key and certificate for the PDF's PAdES signature, created beside its
+    Ed25519 key on first use (read once per process)."""
+    key = (str(signer.path), signer.fingerprint)
+    if key not in _PDF_SIGNERS:
+        _PDF_SIGNERS[key] = load_pades_signer(signer, create=True)
+    return _PDF_SIGNERS[key]
 
 
 def _breakdown_view(table: Table, test: Test, b: Any) -> dict[str, Any]:

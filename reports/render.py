@@ -13,6 +13,7 @@ import tempfile
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from reports.archive import Deflated
 from reports.errors import ReportError
 
 __all__ = ["FONT_DIR", "render_html", "render_pdf"]
@@ -171,11 +173,14 @@ def render_pdf(
     created: datetime,
     modified: datetime,
     attachments: Sequence[tuple[str, bytes | Path, str]] = (),
-) -> None:
+    deflate_into: Path | None = None,
+) -> dict[str, Deflated]:
     """Render `template` with `context` to the PDF `target`, dated `created` / `modified`.
 
     `attachments` are (file name, bytes or a file, description) embedded as PDF/A-3 associated files
-    (relationship Data), dated `created` so that two builds give the same bytes.
+    (relationship Data), dated `created` so that two builds give the same bytes. The attached
+    files are raw-deflated into `deflate_into` (a temp folder beside `target` when None, removed
+    after) and, when it is given, returned by name for the bundle's zip to reuse.
     """
     from weasyprint import CSS, HTML, Attachment
     from weasyprint.text.fonts import FontConfiguration
@@ -212,7 +217,8 @@ def render_pdf(
         # zlib releases the GIL: the files deflate on the second core while WeasyPrint lays
         # out the pages on the first (at enterprise scale, 4 s of the render).
         with ThreadPoolExecutor(max_workers=1) as pool:
-            deflating = pool.submit(_deflate_all, on_disk, Path(tmp))
+            folder = deflate_into or Path(tmp)
+            deflating = pool.submit(_deflate_all, on_disk, folder)
             HTML(string=html).write_pdf(
                 target,
                 stylesheets=[sheet],
@@ -226,33 +232,50 @@ def render_pdf(
             deflated = deflating.result()
         if deflated:
             _embed_files(target, deflated)
+    return {name: d.deflated for name, d in deflated.items()} if deflate_into else {}
 
 
-def _deflate(path: Path, out: Path) -> tuple[int, bytes]:
-    """Deflate the file into `out` (level 1: within 3 % of level 9's size at a fifth of its
-    time), in 1 MiB pieces; return its size and MD5."""
-    z = zlib.compressobj(level=1)
+@dataclass(frozen=True)
+class _Part:
+    """A file deflated once for two containers: the raw stream (a zip entry as it stands)
+    with the CRC-32 a zip wants and the Adler-32 and MD5 a PDF stream wants."""
+
+    deflated: Deflated
+    adler32: int
+    md5: bytes
+
+
+def _deflate(path: Path, out: Path) -> _Part:
+    """Raw-deflate the file into `out` (level 1: within 3 % of level 9's size at a fifth of
+    its time), in 1 MiB pieces."""
+    z = zlib.compressobj(1, zlib.DEFLATED, -15)
     md5 = hashlib.md5(usedforsecurity=False)
-    size = 0
+    crc, adler, size = 0, 1, 0
     with open(path, "rb") as f, open(out, "wb") as w:
         while chunk := f.read(1 << 20):
             size += len(chunk)
             md5.update(chunk)
+            crc = zlib.crc32(chunk, crc)
+            adler = zlib.adler32(chunk, adler)
             w.write(z.compress(chunk))
         w.write(z.flush())
-    return size, md5.digest()
+    return _Part(Deflated(out, crc, size), adler, md5.digest())
 
 
-def _deflate_all(files: dict[str, Path], folder: Path) -> dict[str, tuple[Path, int, bytes]]:
-    """Every file deflated into `folder`: name -> (deflated file, size, MD5)."""
-    out = {}
-    for i, (name, path) in enumerate(sorted(files.items())):
-        part = folder / f"{i}.deflated"
-        out[name] = (part, *_deflate(path, part))
-    return out
+def _deflate_all(files: dict[str, Path], folder: Path) -> dict[str, _Part]:
+    """Every file deflated into `folder`, by name."""
+    return {
+        name: _deflate(path, folder / f"{i}.deflated")
+        for i, (name, path) in enumerate(sorted(files.items()))
+    }
 
 
-def _embed_files(target: Path, deflated: dict[str, tuple[Path, int, bytes]]) -> None:
+# The zlib wrapper a PDF FlateDecode stream has around the raw deflate data: the header of
+# level 1 (RFC 1950: CM 8, 32 KiB window, FLEVEL 0, FCHECK) and the big-endian Adler-32.
+_ZLIB_HEADER = b"\x78\x01"
+
+
+def _embed_files(target: Path, deflated: dict[str, _Part]) -> None:
     """Fill the named (empty) embedded files of the PDF `target` with the deflated files,
     one at a time; the rewrite is deterministic (same input, same bytes)."""
     import pikepdf
@@ -264,11 +287,12 @@ def _embed_files(target: Path, deflated: dict[str, tuple[Path, int, bytes]]) -> 
             name = str(spec.get("/UF", spec.get("/F")))
             if name not in deflated:
                 continue
-            part, size, md5 = deflated[name]
+            part = deflated[name]
+            data = _ZLIB_HEADER + part.deflated.path.read_bytes() + part.adler32.to_bytes(4, "big")
             stream = spec.EF.F
-            stream.write(part.read_bytes(), filter=pikepdf.Name.FlateDecode)
-            stream.Params.Size = size
-            stream.Params.CheckSum = pikepdf.String(md5)
+            stream.write(data, filter=pikepdf.Name.FlateDecode)
+            stream.Params.Size = part.deflated.size
+            stream.Params.CheckSum = pikepdf.String(part.md5)
         pdf.save(
             target,
             deterministic_id=True,

@@ -122,7 +122,7 @@ def run_demo(
                 policy=cfg.policy,
                 sources=cfg.sources,
                 organisation=cfg.reports.organisation or "Demo Corp (synthetic tenant)",
-                signer_fingerprint=signer.fingerprint,
+                signer=signer,
             )
             progress.advance(task)
             timings.append(("report", ", ".join(r.pdf.name for r in reps), time.monotonic() - t0))

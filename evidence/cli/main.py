@@ -386,25 +386,54 @@ def _interactive(con: Any, fmt: Format) -> None:
 @app.command()
 @handled
 def verify(
-    bundle: Annotated[Path | None, typer.Argument(help="Evidence bundle to check.")] = None,
+    bundle: Annotated[
+        Path | None, typer.Argument(help="Evidence bundle to check: its folder or its .zip.")
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="The signer's public key (PEM) it must carry.")
+    ] = None,
+    fingerprint: Annotated[
+        str | None, typer.Option("--fingerprint", help="The signer's fingerprint it must carry.")
+    ] = None,
     store: Annotated[
-        bool, typer.Option("--store", help="Re-compute the store's event hashes and digest chain.")
+        bool,
+        typer.Option(
+            "--store",
+            help="Without BUNDLE: re-compute the store's event hashes and digest chain. With "
+            "BUNDLE: also check its sync runs against the store.",
+        ),
     ] = False,
 ) -> None:
-    """Check the store's digest chain (--store)."""
-    from evidence.store.verify import verify_store
+    """Check an evidence bundle offline (hashes, signatures, samples), or the store (--store)."""
+    if bundle is None:
+        if not store:
+            raise ConfigError("verify: name a BUNDLE (folder or .zip), or --store")
+        from evidence.store.verify import verify_store
 
-    if not store:
-        raise ConfigError("bundle verification arrives with the evidence bundle; use --store")
-    con = STATE.open(read_only=True)
+        con = STATE.open(read_only=True)
+        try:
+            report = verify_store(con)
+        finally:
+            con.close()
+        for line in report.lines:
+            typer.echo(line)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
+    if key is not None and fingerprint is not None:
+        raise ConfigError("verify: give --key or --fingerprint, not both")
+    from reports.verify import VerifyError, verify_bundle
+
+    con = STATE.open(read_only=True) if store else None
     try:
-        report = verify_store(con)
+        for line in verify_bundle(bundle, key=key, fingerprint=fingerprint, store=con):
+            typer.echo(line)
+    except VerifyError as e:
+        typer.echo(f"FAILED {e}")
+        raise typer.Exit(1) from None
     finally:
-        con.close()
-    for line in report.lines:
-        typer.echo(line)
-    if not report.ok:
-        raise typer.Exit(1)
+        if con is not None:
+            con.close()
 
 
 @app.command()
@@ -436,7 +465,10 @@ def report(
     end = _instant("--to", to) + timedelta(days=1)
     cfg = STATE.config()
     key_file = cfg.reports.signing_key_file
-    signer = load_signer(key_file or default_key_path(cfg.store.path), create=key_file is None)
+    key_path = key_file or default_key_path(cfg.store.path)
+    if key_file is None and not key_path.exists():
+        err.print(f"creating the report signing key {key_path} (mode 0600); keep it safe")
+    signer = load_signer(key_path, create=key_file is None)
     con = STATE.open(read_only=True)
     try:
         results = build_reports(
@@ -450,7 +482,7 @@ def report(
             policy=cfg.policy,
             sources=cfg.sources,
             organisation=cfg.reports.organisation,
-            signer_fingerprint=signer.fingerprint,
+            signer=signer,
         )
     finally:
         con.close()
