@@ -31,6 +31,7 @@ from reports.catalog import Framework, Query, Test, load_framework, load_query, 
 from reports.context import install_tables, query_values
 from reports.errors import ReportError
 from reports.manifest import write_manifest
+from reports.oscal import OSCAL_VERSION, ControlOutcome, TestOutcome, assessment_results_bytes
 from reports.pades import PadesSigner, load_pades_signer, sign_pdf
 from reports.population import (
     PopulationTable,
@@ -433,6 +434,12 @@ def _prepare_report(
                 # Signed as of the data cut-off, so a rebuild signs the same bytes the same way.
                 sign_pdf(pdf_path, pdf_signer(signer), signing_time=as_of)
             written = {pdf_path.name: pdf_path, **files}
+            written[OSCAL_FILE] = bundle / OSCAL_FILE
+            written[OSCAL_FILE].write_bytes(
+                _assessment_results(
+                    fw, bundle_id, (start, end), (as_of, evidence_until), views, options
+                )
+            )
             if signer is not None:
                 written[PUBLIC_KEY] = bundle / PUBLIC_KEY
                 written[PUBLIC_KEY].write_bytes(signer.public_pem)
@@ -518,6 +525,52 @@ def _share_frames(requirements: list[dict[str, Any]]) -> None:
                 printed.append((roles, view["test"].id))
             else:
                 view["frame_ref"], view["frame_subset"] = covering[1], roles != covering[0]
+
+
+OSCAL_FILE = "assessment-results.json"
+
+
+def _assessment_results(
+    fw: Framework,
+    bundle_id: str,
+    period: tuple[datetime, datetime],
+    instants: tuple[datetime, datetime],
+    views: dict[str, dict[str, Any]],
+    options: BuildOptions,
+) -> bytes:
+    """The bundle's OSCAL Assessment Results: one observation per test, one finding per
+    control (reports/oscal.py), from the figures the PDF prints."""
+    tests = [
+        TestOutcome(
+            test_id=t.id,
+            title=t.title,
+            procedure=t.procedure,
+            kind=t.kind,
+            population=views[t.id].get("population"),
+            exceptions=views[t.id].get("exceptions"),
+            file=views[t.id].get("csv_name"),
+            sha256=views[t.id].get("csv_sha256"),
+        )
+        for t in fw.tests
+    ]
+    controls = [
+        ControlOutcome(control_id=r.id, title=r.gist, tests=tuple(t.id for t in r.tests))
+        for r in fw.requirements
+    ]
+    return assessment_results_bytes(
+        framework_id=fw.id,
+        framework_title=fw.title,
+        standard=fw.standard,
+        bundle_id=bundle_id,
+        period_start=period[0],
+        period_end=period[1],
+        data_as_of=instants[0],
+        evidence_until=instants[1],
+        tool_version=options.tool_version,
+        oscal_version=OSCAL_VERSION,
+        controls=controls,
+        tests=tests,
+    )
 
 
 _PDF_SIGNERS: dict[tuple[str, str], PadesSigner] = {}

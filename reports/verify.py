@@ -187,6 +187,7 @@ def _header(path: Path) -> list[str]:
 
 def _check_samples(b: _Bundle) -> str:
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")  # stdout is the checks' lines
     reading = MANIFEST
     try:
         drawn = 0

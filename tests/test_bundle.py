@@ -18,6 +18,7 @@ import pytest
 
 from evidence.store.db import open_store
 from reports.build import build_report
+from reports.catalog import load_framework
 from reports.signing import Signer, load_signer
 from reports.verify import VerifyError, verify_bundle
 from tests.report_store import Store
@@ -138,6 +139,34 @@ def test_the_pdf_signature_validates_and_breaks_on_a_flipped_byte(
     bad.write_bytes(bytes(data))
     out = subprocess.run(["pdfsig", str(bad)], capture_output=True, text=True).stdout
     assert "Signature Validation: Signature is Valid." not in out
+
+
+def test_the_oscal_results_validate_and_agree_with_the_report(built: Any) -> None:
+    from trestle.oscal.assessment_results import Model
+
+    doc = json.loads((built.bundle / "assessment-results.json").read_text("utf-8"))
+    model = Model.model_validate(doc).assessment_results
+    result = model.results[0]
+    by_test = {t.test: t for t in built.tests}
+    observed = {}
+    for obs in result.observations:
+        test_id = next(p.value for p in obs.props if p.name == "test-id")
+        observed[test_id] = obs
+        assert obs.methods == ["TEST"]
+    assert sorted(observed) == sorted(by_test)
+    fw = load_framework("soc2")
+    states = {f.target.target_id: f.target.status.state.value for f in result.findings}
+    assert states == {
+        r.id: "not-satisfied" if any(by_test[t.id].exceptions for t in r.tests) else "satisfied"
+        for r in fw.requirements
+    }
+    # Two deprovisioning exceptions (CC6.2) and the days without a detect run (monitoring,
+    # cited by CC7.2 and CC4.1) are what the report found.
+    assert [c for c, s in states.items() if s == "not-satisfied"] == ["CC6.2", "CC7.2", "CC4.1"]
+    assert by_test["monitoring"].exceptions > 0
+    dep = observed["deprovisioning"]
+    assert dep.relevant_evidence[0].href == "populations/deprovisioning.csv"
+    assert by_test["deprovisioning"].exceptions == 2
 
 
 # --------------------------------------------------------------------------- tampering

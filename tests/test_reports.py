@@ -317,6 +317,7 @@ def test_file_names(built: Any) -> None:
     tests = [t for t in SOC2_TESTS if t != "access_inventory"]
     assert sorted(built.files) == sorted(
         [
+            "assessment-results.json",
             "manifest.json",
             "soc2-2025-11-01-2026-10-31.pdf",
             *(f"populations/{t}.csv" for t in tests),
