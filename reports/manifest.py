@@ -71,6 +71,7 @@ def write_manifest(
                     "seed_given": view["seed_given"],
                     "key": list(pop.test.key),
                     "rows": view["sample_rows"],
+                    "keys": view["sample_keys"],
                 },
             }
             for pop, view in populations

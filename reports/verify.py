@@ -213,17 +213,21 @@ def _check_samples(b: _Bundle) -> str:
             rows = con.execute("SELECT count(*) FROM pop").fetchall()[0][0]
             if rows != p["rows"]:
                 raise VerifyError(f"{p['file']}: {rows} rows, the manifest records {p['rows']}")
-            chosen = [
-                r[0]
-                for r in con.execute(
-                    f"SELECT _row FROM pop ORDER BY sha256($prefix || {key_sql}), _row LIMIT $n",
-                    {"prefix": f"{s['seed']}:{p['sha256']}:", "n": s["size"]},
-                ).fetchall()
-            ]
-            if sorted(chosen) != list(s["rows"]) or s["size"] != min(s["planned"], rows):
+            drawn_rows = con.execute(
+                f"SELECT _row, {key_sql} FROM pop ORDER BY sha256($prefix || {key_sql}), _row "
+                "LIMIT $n",
+                {"prefix": f"{s['seed']}:{p['sha256']}:", "n": s["size"]},
+            ).fetchall()
+            chosen = sorted(r[0] for r in drawn_rows)
+            keys = [k for _, k in sorted(drawn_rows)]
+            if (
+                chosen != list(s["rows"])
+                or keys != list(s["keys"])
+                or s["size"] != min(s["planned"], rows)
+            ):
                 raise VerifyError(
                     f"{s['file']}: seed {s['seed']} over {p['file']} draws rows "
-                    f"{sorted(chosen)[:10]}, the manifest records {list(s['rows'])[:10]}"
+                    f"{chosen[:10]}, the manifest records {list(s['rows'])[:10]}"
                 )
             cols = ", ".join(f'"{c}"' for c in header)
             differ = con.execute(

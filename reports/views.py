@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from reports.catalog import Column, Test
-from reports.population import PopulationTable, Table, rfc3339
+from reports.population import PopulationTable, Table, rfc3339, row_key
 
 __all__ = [
     "Population",
@@ -182,6 +182,8 @@ def test_view(
         distinct=distinct,
         sample=sample,
         sample_rows=chosen,
+        # Each sampled row's key as the CSV writes it: what the draw ranked.
+        sample_keys=[row_key(r, test.key) for r in sample],
         sample_size=len(chosen),
         sample_planned=test.sampling.size,
         sample_exceptions=sum(1 for r in sample if r["status"] == "exception"),

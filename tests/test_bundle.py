@@ -248,6 +248,16 @@ def test_a_resigned_bundle_with_a_swapped_sample_fails_the_redraw(
     # All three rows are drawn whatever the seed (a population of 3): the seed is not enough
     # to tell, so drop a row from the sample file instead.
     assert lines(copy)[-1].startswith("ok ")
+    # The selected keys are recorded too, and must be the drawn rows' keys.
+    assert sample["keys"][0] == "E2|2026-03-01T23:59:59.999999Z|slack|bob"
+    sample["keys"][0] = "E2|2026-03-01T23:59:59.999999Z|slack|eve"
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    (copy / "manifest.sig").write_bytes(signer.key.sign((copy / "manifest.json").read_bytes()))
+    assert failure(copy).startswith(
+        f"samples/deprovisioning.csv: seed {sample['seed']} over populations/deprovisioning.csv "
+        "draws rows [1, 2, 3]"
+    )
+    sample["keys"][0] = "E2|2026-03-01T23:59:59.999999Z|slack|bob"
     csv_path = copy / "samples" / "deprovisioning.csv"
     rows = csv_path.read_text("utf-8").splitlines(keepends=True)
     csv_path.write_text("".join(rows[:-1]), "utf-8")

@@ -1074,6 +1074,7 @@ def test_large_population_prints_a_reproducible_sample(tmp_path: Path) -> None:
     ]
     redrawn = sample_rows(keys, 42, hashlib.sha256(data).hexdigest(), 29)
     assert [i + 1 for i in redrawn] == sample["rows"]
+    assert sample["keys"] == [keys[i] for i in redrawn]  # the selected keys, as the CSV has them
     # samples/<test>.csv holds exactly those rows, in population order.
     lines = data.decode("utf-8").splitlines(keepends=True)
     expected = lines[0] + "".join(lines[i] for i in sample["rows"])
