@@ -31,7 +31,13 @@ from reports.catalog import Framework, Query, Test, load_framework, load_query, 
 from reports.context import install_tables, query_values
 from reports.errors import ReportError
 from reports.manifest import write_manifest
-from reports.oscal import OSCAL_VERSION, ControlOutcome, TestOutcome, assessment_results_bytes
+from reports.oscal import (
+    OSCAL_VERSION,
+    ControlOutcome,
+    TestOutcome,
+    assessment_results,
+    document_bytes,
+)
 from reports.pades import PadesSigner, load_pades_signer, sign_pdf
 from reports.population import (
     PopulationTable,
@@ -557,7 +563,7 @@ def _assessment_results(
         ControlOutcome(control_id=r.id, title=r.gist, tests=tuple(t.id for t in r.tests))
         for r in fw.requirements
     ]
-    return assessment_results_bytes(
+    doc = assessment_results(
         framework_id=fw.id,
         framework_title=fw.title,
         standard=fw.standard,
@@ -571,6 +577,7 @@ def _assessment_results(
         controls=controls,
         tests=tests,
     )
+    return document_bytes(doc)
 
 
 _PDF_SIGNERS: dict[tuple[str, str], PadesSigner] = {}

@@ -41,7 +41,7 @@ __all__ = [
     "ControlOutcome",
     "TestOutcome",
     "assessment_results",
-    "assessment_results_bytes",
+    "document_bytes",
     "control_token",
 ]
 
@@ -295,34 +295,6 @@ def assessment_results(
     }
 
 
-def assessment_results_bytes(
-    *,
-    framework_id: str,
-    framework_title: str,
-    standard: str,
-    bundle_id: str,
-    period_start: datetime,
-    period_end: datetime,
-    data_as_of: datetime,
-    evidence_until: datetime,
-    tool_version: str,
-    oscal_version: str,
-    controls: Sequence[ControlOutcome],
-    tests: Sequence[TestOutcome],
-) -> bytes:
-    """`assessment_results` as UTF-8 JSON, indented by 2, keys in OSCAL's order, newline-ended."""
-    doc = assessment_results(
-        framework_id=framework_id,
-        framework_title=framework_title,
-        standard=standard,
-        bundle_id=bundle_id,
-        period_start=period_start,
-        period_end=period_end,
-        data_as_of=data_as_of,
-        evidence_until=evidence_until,
-        tool_version=tool_version,
-        oscal_version=oscal_version,
-        controls=controls,
-        tests=tests,
-    )
+def document_bytes(doc: dict[str, Any]) -> bytes:
+    """The document as UTF-8 JSON, indented by 2, keys in OSCAL's order, newline-ended."""
     return (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")

@@ -28,7 +28,7 @@ import duckdb
 
 from reports.catalog import Query
 from reports.errors import ReportError
-from reports.prepare import prepare
+from reports.prepare import prepare, run_into
 
 __all__ = [
     "Table",
@@ -155,18 +155,8 @@ def materialise(
 ) -> PopulationTable:
     """Run `query` into the temp table `name` (rows in the query's order), with the view
     `<name>_csv` of its CSV cells; return both and the row count."""
-    missing = [p for p in query.parameters if p not in values]
-    if missing:
-        raise ReportError(f"query {query.name}: no value for ${missing[0]}")
     prepare(con, query.prepares, values, prepared)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS\n{query.text}",
-            {p: values[p] for p in query.parameters},
-        )
-    except duckdb.Error as e:
-        first = str(e).splitlines()[0]
-        raise ReportError(f"query {query.name} failed: {first}") from e
+    run_into(con, query, values, name)
     described = con.execute(f"DESCRIBE {name}").fetchall()
     columns = tuple(r[0] for r in described)
     types = tuple(r[1] for r in described)

@@ -11,14 +11,17 @@ deprovisioning_verdicts.sql, is the population, its latency table and its reconc
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from evidence.store.digests import install_digests
 from reports.errors import ReportError
 
-__all__ = ["PREPARERS", "prepare"]
+if TYPE_CHECKING:
+    from reports.catalog import Query
+
+__all__ = ["PREPARERS", "prepare", "run_into"]
 
 
 def _run_digests(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
@@ -36,21 +39,28 @@ PREPARERS: dict[str, Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], None]
 }
 
 
-def _run_sql(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
-    from reports.catalog import load_query  # the catalog reads this module's step names
-
-    query = load_query(name)
+def run_into(
+    con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any], table: str
+) -> None:
+    """Run `query` into the temp table `table`, rows in the query's order, with the values of
+    the $names it uses (DuckDB refuses extra ones)."""
     missing = [p for p in query.parameters if p not in values]
     if missing:
-        raise ReportError(f"query {name}: no value for ${missing[0]}")
+        raise ReportError(f"query {query.name}: no value for ${missing[0]}")
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _{name[: -len('.sql')]} AS\n{query.text}",
+            f"CREATE OR REPLACE TEMP TABLE {table} AS\n{query.text}",
             {p: values[p] for p in query.parameters},
         )
     except duckdb.Error as e:
         first = str(e).splitlines()[0]
-        raise ReportError(f"query {name} failed: {first}") from e
+        raise ReportError(f"query {query.name} failed: {first}") from e
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
+    from reports.catalog import load_query  # the catalog reads this module's step names
+
+    run_into(con, load_query(name), values, f"_{name[: -len('.sql')]}")
 
 
 def prepare(

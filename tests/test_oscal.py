@@ -380,8 +380,8 @@ def test_observations() -> None:
 
 
 def test_same_arguments_same_bytes() -> None:
-    first = oscal.assessment_results_bytes(**arguments())
-    second = oscal.assessment_results_bytes(**arguments())
+    first = oscal.document_bytes(oscal.assessment_results(**arguments()))
+    second = oscal.document_bytes(oscal.assessment_results(**arguments()))
     assert first == second
     doc = oscal.assessment_results(**arguments())
     expected = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

@@ -354,6 +354,19 @@ def scim_live_sync(scale: dict[str, int], work: Path) -> list[dict]:
 # --- detect_all --------------------------------------------------------------------------
 
 
+def _in_child(target: Callable[..., None], *args: object) -> dict:
+    """Run `target(*args, queue)` in a spawned process of its own (its peak RSS is the
+    step's) and return what it put on the queue; a child's error is raised here."""
+    q: mp.Queue = mp.get_context("spawn").Queue()
+    p = mp.get_context("spawn").Process(target=target, args=(*args, q))
+    p.start()
+    res = q.get()
+    p.join()
+    if "error" in res:
+        raise RuntimeError(res["error"])
+    return res
+
+
 def _detect_child(db: str, apps: int, q: mp.Queue) -> None:
     """One detect run in a process of its own, so its peak RSS is the detect stage's."""
 
@@ -396,7 +409,6 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
         for t in ("people", "accounts", "grants", "assignments", "events")
     }
     con.close()
-    ctx = mp.get_context("spawn")
     runs = []
     now = NOW
     # Runs: the first detect; two after a 2% sync; one after a sync that changed a quarter of
@@ -407,14 +419,7 @@ def detect_all(scale: dict[str, int], work: Path) -> dict:
             con = open_store(db)
             now = apply_delta(con, share=share, step=run)
             con.close()
-        q: mp.Queue = ctx.Queue()
-        p = ctx.Process(target=_detect_child, args=(str(db), scale["apps"], q))
-        p.start()
-        res = q.get()
-        p.join()
-        if "error" in res:
-            raise RuntimeError(res["error"])
-        runs.append(res)
+        runs.append(_in_child(_detect_child, str(db), scale["apps"]))
     con = open_store(db)
     counts: dict = {}
 
@@ -518,29 +523,13 @@ def report_soc2(scale: dict[str, int], work: Path) -> dict:
     con = open_store(db)
     build_tenant(con, scale["people"], scale["apps"])
     con.close()
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()
-    p = ctx.Process(target=_detect_child, args=(str(db), scale["apps"], q))
-    p.start()
-    res = q.get()
-    p.join()
-    if "error" in res:
-        raise RuntimeError(res["error"])
+    _in_child(_detect_child, str(db), scale["apps"])
     rows = []
     for name, frameworks in (
         ("report_soc2", ["soc2"]),
         ("report_all", ["soc2", "iso27001", "hipaa"]),
     ):
-        q = ctx.Queue()
-        p = ctx.Process(
-            target=_report_child,
-            args=(str(db), scale["apps"], frameworks, str(work / name), q),
-        )
-        p.start()
-        res = q.get()
-        p.join()
-        if "error" in res:
-            raise RuntimeError(res["error"])
+        res = _in_child(_report_child, str(db), scale["apps"], frameworks, str(work / name))
         rows.append(
             {
                 "name": name,
@@ -557,13 +546,7 @@ def report_soc2(scale: dict[str, int], work: Path) -> dict:
         fingerprint = res["fingerprint"]
     rows[1]["vs_report_soc2"] = round(rows[1]["ours_s"] / rows[0]["ours_s"], 3)
     # verify_bundle: the SOC 2 bundle's zip, checked offline (goal <= 10 s).
-    q = ctx.Queue()
-    p = ctx.Process(target=_verify_child, args=(rows[0]["zip"], fingerprint, q))
-    p.start()
-    res = q.get()
-    p.join()
-    if "error" in res:
-        raise RuntimeError(res["error"])
+    res = _in_child(_verify_child, rows[0]["zip"], fingerprint)
     rows.append(
         {
             "name": "verify_bundle",
