@@ -272,6 +272,32 @@ def test_a_resigned_bundle_with_a_swapped_sample_fails_the_redraw(
     )
 
 
+def test_verify_with_the_store_checks_the_sync_runs(
+    built: Any, store_path: Path, tmp_path: Path
+) -> None:
+    con = open_store(store_path, read_only=True)
+    try:
+        got = lines(built.zip, store=con)
+    finally:
+        con.close()
+    runs = json.loads((built.bundle / "manifest.json").read_text("utf-8"))["sync_runs"]
+    assert got[-1] == f"ok store: {len(runs)} sync runs have the store's digests and chain hashes"
+    # A store whose chain hash of a run differs from the one the bundle recorded.
+    db = tmp_path / "changed.duckdb"
+    shutil.copyfile(store_path, db)
+    con = open_store(db)
+    first = runs[0]
+    con.execute("UPDATE sync_runs SET chain_hash = 'x' WHERE run_id = $r", {"r": first["run_id"]})
+    try:
+        message = failure(built.bundle, store=con)
+    finally:
+        con.close()
+    assert message == (
+        f"manifest.json: sync run {first['run_id']} has digest/chain hash {first['digest']}/"
+        f"{first['chain_hash']}, the store {first['digest']}/x"
+    )
+
+
 # --------------------------------------------------------------------------- rebuild, offline
 
 
