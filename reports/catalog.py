@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from evidence.sql import SqlFileError, load_sql
 from reports.context import PARAMETERS
 from reports.errors import ReportError
 
@@ -61,9 +62,6 @@ SOURCE_ROLES = ("hr", "idp", "app", "detect")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _PREPARE_RE = re.compile(r"^-- prepare: *([a-z0-9_]+(?:\.sql)?) *$", re.MULTILINE)
-# `-- include: <detection file> <block>` in a query file stands for that block of the
-# detection: the lines from `-- shared: <block>` to `-- end shared: <block>`, both included.
-_INCLUDE_RE = re.compile(r"^-- include: ([a-z0-9_]+\.sql) ([a-z0-9_]+)\n", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -255,13 +253,12 @@ def load_query(name: str) -> Query:
     """A query file of reports/queries by file name (e.g. `deprovisioning.sql`)."""
     if not name.endswith(".sql") or not _NAME_RE.match(name[: -len(".sql")]):
         raise ReportError(f"query {name!r}: not a query file name")
-    path = resources.files("reports").joinpath("queries", name)
-    if not path.is_file():
+    if not resources.files("reports").joinpath("queries", name).is_file():
         raise ReportError(f"query {name!r}: no such file in reports/queries")
-    text = _INCLUDE_RE.sub(
-        lambda m: m.group(0) + _shared_block(name, m.group(1), m.group(2)),
-        path.read_bytes().decode("utf-8"),
-    )
+    try:
+        text = load_sql("reports", f"queries/{name}")
+    except SqlFileError as e:
+        raise ReportError(f"query {name}: {e}") from e
     data = text.encode("utf-8")
     return Query(name=name, text=text, sha256=hashlib.sha256(data).hexdigest())
 
@@ -269,28 +266,6 @@ def load_query(name: str) -> Query:
 def make_query(name: str, text: str) -> Query:
     """A Query from its text, as load_query builds one from a file (tests, custom catalogs)."""
     return Query(name=name, text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-
-
-def _shared_block(query: str, detection: str, block: str) -> str:
-    """The lines of a detection file from `-- shared: <block>` to `-- end shared: <block>`.
-
-    A detection and a report query that must agree (e.g. sla_deprovision_late and the CC6.2
-    deprovisioning population), or a test and its breakdown (provisioning and its latency
-    table), share one text this way instead of two copies.
-    """
-    # A report query's own block (reports/queries) or a detection's (evidence/detections).
-    path = resources.files("reports").joinpath("queries", detection)
-    if detection == query or not path.is_file():
-        path = resources.files("evidence.detections").joinpath(detection)
-    if not path.is_file():
-        raise ReportError(f"query {query}: includes {detection}, no such query or detection")
-    text = path.read_text(encoding="utf-8")
-    begin, end = f"-- shared: {block}\n", f"-- end shared: {block}\n"
-    start = text.find(begin)
-    stop = text.find(end, start + 1) if start >= 0 else -1
-    if start < 0 or stop < 0 or (start > 0 and text[start - 1] != "\n"):
-        raise ReportError(f"query {query}: {detection} has no shared block {block!r}")
-    return text[start : stop + len(end)]
 
 
 def _need(obj: dict[str, Any], key: str, where: str) -> Any:

@@ -13,7 +13,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 
 import duckdb
 import pyarrow as pa
@@ -22,7 +21,8 @@ from evidence.config import Policy
 from evidence.detections.loader import Detection, load_detections
 from evidence.errors import StoreError
 from evidence.matching import build_account_owners, build_links
-from evidence.store.load import create_events_in, finish_run, run_sql
+from evidence.sql import load_sql, run_sql
+from evidence.store.load import create_events_in, finish_run
 
 __all__ = ["DetectResult", "detect", "policy_tables", "store_now"]
 
@@ -40,7 +40,7 @@ class DetectResult:
 
 
 def _sql(name: str) -> str:
-    return resources.files("evidence.detections").joinpath("sql", name).read_text(encoding="utf-8")
+    return load_sql("evidence.detections", f"sql/{name}")
 
 
 def store_now(con: duckdb.DuckDBPyConnection) -> datetime | None:

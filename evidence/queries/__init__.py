@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import duckdb
 
 from evidence.errors import ReadOnlyViolation
+from evidence.sql import load_sql
 
 __all__ = ["list_findings", "read_only_sql", "query_text"]
 
@@ -17,7 +16,7 @@ _REFUSED_WORDS = ("ATTACH", "COPY", "INSTALL", "LOAD", "EXPORT", "IMPORT", "DETA
 
 def query_text(name: str) -> str:
     """A .sql file of evidence/queries by name."""
-    return resources.files("evidence.queries").joinpath(name).read_text(encoding="utf-8")
+    return load_sql("evidence.queries", name)
 
 
 def list_findings(

@@ -22,13 +22,13 @@ header cannot carry, becomes a space; in the extension `\\`, `=`, and line break
 from __future__ import annotations
 
 import re
-from importlib.resources import files
 from typing import Any
 
 import duckdb
 
 from evidence import __version__
 from evidence.siem.sinks import Doc, query_docs
+from evidence.sql import load_sql
 
 __all__ = [
     "event_id_of","CUSTOM", "EVENT_SEVERITY", "NAMES", "SEVERITY", "documents"]
@@ -83,7 +83,7 @@ CUSTOM: tuple[tuple[str, str], ...] = (
     ("flexString2", "source"),
 )
 
-_SQL = files("evidence.siem").joinpath("cef.sql").read_text(encoding="utf-8")
+_SQL = load_sql("evidence.siem", "cef.sql")
 
 
 def _params(after_seq: int, limit: int) -> dict[str, Any]:

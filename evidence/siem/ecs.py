@@ -24,12 +24,12 @@ Only ECS fields plus our namespaced `scim_evidence.*`. Per event:
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import Any, NamedTuple
 
 import duckdb
 
 from evidence.siem.sinks import Doc, json_path, query_docs
+from evidence.sql import load_sql
 
 __all__ = [
     "asset_documents",
@@ -120,7 +120,7 @@ OKTA_EVENT_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # Elastic Security's detection rules, so our alerts sort alongside theirs.
 SEVERITY: dict[str, int] = {"info": 0, "low": 21, "medium": 47, "high": 73, "critical": 99}
 
-_SQL = files("evidence.siem").joinpath("ecs.sql").read_text(encoding="utf-8")
+_SQL = load_sql("evidence.siem", "ecs.sql")
 
 
 def _params(after_seq: int, limit: int) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def event_id_of(body: str) -> str | None:
     return json_path(body, ("scim_evidence", "event_id"))
 
 
-_ASSETS_SQL = files("evidence.siem").joinpath("ecs_assets.sql").read_text(encoding="utf-8")
+_ASSETS_SQL = load_sql("evidence.siem", "ecs_assets.sql")
 # An account version's document id: a digest of its key, the same in every store holding it.
 _ASSET_ID = """CREATE OR REPLACE TEMP MACRO scim_asset_id(source, app, account_id, valid_from) AS
     sha256(concat_ws(chr(31), 'account', source, app, account_id,

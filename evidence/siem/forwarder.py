@@ -31,7 +31,6 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 import duckdb
@@ -41,6 +40,7 @@ from evidence.errors import ConfigError, SinkError
 from evidence.siem import cef, ecs, ocsf
 from evidence.siem.ndjson import NdjsonSink
 from evidence.siem.sinks import Doc, Sink
+from evidence.sql import load_sql
 
 __all__ = ["STREAMS", "ForwardResult", "forward", "open_sink", "streams"]
 
@@ -54,7 +54,7 @@ _EVENT_IDS: dict[str, Callable[[str], str | None]] = {
 
 
 def _statements() -> dict[str, str]:
-    text = files("evidence.siem").joinpath("forwarder.sql").read_text(encoding="utf-8")
+    text = load_sql("evidence.siem", "forwarder.sql")
     parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.M)
     return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 

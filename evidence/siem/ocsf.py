@@ -47,13 +47,13 @@ record; `unmapped.scim_evidence` carries the canonical columns, event_hash and d
 from __future__ import annotations
 
 from functools import partial
-from importlib.resources import files
 from typing import Any, NamedTuple
 
 import duckdb
 
 from evidence import __version__
 from evidence.siem.sinks import Doc, json_path, query_docs
+from evidence.sql import load_sql
 
 __all__ = [
     "event_id_of",
@@ -168,7 +168,7 @@ SEVERITY: dict[str, tuple[int, str]] = {
     "critical": (5, "Critical"),
 }
 
-_SQL = files("evidence.siem").joinpath("ocsf.sql").read_text(encoding="utf-8")
+_SQL = load_sql("evidence.siem", "ocsf.sql")
 
 
 def _row(key: str, value: str, c: OcsfClass) -> dict[str, Any]:

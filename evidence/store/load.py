@@ -9,10 +9,8 @@ event_id, numbered, hashed in SQL, and the run's digest joins the store's hash c
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 
 import duckdb
 import pyarrow as pa
@@ -20,6 +18,7 @@ import pyarrow as pa
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_KEYS, SNAPSHOT_SCHEMAS, SourceBatch
 from evidence.config import Policy
 from evidence.errors import InputError, StoreError
+from evidence.sql import load_sql, run_sql
 
 __all__ = [
     "RunResult",
@@ -28,34 +27,13 @@ __all__ = [
     "finish_run",
     "record_failed_run",
     "row_hash_sql",
-    "run_sql",
     "sql_text",
 ]
 
 
-_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_STMT_SPLIT = re.compile(r";\s*\n")
-
-
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
-    """Execute the statements of `sql` with the `params` each names; rows of the last one.
-
-    DuckDB refuses parameters a statement does not use, so each gets only its own.
-    """
-    rows: list[tuple] = []
-    for stmt in _STMT_SPLIT.split(sql):
-        if not stmt.strip() or all(
-            ln.strip().startswith("--") or not ln.strip() for ln in stmt.splitlines()
-        ):
-            continue
-        used = set(_PARAM_RE.findall(stmt))
-        rows = con.execute(stmt, {k: v for k, v in params.items() if k in used}).fetchall()
-    return rows
-
-
 def sql_text(name: str) -> str:
     """A .sql file of evidence/store/sql by name."""
-    return resources.files("evidence.store").joinpath("sql", name).read_text(encoding="utf-8")
+    return load_sql("evidence.store", f"sql/{name}")
 
 
 @dataclass

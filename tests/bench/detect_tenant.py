@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from evidence.store.load import run_sql
+from evidence.sql import run_sql
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 TERMINATED = "TIMESTAMPTZ '2026-06-01'"

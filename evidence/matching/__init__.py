@@ -12,21 +12,26 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from importlib import resources
 
 import duckdb
 import pyarrow as pa
 
 from evidence.config import Policy
-from evidence.store.load import run_sql
+from evidence.sql import load_sql, run_sql
 
 __all__ = ["build_account_owners", "build_links"]
 
-_RULES = ("matching_idp.sql", "matching.sql", "matching_dirty.sql", "matching_facts.sql")
+_RULES = (
+    "matching_idp.sql",
+    "matching.sql",
+    "matching_all.sql",
+    "matching_dirty.sql",
+    "matching_facts.sql",
+)
 
 
 def _sql(name: str) -> str:
-    return resources.files("evidence").joinpath(name).read_text(encoding="utf-8")
+    return load_sql("evidence.matching", f"sql/{name}")
 
 
 def build_account_owners(
@@ -55,10 +60,10 @@ def build_account_owners(
         "SELECT run_id, fingerprint FROM match_state WHERE name = 'accounts'"
     ).fetchall()
     # matching.sql inserts straight into account_facts (a temp copy of 5M wide rows was most
-    # of a first match's write cost).
-    matching = _sql("matching.sql")
+    # of a first match's write cost), for the accounts of _match_scope.
     if full or not state or state[0][1] != fingerprint:
         con.execute("DELETE FROM account_facts")
+        con.execute(_sql("matching_all.sql"))
     else:
         run_sql(con, _sql("matching_dirty.sql"), {"w": state[0][0]})
         con.execute(_sql("matching_facts.sql"))
@@ -66,8 +71,7 @@ def build_account_owners(
             "DELETE FROM account_facts f USING _match_scope s "
             "WHERE f.app = s.app AND f.account_id = s.account_id"
         )
-        matching = matching.replace("/*scope*/", "SEMI JOIN _match_scope USING (app, account_id)")
-    matched = int(con.execute(matching).fetchall()[0][0])
+    matched = int(con.execute(_sql("matching.sql")).fetchall()[0][0])
     con.execute(
         "INSERT OR REPLACE INTO match_state VALUES ('accounts', $r, $f, $t)",
         {"r": run_id, "f": fingerprint, "t": datetime.now(UTC)},
