@@ -6,10 +6,12 @@ import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from connectors import KINDS, SETTINGS
+from connectors.settings import SourceSettings, parse_instant
 from evidence.errors import ConfigError
 
 __all__ = [
@@ -20,24 +22,28 @@ __all__ = [
     "ReportsConfig",
     "load_config",
     "parse_instant",
+    "source_config",
 ]
 
-SOURCE_KINDS = ("okta", "entra", "scim", "hris", "app_export", "synthetic")
+SOURCE_KINDS = tuple(KINDS)
 SINK_KINDS = ("elasticsearch", "syslog", "splunk_hec", "ndjson")
+# A `[[sources]]` table: the model of its kind (connectors/<kind>/settings.py), chosen by
+# `kind`; each refuses keys it does not know.
+AnySource = Annotated[Union[SETTINGS], Field(discriminator="kind")]  # noqa: UP007
+SourceConfig = SourceSettings  # what code that takes any source annotates
+_SOURCE = TypeAdapter(AnySource)
 
 
-def parse_instant(value: str | datetime) -> datetime:
-    """RFC 3339 instant, or a bare date meaning 00:00 UTC; always timezone-aware UTC."""
-    from datetime import UTC
-
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-        dt = datetime.fromisoformat(text)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+def source_config(**values: Any) -> SourceSettings:
+    """One source's settings, validated by the model of its kind (tests, tools); a bad key
+    or value is a ConfigError worded as load_config words it (never echoing a value)."""
+    try:
+        return _SOURCE.validate_python(values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(
+            _describe({**err, "loc": ("sources", 0, *err["loc"])}, {"sources": [values]})
+        ) from None
 
 
 class _Strict(BaseModel):
@@ -49,44 +55,6 @@ class StoreConfig(_Strict):
     # DuckDB's buffer limit; beyond it joins and sorts spill to disk. Keeps an enterprise-size
     # detect under 4 GB of RSS on a laptop (DuckDB's own default is 80 % of RAM).
     memory_limit: str = "3GB"
-
-
-class SourceConfig(BaseModel):
-    """One `[[sources]]` table. Kind-specific keys are kept as extras for the connector."""
-
-    model_config = ConfigDict(extra="allow")
-
-    name: str
-    kind: Literal["okta", "entra", "scim", "hris", "app_export", "synthetic"]
-    path: Path | None = None
-    url: str | None = None
-    app: str | None = None
-    tenant: str | None = None
-    as_of: datetime | None = None
-    since: datetime | None = None
-    timezone: str = "UTC"
-    columns: dict[str, str] = Field(default_factory=dict)
-    status_values: dict[str, str] = Field(default_factory=dict)
-    employment_type_values: dict[str, str] = Field(default_factory=dict)
-    active_values: dict[str, bool] = Field(default_factory=dict)
-    verify_tls: bool = True
-
-    @field_validator("as_of", "since", mode="before")
-    @classmethod
-    def _instant(cls, v: Any) -> Any:
-        return None if v is None else parse_instant(v)
-
-    def tenant_id(self) -> str:
-        """Identity used in event ids: `tenant`, else the url's host, else the name."""
-        if self.tenant:
-            return self.tenant
-        if self.url:
-            from urllib.parse import urlparse
-
-            host = urlparse(self.url).hostname
-            if host:
-                return host
-        return self.name
 
 
 class ServiceAccount(_Strict):
@@ -181,7 +149,7 @@ class SinkConfig(BaseModel):
 
 class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
-    sources: list[SourceConfig] = Field(default_factory=list)
+    sources: list[AnySource] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
     sinks: list[SinkConfig] = Field(default_factory=list)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
@@ -207,6 +175,25 @@ def _resolve(base: Path, p: Path | None) -> Path | None:
     return p if p.is_absolute() else (base / p)
 
 
+def _describe(err: Any, data: dict[str, Any]) -> str:
+    """One validation error in the words of the file: a source by its name, a key by its own."""
+    loc = list(err["loc"])
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    if err["type"] == "union_tag_invalid":
+        msg = f"kind {err['input'].get('kind')!r} is not one of {', '.join(SOURCE_KINDS)}"
+    if err["type"] == "union_tag_not_found":
+        msg = f"no kind (one of {', '.join(SOURCE_KINDS)})"
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        table = (data.get("sources") or [{}])[loc[1]]
+        name = table.get("name") if isinstance(table, dict) else None
+        where = f"source {name!r}" if isinstance(name, str) else f"sources[{loc[1]}]"
+        # After the index comes the kind's tag (the union member); the key follows it.
+        keys = [str(x) for x in loc[3:]] if len(loc) > 2 and loc[2] in KINDS else []
+        return f"{where}: {'.'.join(keys)}: {msg}" if keys else f"{where}: {msg}"
+    return f"{'.'.join(str(x) for x in loc)}: {msg}"
+
+
 def load_config(path: Path | None) -> Config:
     """Read and validate a config file; relative paths resolve against the file's folder."""
     if path is None:
@@ -221,9 +208,7 @@ def load_config(path: Path | None) -> Config:
     try:
         cfg = Config.model_validate({**data, "base_dir": base})
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"{path}: {loc}: {err['msg']}") from None
+        raise ConfigError(f"{path}: {_describe(e.errors()[0], data)}") from None
     names = [s.name for s in cfg.sources]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -9,15 +9,13 @@ from typing import Any
 
 import duckdb
 
+from connectors import connector
 from connectors.records import SourceBatch
 from evidence.config import Config, SourceConfig
-from evidence.errors import ConfigError, EvidenceError
+from evidence.errors import EvidenceError
 from evidence.store.load import RunResult, commit_batch, record_failed_run
 
 __all__ = ["SourceOutcome", "sync_sources", "read_batches"]
-
-# Sources whose live reads continue a log from a stored cursor (ARCHITECTURE.md).
-_LOG_KINDS = ("okta", "entra")
 
 
 @dataclass
@@ -46,37 +44,16 @@ def read_batches(
     Batches are yielded one at a time, so the caller commits each (and its cursor) before
     the next is fetched: a back-fill killed midway resumes from its last committed cursor.
     """
-    from connectors.files import read_source
-
+    kind = connector(source)
     if source.path is not None:
-        yield from sorted(read_source(source), key=lambda b: b.as_of)
-    elif source.kind == "scim" and source.url:
-        from connectors.scim_live import read_scim_live
-
-        yield read_scim_live(
-            source, delta_since=delta_since, known_ids=known_ids, on_stats=on_stats
-        )
-    elif source.kind == "okta" and source.url:
-        from connectors.okta_live import iter_okta_live
-
-        yield from iter_okta_live(
-            source,
-            cursor=cursor,
-            page_limit=int(getattr(source, "page_limit", None) or 1000),
-            max_pages_per_run=int(getattr(source, "max_pages_per_run", None) or 50),
-        )
-    elif source.kind == "entra":
-        from connectors.entra_live import iter_entra_live
-
-        yield from iter_entra_live(
-            source,
-            cursor=cursor,
-            max_pages_per_run=int(getattr(source, "max_pages_per_run", None) or 50),
-        )
+        yield from sorted(kind.read_export(source), key=lambda b: b.as_of)
     else:
-        raise ConfigError(
-            f"source {source.name!r}: the live {source.kind} connector is not available yet; "
-            "set `path` to the vendor's export files"
+        yield from kind.iter_live(
+            source,
+            cursor=cursor,
+            delta_since=delta_since,
+            known_ids=known_ids,
+            on_stats=on_stats,
         )
 
 
@@ -125,7 +102,7 @@ def sync_sources(
         outcome = SourceOutcome(source=src.name, kind=src.kind)
         outcomes.append(outcome)
         live = src.path is None
-        log = live and src.kind in _LOG_KINDS
+        log = live and connector(src).LOG
         # Where the attempt in progress started reading, when, and the observation it holds:
         # what a failed run's record says.
         position: str | None = None

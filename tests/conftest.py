@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.okta import okta_lifecycle
+from connectors.okta.mapping import okta_lifecycle
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from evidence.store.db import open_store
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.entra import entra_events, entra_records, entra_snapshots
+from connectors.entra.mapping import entra_events, entra_records, entra_snapshots
 from evidence.config import Policy
 from evidence.detections.runner import detect
 from evidence.store.load import commit_batch

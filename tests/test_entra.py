@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from connectors.entra import entra_events, entra_records, read_entra_export
-from connectors.entra_live import entra_clients, read_entra_live
-from connectors.http import AuthFailed, BadResponse
-from connectors.http_retry import HttpStats, RetryPolicy
+from connectors.entra.export import read_entra_export
+from connectors.entra.live import entra_clients, read_entra_live
+from connectors.entra.mapping import entra_events, entra_records
+from connectors.http import AuthFailed, BadResponse, HttpStats, RetryPolicy
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, SourceBatch
-from evidence.config import Policy, SourceConfig
+from evidence.config import Policy, SourceConfig, source_config
 from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from tests.fake_time import T0, FakeTime
@@ -39,7 +39,7 @@ def table(batch: SourceBatch, name: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def export() -> SourceBatch:
-    src = SourceConfig.model_validate(
+    src = source_config(**
         {"name": "entra", "kind": "entra", "path": DATA, "tenant_id": "t-contoso",
          "as_of": "2024-03-10T00:00:00Z"}
     )  # fmt: skip
@@ -135,7 +135,7 @@ def test_export_events(export: SourceBatch) -> None:
 
 def test_export_files_are_optional(tmp_path: Path) -> None:
     shutil.copy(DATA / "provisioning.json", tmp_path / "provisioning-0001.json")
-    batch = read_entra_export(SourceConfig(name="e", kind="entra", path=tmp_path))
+    batch = read_entra_export(source_config(name="e", kind="entra", path=tmp_path))
     assert batch.snapshots == [] and batch.events.num_rows == 9 and batch.tenant == "e"
 
 
@@ -157,7 +157,7 @@ def graph(ft: FakeTime) -> Iterator[GraphStandin]:
 
 def source(graph: GraphStandin, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> SourceConfig:
     monkeypatch.setenv("ENTRA_STANDIN_SECRET", extra.pop("secret", SECRET))
-    return SourceConfig.model_validate(
+    return source_config(**
         {"name": "entra", "kind": "entra", "tenant_id": "t-standin", "client_id": CLIENT_ID,
          "client_secret_env": "ENTRA_STANDIN_SECRET", "graph_url": graph.url,
          "token_url": f"{graph.url}/t-standin/oauth2/v2.0/token", **extra}
@@ -241,7 +241,7 @@ def test_live_rows_equal_the_export_parser(graph, ft, monkeypatch, tmp_path: Pat
     for name, doc in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(json.dumps(doc))
-    export = read_entra_export(SourceConfig(name="entra", kind="entra", path=tmp_path,
+    export = read_entra_export(source_config(name="entra", kind="entra", path=tmp_path,
                                             tenant="t-standin"))  # fmt: skip
 
     def rows(batch: SourceBatch) -> dict[str, list[str]]:
@@ -445,10 +445,18 @@ def test_inbound_records_are_the_directory_not_an_app(target, job, action, inbou
     verb = {"create": "create", "disable": "deactivate", "delete": "delete"}[action]
     if inbound:
         assert (row["action"], row["app"], row["account_id"], row["person_id"]) == (
-            f"user.{verb}", None, None, "u-entra")
+            f"user.{verb}",
+            None,
+            None,
+            "u-entra",
+        )
     else:
         assert (row["action"], row["app"], row["account_id"], row["person_id"]) == (
-            f"account.{verb}", "Inbound or app", "u-entra", "W-100")
+            f"account.{verb}",
+            "Inbound or app",
+            "u-entra",
+            "W-100",
+        )
 
 
 def _update(identity: str, prop: str, old: object, new: object) -> dict[str, Any]:
@@ -471,10 +479,20 @@ def _update(identity: str, prop: str, old: object, new: object) -> dict[str, Any
         ("Group", "members", None, '["A-7","A-8"]', ("entra.update", "T-1", "Engineering")),
         ("Group", "description", None, "x", ("entra.update", "T-1", "Engineering")),
         # Entra's app-role mapping to SCIM roles: a grant or a revoke of that role.
-        ("User", 'roles[primary eq "True"].value', None, "prod-admin",
-         ("privilege.grant", "T-1", "prod-admin")),
-        ("User", 'roles[primary eq "True"].value', '["prod-admin"]', "[]",
-         ("privilege.revoke", "T-1", "prod-admin")),
+        (
+            "User",
+            'roles[primary eq "True"].value',
+            None,
+            "prod-admin",
+            ("privilege.grant", "T-1", "prod-admin"),
+        ),
+        (
+            "User",
+            'roles[primary eq "True"].value',
+            '["prod-admin"]',
+            "[]",
+            ("privilege.revoke", "T-1", "prod-admin"),
+        ),
         ("User", "department", "Eng", "Sales", ("account.update", "T-1", None)),
     ],
 )
@@ -493,7 +511,7 @@ def test_group_member_files_named_by_a_uuid_with_a_numeric_tail(tmp_path: Path) 
     (tmp_path / "group_members" / f"{gid}.json").write_text(json.dumps([{"id": "u1"}]))
     (tmp_path / "group_members" / f"{split}.json").write_text(json.dumps([{"id": "u2"}]))
     (tmp_path / "group_members" / f"{split}-0001.json").write_text(json.dumps([{"id": "u3"}]))
-    batch = read_entra_export(SourceConfig(name="entra", kind="entra", path=tmp_path))
+    batch = read_entra_export(source_config(name="entra", kind="entra", path=tmp_path))
     assert sorted((m["group_id"], m["user_id"]) for m in table(batch, "idp_group_members")) == [
         (split, "u2"), (split, "u3"), (gid, "u1"),
     ]  # fmt: skip
@@ -501,9 +519,14 @@ def test_group_member_files_named_by_a_uuid_with_a_numeric_tail(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("native", "action"),
-    [("disable", "account.deactivate"), ("Disable", "account.deactivate"),
-     ("DELETE", "account.delete"), ("Create", "account.create"),
-     ("stageddelete", "entra.stageddelete"), ("stagedDelete", "entra.stagedDelete")],
+    [
+        ("disable", "account.deactivate"),
+        ("Disable", "account.deactivate"),
+        ("DELETE", "account.delete"),
+        ("Create", "account.create"),
+        ("stageddelete", "entra.stageddelete"),
+        ("stagedDelete", "entra.stagedDelete"),
+    ],
 )
 def test_provisioning_action_in_any_case(native: str, action: str) -> None:
     rec = {"id": "c1", "activityDateTime": "2024-03-01T00:00:00Z", "provisioningAction": native,

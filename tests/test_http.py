@@ -15,22 +15,25 @@ from connectors.http import (
     REDACTED,
     AuthFailed,
     BadResponse,
+    BearerAuth,
     BudgetExhausted,
+    ClientCredentialsAuth,
     NotFound,
     RateLimited,
+    RetryPolicy,
     SourceClient,
     SourceHTTPError,
+    SswsAuth,
     Unavailable,
     Unreachable,
+    auth_from_source,
     build_client,
     get_json,
     read_secret,
     redact_headers,
     redact_url,
 )
-from connectors.http_auth import BearerAuth, ClientCredentialsAuth, SswsAuth, auth_from_source
-from connectors.http_retry import RetryPolicy
-from evidence.config import SourceConfig
+from evidence.config import SourceConfig, source_config
 from evidence.errors import ConfigError
 from tests.fake_time import T0, FakeTime
 from tests.servers.stub_http import Reply, StubServer, free_port
@@ -40,7 +43,7 @@ TOKEN = "00aBcD-very-secret-token-XyZ"
 
 
 def source(**extra: Any) -> SourceConfig:
-    return SourceConfig.model_validate({"name": "okta-prod", "kind": "okta", **extra})
+    return source_config(**{"name": "okta-prod", "kind": "okta", **extra})
 
 
 @pytest.fixture

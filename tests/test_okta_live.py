@@ -11,13 +11,19 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from connectors.http import AuthFailed, BadResponse, SourceClient, build_client
-from connectors.http_auth import auth_from_source
-from connectors.http_retry import HttpStats, RetryPolicy
-from connectors.okta import read_okta_export
-from connectors.okta_live import read_okta_live
+from connectors.http import (
+    AuthFailed,
+    BadResponse,
+    HttpStats,
+    RetryPolicy,
+    SourceClient,
+    auth_from_source,
+    build_client,
+)
+from connectors.okta.export import read_okta_export
+from connectors.okta.live import read_okta_live
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, SourceBatch
-from evidence.config import Policy, SourceConfig
+from evidence.config import Policy, SourceConfig, source_config
 from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from tests.fake_time import T0, FakeTime
@@ -41,7 +47,7 @@ def okta(ft: FakeTime) -> Iterator[OktaStandin]:
 
 def source(okta: OktaStandin, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> SourceConfig:
     monkeypatch.setenv("OKTA_STANDIN_TOKEN", extra.pop("token", TOKEN))
-    return SourceConfig.model_validate(
+    return source_config(**
         {"name": "okta", "kind": "okta", "url": okta.url, "token_env": "OKTA_STANDIN_TOKEN",
          **extra}
     )  # fmt: skip
@@ -172,7 +178,7 @@ def test_live_rows_equal_the_export_parser(okta, ft, monkeypatch, tmp_path: Path
     for name, doc in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(json.dumps(doc))
-    export = read_okta_export(SourceConfig(name="okta", kind="okta", path=tmp_path))
+    export = read_okta_export(source_config(name="okta", kind="okta", path=tmp_path))
     key = {
         s.table: sorted(json.dumps(r, default=str) for r in s.rows.to_pylist())
         for s in live.snapshots

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evidence.config import Policy, SourceConfig
+from evidence.config import Policy, SourceConfig, source_config
 from evidence.store.db import open_store
 from reports.catalog import load_query
 from reports.context import install_tables, query_values
@@ -256,7 +256,7 @@ def test_sources_rows_exactly(store: Store) -> None:
 def test_sources_lists_a_configured_source_that_never_synced(store: Store) -> None:
     sources_tenant(store)
     configured = [
-        SourceConfig(name=n, kind=k)  # type: ignore[arg-type]
+        source_config(name=n, kind=k)  # type: ignore[arg-type]
         for n, k in (
             ("workday", "hris"),
             ("okta", "okta"),

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from evidence.config import Config, Policy, SourceConfig, StoreConfig
+from evidence.config import Config, Policy, SourceConfig, StoreConfig, source_config
 from evidence.store.db import open_store
 from evidence.store.load import create_events_in, finish_run, record_failed_run
 from evidence.store.verify import verify_store
@@ -303,10 +303,10 @@ def test_monitoring_never_synced_sources(con: duckdb.DuckDBPyConnection) -> None
     monitored(s)
     s.run(50, "ldap", "scim", "full", "2026-03-02T10:00:00Z")
     configured = [
-        SourceConfig(name="okta", kind="okta", url="https://example.okta.com"),
-        SourceConfig(name="workday", kind="hris", path=Path("w.csv")),
-        SourceConfig(name="ldap", kind="scim", url="https://ldap.example.com"),
-        SourceConfig(name="github", kind="scim", url="https://api.github.com/scim"),
+        source_config(name="okta", kind="okta", url="https://example.okta.com"),
+        source_config(name="workday", kind="hris", path=Path("w.csv")),
+        source_config(name="ldap", kind="scim", url="https://ldap.example.com"),
+        source_config(name="github", kind="scim", url="https://api.github.com/scim"),
     ]
     got = run(
         con, "monitoring.sql", "2026-03-01T00:00:00Z", "2026-03-03T00:00:00Z", sources=configured
@@ -363,7 +363,7 @@ def test_monitoring_names_many_silent_sources_briefly(con: duckdb.DuckDBPyConnec
     s = Store(con)
     s.detect_run(1, "2026-03-01T05:00:00Z")
     names = [f"app{i}" for i in range(7)]
-    configured = [SourceConfig(name=n, kind="scim", url=f"https://{n}.example.com") for n in names]
+    configured = [source_config(name=n, kind="scim", url=f"https://{n}.example.com") for n in names]
     (got,) = run(
         con, "monitoring.sql", "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", sources=configured
     )
@@ -1034,8 +1034,8 @@ def test_a_failed_sync_records_one_run_and_leaves_the_chain(tmp_path: Path) -> N
     cfg = Config(
         store=StoreConfig(path=tmp_path / "e.duckdb"),
         sources=[
-            SourceConfig(name="good", kind="scim", app="good", path=tmp_path / "good"),
-            SourceConfig(name="bad", kind="scim", app="bad", path=tmp_path / "bad",
+            source_config(name="good", kind="scim", app="good", path=tmp_path / "good"),
+            source_config(name="bad", kind="scim", app="bad", path=tmp_path / "bad",
                          as_of=datetime(2026, 3, 1, tzinfo=UTC)),
         ],
     )  # fmt: skip
@@ -1088,7 +1088,7 @@ def test_a_run_failing_at_commit_records_the_observation_it_held(
     monkeypatch.setattr(sync_mod, "commit_batch", refuse)
     scim_export(tmp_path / "app", [{"id": "1", "userName": "a@example.com", "active": True}])
     at = datetime(2026, 3, 5, 6, tzinfo=UTC)
-    src = SourceConfig(name="app", kind="scim", app="app", path=tmp_path / "app", as_of=at)
+    src = source_config(name="app", kind="scim", app="app", path=tmp_path / "app", as_of=at)
     cfg = Config(store=StoreConfig(path=tmp_path / "e.duckdb"), sources=[src])
     con = open_store(cfg.store.path)
     try:
@@ -1113,7 +1113,7 @@ def test_a_failed_live_log_run_records_where_it_started(
     with OktaStandin(token) as okta:
         okta.seed()
         okta.add_events(1500, start=datetime.now(UTC) - timedelta(days=5))
-        src = SourceConfig.model_validate(
+        src = source_config(**
             {"name": "okta", "kind": "okta", "url": okta.url, "token_env": "OKTA_TOKEN",
              "page_limit": 200, "max_pages_per_run": 3, "max_attempts": 1}
         )  # fmt: skip

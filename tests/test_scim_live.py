@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from evidence.config import Config, Policy, SourceConfig, StoreConfig
+from evidence.config import Config, Policy, StoreConfig, source_config
 from evidence.store.db import open_store
 from evidence.sync import sync_sources
 from tests.servers.canaille_server import canaille_server
@@ -19,7 +19,7 @@ USERS, GROUPS = 2000, 20  # thousands of users, tens of groups, as real tenants 
 
 def config(server: ScimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("APP_SCIM_TOKEN", server.token)
-    src = SourceConfig(
+    src = source_config(
         name="app-scim", kind="scim", app="app", url=server.base_url, token_env="APP_SCIM_TOKEN"
     )
     return Config(

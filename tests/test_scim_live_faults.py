@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.config import Config, Policy, SourceConfig, StoreConfig
+from evidence.config import Config, Policy, StoreConfig, source_config
 from evidence.store.db import open_store
 from evidence.sync import sync_sources
 from tests.servers.stub_http import Reply, StubServer
@@ -105,7 +105,7 @@ def test_a_bad_page_fails_its_source_only(
             store=StoreConfig(path=tmp_path / "e.duckdb"),
             policy=Policy(),
             sources=[
-                SourceConfig(
+                source_config(
                     name="bad",
                     kind="scim",
                     app="bad",
@@ -114,7 +114,7 @@ def test_a_bad_page_fails_its_source_only(
                     page_size=2,
                     max_attempts=2,
                 ),
-                SourceConfig(
+                source_config(
                     name="good",
                     kind="scim",
                     app="good",
@@ -147,7 +147,7 @@ def test_an_id_missing_from_a_listing_is_confirmed_before_it_is_deleted(
     monkeypatch.setenv("SCIM_TOKEN", "t")
     with StubServer() as stub:
         healthy(stub, "/v2", ["a", "b", "c"])
-        src = SourceConfig(
+        src = source_config(
             name="app", kind="scim", app="app", url=f"{stub.url}/v2", token_env="SCIM_TOKEN"
         )
         cfg = Config(store=StoreConfig(path=tmp_path / "e.duckdb"), sources=[src])
@@ -180,7 +180,7 @@ def test_a_run_stops_at_its_request_budget(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("SCIM_TOKEN", "t")
     with StubServer() as stub:
         healthy(stub, "/v2", ["a", "b", "c"])
-        src = SourceConfig(
+        src = source_config(
             name="app",
             kind="scim",
             app="app",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.scim_paging import CountRefused, ListingInconsistent, list_all
+from connectors.scim.paging import CountRefused, ListingInconsistent, list_all
 
 
 class Server:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors.okta import okta_action
+from connectors.okta.mapping import okta_action
 from evidence.siem import ecs
 from evidence.store.db import open_store
 

@@ -17,7 +17,7 @@ from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from py_ocsf_models.objects.metadata import Metadata
 from pydantic import BaseModel, ValidationError
 
-from connectors.okta import okta_action, okta_events
+from connectors.okta.mapping import okta_action, okta_events
 from evidence import __version__
 from evidence.siem import ocsf
 from evidence.store.db import open_store

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.config import Config, Policy, SourceConfig, StoreConfig
+from evidence.config import Config, Policy, SourceConfig, StoreConfig, source_config
 from evidence.store.db import open_store
 from evidence.store.verify import verify_store
 from evidence.sync import sync_sources
@@ -24,7 +24,7 @@ def test_a_killed_backfill_resumes_without_gap_or_duplicate(
     with OktaStandin(TOKEN) as okta:
         okta.seed()
         uuids = okta.add_events(2500, start=datetime.now(UTC) - timedelta(days=10))
-        src = SourceConfig.model_validate(
+        src = source_config(**
             {"name": "okta", "kind": "okta", "url": okta.url, "token_env": "OKTA_TOKEN",
              "page_limit": 200, "max_pages_per_run": 3, "max_attempts": 1}
         )  # fmt: skip

@@ -124,14 +124,14 @@ def ingest_scim_pages(scale: dict[str, int], work: Path) -> dict:
     """Our file sync of SCIM pages into a fresh store vs DuckDB's bare read_json of them."""
     import duckdb
 
-    from connectors.scim import read_scim_export
-    from evidence.config import Policy, SourceConfig
+    from connectors.scim.export import read_scim_export
+    from evidence.config import Policy, source_config
     from evidence.store.db import open_store
     from evidence.store.load import commit_batch
 
     pages = work / "scim" / "bench-app"
     _write_scim_pages(pages, scale["scim_users"])
-    source = SourceConfig(name="bench", kind="scim", app="bench-app", path=pages, as_of=NOW)
+    source = source_config(name="bench", kind="scim", app="bench-app", path=pages, as_of=NOW)
     n = [0]
 
     def ours() -> None:
@@ -299,7 +299,7 @@ def scim_live_sync(scale: dict[str, int], work: Path) -> list[dict]:
     """A full live sync from a local scim2-server vs a plain httpx loop over the same pages."""
     import os
 
-    from evidence.config import Policy, SourceConfig
+    from evidence.config import Policy, SourceConfig, source_config
     from evidence.store.db import open_store
     from evidence.store.load import commit_batch
     from evidence.sync import read_batches
@@ -312,7 +312,7 @@ def scim_live_sync(scale: dict[str, int], work: Path) -> list[dict]:
         os.environ["BENCH_SCIM_TOKEN"] = server.token
         for page_size in (100, 1000):
             n = [0]
-            src = SourceConfig(
+            src = source_config(
                 name="bench",
                 kind="scim",
                 app="bench",

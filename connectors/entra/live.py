@@ -45,20 +45,21 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from connectors.entra import Records, entra_events, entra_records, entra_snapshots, entra_tenant
-from connectors.files import parse_instant_field
+from connectors.entra.mapping import Records, entra_events, entra_records, entra_snapshots
+from connectors.entra.settings import EntraSettings
+from connectors.exports import parse_instant_field
 from connectors.http import (
     BadResponse,
+    HttpStats,
+    RetryPolicy,
     SourceClient,
     Unavailable,
+    auth_from_source,
     build_client,
     get_json,
     redact_url,
 )
-from connectors.http_auth import auth_from_source
-from connectors.http_retry import HttpStats, RetryPolicy
 from connectors.records import PageRecord, Snapshot, SourceBatch
-from evidence.config import SourceConfig
 from evidence.errors import ConfigError
 
 __all__ = [
@@ -84,12 +85,8 @@ _USER_FIELDS = ("id,userPrincipalName,mail,otherMails,displayName,employeeId,dep
 _GROUP_FIELDS = "id,displayName,description,groupTypes,mailEnabled,securityEnabled"
 
 
-def _extra(source: SourceConfig, key: str) -> Any:
-    return (source.model_extra or {}).get(key)
-
-
 def entra_clients(
-    source: SourceConfig,
+    source: EntraSettings,
     *,
     policy: RetryPolicy | None = None,
     stats: HttpStats | None = None,
@@ -98,16 +95,16 @@ def entra_clients(
     clock: Callable[[], float] = time.time,
 ) -> tuple[SourceClient, SourceClient]:
     """(directory client, audit-log client) for one source, sharing one token."""
-    token_url = _extra(source, "token_url")
+    token_url = source.token_url
     if not token_url:
-        tenant_id = _extra(source, "tenant_id")
+        tenant_id = source.tenant_id
         if not tenant_id:
             raise ConfigError(f"source {source.name!r}: kind entra needs tenant_id (or token_url)")
         token_url = TOKEN_URL.format(tenant_id=quote(str(tenant_id), safe=""))
-    graph = str(_extra(source, "graph_url") or GRAPH_URL).rstrip("/")
+    graph = str(source.graph_url or GRAPH_URL).rstrip("/")
     auth = auth_from_source(source, default="oauth", token_url=str(token_url), scope=SCOPE)
     if policy is None:
-        policy = RetryPolicy(max_attempts=int(_extra(source, "max_attempts") or 5))
+        policy = RetryPolicy(max_attempts=source.max_attempts or 5)
     stats = stats if stats is not None else HttpStats()
     common: dict[str, Any] = {"auth": auth, "stats": stats, "on_stats": on_stats,
                               "sleep": sleep, "clock": clock}  # fmt: skip
@@ -116,13 +113,13 @@ def entra_clients(
     return directory, build_client(source, base_url=graph, policy=paced, **common)
 
 
-def read_entra_live(source: SourceConfig, *, cursor: str | None, **kw: Any) -> list[SourceBatch]:
+def read_entra_live(source: EntraSettings, *, cursor: str | None, **kw: Any) -> list[SourceBatch]:
     """Every batch of one Entra sync (see `iter_entra_live`)."""
     return list(iter_entra_live(source, cursor=cursor, **kw))
 
 
 def iter_entra_live(
-    source: SourceConfig,
+    source: EntraSettings,
     *,
     cursor: str | None,
     client: httpx.Client | None = None,
@@ -153,7 +150,7 @@ def iter_entra_live(
             yield SourceBatch(
                 source=source.name,
                 kind=source.kind,
-                tenant=entra_tenant(source),
+                tenant=source.tenant_key(),
                 as_of=started,
                 snapshots=snapshots if first else [],
                 events=entra_events(chunk.records),
@@ -292,7 +289,7 @@ def _rfc3339(when: datetime) -> str:
 
 
 def _log_start(
-    source: SourceConfig, cursor: str | None, started: datetime, notes: list[str]
+    source: EntraSettings, cursor: str | None, started: datetime, notes: list[str]
 ) -> datetime:
     """Where this run's reading starts: the stored cursor, else `since`, else now - 30 days."""
     if cursor:

@@ -19,13 +19,14 @@ Rules the architecture leaves to us:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from connectors.files import (
+from connectors.exports import (
     cell,
     column_mapping,
     page_record,
@@ -33,12 +34,12 @@ from connectors.files import (
     read_records,
     source_zone,
 )
+from connectors.hris.settings import HrisSettings
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from connectors.redact import dumps, redact
-from evidence.config import SourceConfig
 from evidence.errors import ConfigError, InputError
 
-__all__ = ["read_hris", "PERSON_FIELDS", "STATUSES"]
+__all__ = ["read_hris", "hris_snapshot_files", "PERSON_FIELDS", "STATUSES"]
 
 PERSON_FIELDS = (
     "person_id",
@@ -55,11 +56,12 @@ PERSON_FIELDS = (
     "effective_date",
 )
 STATUSES = ("active", "leave", "terminated")
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
 _TEXT = ("person_id", "email", "display_name", "department", "title", "manager_id")
 
 
 def read_hris(
-    source: SourceConfig, as_of: datetime | None = None, path: Path | None = None
+    source: HrisSettings, as_of: datetime | None = None, path: Path | None = None
 ) -> SourceBatch:
     """Parse one HR export file into a `people` snapshot and hr.hire/terminate/leave events."""
     path = path or source.path
@@ -140,7 +142,7 @@ def read_hris(
     return SourceBatch(
         source=source.name,
         kind=source.kind,
-        tenant=source.tenant_id(),
+        tenant=source.tenant_key(),
         as_of=when,
         snapshots=[Snapshot("people", pa.Table.from_pylist(people, SNAPSHOT_SCHEMAS["people"]))],
         events=pa.Table.from_pylist(events, EVENT_SCHEMA),
@@ -176,7 +178,7 @@ def _rfc3339(dt: datetime) -> str:
 
 
 def _value_map(
-    source: SourceConfig, key: str, values: dict[str, str], allowed: tuple[str, ...] | None
+    source: HrisSettings, key: str, values: dict[str, str], allowed: tuple[str, ...] | None
 ) -> dict[str, str]:
     """Raw → canonical, looked up as written, then trimmed and case-folded."""
     out: dict[str, str] = {}
@@ -207,3 +209,32 @@ def _status(
     if found is None:
         raise InputError(file, where, col, f"unknown status {raw!r} (known: {known})")
     return found
+
+
+def hris_snapshot_files(source: HrisSettings) -> list[tuple[Path, datetime | None]]:
+    """Dated `*-YYYY-MM-DD.csv|json` snapshots oldest first (as_of = that day's start), then
+    the one undated file (as_of None: the source's as_of or the file's mtime)."""
+    assert source.path is not None
+    zone = source_zone(source)
+    dated: list[tuple[date, Path]] = []
+    undated: list[Path] = []
+    for p in sorted(source.path.iterdir()):
+        if not p.is_file() or p.suffix.lower() not in (".csv", ".json"):
+            continue
+        m = _DATED.search(p.stem)
+        if m is None:
+            undated.append(p)
+            continue
+        try:
+            dated.append((date.fromisoformat(m.group(1)), p))
+        except ValueError:
+            raise InputError(str(p), None, None, "file name date is not a valid date") from None
+    if len(undated) > 1:
+        names = ", ".join(p.name for p in undated)
+        raise InputError(str(source.path), None, None, f"more than one undated snapshot: {names}")
+    if not dated and not undated:
+        raise InputError(str(source.path), None, None, "no *.csv or *.json HR snapshot found")
+    out: list[tuple[Path, datetime | None]] = [
+        (p, datetime.combine(d, time(), zone).astimezone(UTC)) for d, p in sorted(dated)
+    ]
+    return out + [(p, None) for p in undated]

@@ -21,7 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.files import (
+from connectors.app_export.settings import AppExportSettings
+from connectors.exports import (
     cell,
     column_mapping,
     files_as_of,
@@ -32,7 +33,6 @@ from connectors.files import (
 )
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from connectors.redact import dumps, redact, redact_column
-from evidence.config import SourceConfig
 from evidence.errors import ConfigError, InputError
 
 __all__ = ["read_app_export", "ACCOUNT_FIELDS", "DEFAULT_ACTIVE_VALUES"]
@@ -60,7 +60,7 @@ _NO_VALUE = frozenset(("never", "n/a", "none", "null", "-"))
 _ATTRIBUTES = ("display_name", "department", "title")
 
 
-def read_app_export(source: SourceConfig) -> SourceBatch:
+def read_app_export(source: AppExportSettings) -> SourceBatch:
     """Parse an app's user-list export into accounts, role grants and account.login events."""
     if source.path is None:
         raise ConfigError(f"source {source.name!r}: no `path` for the app export")
@@ -161,7 +161,7 @@ def read_app_export(source: SourceConfig) -> SourceBatch:
     return SourceBatch(
         source=source.name,
         kind=source.kind,
-        tenant=source.tenant_id(),
+        tenant=source.tenant_key(),
         as_of=files_as_of(source, [path]),
         snapshots=[
             Snapshot("accounts", acc, apps=(app,)),

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from connectors.files import load_json_file, page_record, split_files
+from connectors.exports.files import load_json_file, page_record, split_files
 from connectors.records import PageRecord
-from evidence.config import SourceConfig
+from connectors.settings import SourceSettings
 from evidence.errors import InputError
 
 __all__ = ["Records", "json_records", "ExportReader"]
@@ -39,7 +39,7 @@ def json_records(doc: Any, where: str, *, value_key: str | None = None) -> Recor
 class ExportReader:
     """Loads an export's JSON files in order, recording provenance for each."""
 
-    def __init__(self, source: SourceConfig, to_records: Callable[[Any, str], Records]) -> None:
+    def __init__(self, source: SourceSettings, to_records: Callable[[Any, str], Records]) -> None:
         self.source = source
         self.to_records = to_records
         self.paths: list[Path] = []

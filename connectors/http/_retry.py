@@ -1,4 +1,4 @@
-"""Retries, rate limits and the request budget, as a transport wrapper (map in `connectors.http`).
+"""Retries, rate limits and the request budget, as a transport wrapper (see `connectors.http`).
 
 `RetryingTransport` wraps httpx.HTTPTransport; every transport of one client shares one
 `RetryController`, which holds the policy, the budget, the pacing state and the statistics.
@@ -30,15 +30,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from connectors.http import (
-    BudgetExhausted,
-    RateLimited,
-    Secrets,
-    Unreachable,
-    _status_text,
-    _target,
-    redact_url,
-)
+from connectors.http._exceptions import BudgetExhausted, RateLimited, Unreachable, status_text
+from connectors.http._redact import redact_url, request_target
+from connectors.http._secrets import Secrets
 
 __all__ = ["RetryPolicy", "HttpStats", "RetryController", "RetryingTransport"]
 
@@ -134,7 +128,7 @@ class RetryController:
                 raise BudgetExhausted(
                     self.source,
                     request.method,
-                    self.scrub(_target(request.url)),
+                    self.scrub(request_target(request.url)),
                     f"request budget of {limit} requests for this run is spent",
                 )
             self._sent += 1
@@ -215,12 +209,12 @@ class RetryingTransport(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport, controller: RetryController):
         self.inner, self.controller = inner, controller
 
-    def _log_target(self, request: httpx.Request) -> str:
+    def _logrequest_target(self, request: httpx.Request) -> str:
         return self.controller.scrub(redact_url(request.url))
 
     def _give_up(self, request: httpx.Request, problem: str) -> tuple[str, str, str, str]:
         c = self.controller
-        return c.source, request.method, c.scrub(_target(request.url)), c.scrub(problem)
+        return c.source, request.method, c.scrub(request_target(request.url)), c.scrub(problem)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send with retries; the returned response's body is already in memory."""
@@ -246,7 +240,7 @@ class RetryingTransport(httpx.BaseTransport):
                 logger.debug(
                     "%s %s -> %s after %.3f s",
                     request.method,
-                    self._log_target(request),
+                    self._logrequest_target(request),
                     c.scrub(problem),
                     elapsed,
                 )
@@ -264,7 +258,11 @@ class RetryingTransport(httpx.BaseTransport):
             elapsed = time.perf_counter() - start
             status = response.status_code
             logger.debug(
-                "%s %s -> %d in %.3f s", request.method, self._log_target(request), status, elapsed
+                "%s %s -> %d in %.3f s",
+                request.method,
+                self._logrequest_target(request),
+                status,
+                elapsed,
             )
             c.observe(response)
             retry_status = status == 429 or (
@@ -284,12 +282,12 @@ class RetryingTransport(httpx.BaseTransport):
                 raise RateLimited(
                     *self._give_up(
                         request,
-                        f"{_status_text(response)}: the server asks for a {delay:.0f} s wait, "
+                        f"{status_text(response)}: the server asks for a {delay:.0f} s wait, "
                         f"more than max_wait ({policy.max_wait:.0f} s)",
                     ),
                     status=status,
                 )
-            self._retry(request, delay, reason, _status_text(response), rate_limit=status == 429)
+            self._retry(request, delay, reason, status_text(response), rate_limit=status == 429)
 
     def _retry(
         self, request: httpx.Request, delay: float, reason: str, why: str, *, rate_limit: bool
@@ -301,7 +299,7 @@ class RetryingTransport(httpx.BaseTransport):
             "source %s: %s %s: %s; retrying in %.2f s (%s)",
             c.source,
             request.method,
-            self._log_target(request),
+            self._logrequest_target(request),
             c.scrub(why),
             delay,
             reason,

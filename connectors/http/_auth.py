@@ -13,17 +13,11 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from connectors.http import (
-    AuthFailed,
-    Secrets,
-    _error_detail,
-    _extra,
-    _status_text,
-    _target,
-    check_url,
-    read_secret,
-)
-from evidence.config import SourceConfig
+from connectors.http._exceptions import AuthFailed, error_detail, status_text
+from connectors.http._policy import check_url
+from connectors.http._redact import request_target
+from connectors.http._secrets import Secrets, read_secret
+from connectors.settings import HttpSettings
 from evidence.errors import ConfigError
 
 __all__ = ["BearerAuth", "SswsAuth", "ClientCredentialsAuth", "auth_from_source"]
@@ -108,14 +102,14 @@ class ClientCredentialsAuth(httpx.Auth):
         )
 
     def _store(self, response: httpx.Response) -> str:
-        target = self.secrets.scrub(_target(response.request.url))
+        target = self.secrets.scrub(request_target(response.request.url))
         if response.status_code != 200:
-            detail = _error_detail(response)
+            detail = error_detail(response)
             raise AuthFailed(
                 self.source,
                 "POST",
                 target,
-                f"token request refused: {_status_text(response)}",
+                f"token request refused: {status_text(response)}",
                 status=response.status_code,
                 detail=self.secrets.scrub(detail) if detail else None,
             )
@@ -158,7 +152,7 @@ class ClientCredentialsAuth(httpx.Auth):
 
 
 def auth_from_source(
-    source: SourceConfig,
+    source: HttpSettings,
     *,
     default: str | None = None,
     token_url: str | None = None,
@@ -166,21 +160,21 @@ def auth_from_source(
     clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Auth | None:
     """The httpx.Auth the source's `auth` key (or the connector's default) asks for."""
-    mode = str(_extra(source, "auth") or default or "none").lower()
+    mode = (source.auth or default or "none").lower()
     if mode == "ssws":
         return SswsAuth(read_secret(source, "token"))
     if mode == "bearer":
         return BearerAuth(read_secret(source, "token"))
     if mode in ("oauth", "client_credentials"):
-        if _extra(source, "private_key_file") or _extra(source, "private_key_env"):
+        if source.private_key_file or source.private_key_env:
             raise ConfigError(
                 f"source {source.name}: private_key_jwt client authentication is not supported "
                 'yet; use auth = "ssws" with token_env or token_file'
             )
-        client_id = _extra(source, "client_id")
+        client_id = source.client_id
         if not client_id:
             raise ConfigError(f"source {source.name}: auth = {mode!r} needs client_id")
-        url = _extra(source, "token_url") or token_url
+        url = source.token_url or token_url
         if not url:
             raise ConfigError(f"source {source.name}: auth = {mode!r} needs token_url")
         check_url(source, str(url), "token_url")
@@ -188,7 +182,7 @@ def auth_from_source(
             str(url),
             str(client_id),
             read_secret(source, "client_secret"),
-            _extra(source, "scope") or scope,
+            source.scope or scope,
             source=source.name,
             clock=clock,
         )

@@ -1,4 +1,4 @@
-"""Vendor-native export files: shared reading helpers and the `read_source` dispatch.
+"""Vendor-native export files: the reading helpers every kind's export reader shares.
 
 Provenance: every file read becomes a `PageRecord` whose `request` is the file's path relative
 to the folder holding the source's `path` (`okta/users.json`, `workers.csv`), so a bundle
@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.records import PageRecord, SourceBatch
-from evidence.config import SourceConfig
+from connectors.records import PageRecord
+from connectors.settings import ColumnSettings, SourceSettings
 from evidence.errors import ConfigError, InputError
 
 __all__ = [
-    "read_source",
-    "hris_snapshot_files",
+    "cell",
+    "column_mapping",
     "load_json_file",
     "page_record",
     "relative_request",
@@ -38,72 +38,11 @@ __all__ = [
     "read_records",
 ]
 
-_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
 _SPLIT = re.compile(r"^(?P<stem>.+)-(?P<n>\d{4,6})$")
 _END_OF_DAY = time(23, 59, 59, 999999)
 
 
-def read_source(source: SourceConfig) -> list[SourceBatch]:
-    """Read one export source from `source.path`; one batch per snapshot, oldest first."""
-    # Imported here: the readers import this module's helpers.
-    from connectors.app_export import read_app_export
-    from connectors.entra import read_entra_export
-    from connectors.hris import read_hris
-    from connectors.okta import read_okta_export
-    from connectors.scim import read_scim_export
-
-    if source.path is None:
-        raise ConfigError(f"source {source.name!r}: no `path` to read exports from")
-    if not source.path.exists():
-        raise InputError(str(source.path), None, None, "no such file or directory")
-    if source.kind == "hris":
-        if source.path.is_dir():
-            return [
-                read_hris(source, as_of=when, path=p) for p, when in hris_snapshot_files(source)
-            ]
-        return [read_hris(source)]
-    readers = {
-        "okta": read_okta_export,
-        "entra": read_entra_export,
-        "scim": read_scim_export,
-        "app_export": read_app_export,
-    }
-    reader = readers.get(source.kind)
-    if reader is None:
-        raise ConfigError(f"source {source.name!r}: kind {source.kind!r} has no export reader")
-    return [reader(source)]
-
-
-def hris_snapshot_files(source: SourceConfig) -> list[tuple[Path, datetime | None]]:
-    """Dated `*-YYYY-MM-DD.csv|json` snapshots oldest first (as_of = that day's start), then
-    the one undated file (as_of None: the source's as_of or the file's mtime)."""
-    assert source.path is not None
-    zone = source_zone(source)
-    dated: list[tuple[date, Path]] = []
-    undated: list[Path] = []
-    for p in sorted(source.path.iterdir()):
-        if not p.is_file() or p.suffix.lower() not in (".csv", ".json"):
-            continue
-        m = _DATED.search(p.stem)
-        if m is None:
-            undated.append(p)
-            continue
-        try:
-            dated.append((date.fromisoformat(m.group(1)), p))
-        except ValueError:
-            raise InputError(str(p), None, None, "file name date is not a valid date") from None
-    if len(undated) > 1:
-        names = ", ".join(p.name for p in undated)
-        raise InputError(str(source.path), None, None, f"more than one undated snapshot: {names}")
-    if not dated and not undated:
-        raise InputError(str(source.path), None, None, "no *.csv or *.json HR snapshot found")
-    out: list[tuple[Path, datetime | None]] = [
-        (p, datetime.combine(d, time(), zone).astimezone(UTC)) for d, p in sorted(dated)
-    ]
-    return out + [(p, None) for p in undated]
-
-
-def source_zone(source: SourceConfig) -> ZoneInfo:
+def source_zone(source: SourceSettings) -> ZoneInfo:
     """The source's `timezone` as a ZoneInfo (ConfigError when unknown)."""
     try:
         return ZoneInfo(source.timezone)
@@ -111,7 +50,7 @@ def source_zone(source: SourceConfig) -> ZoneInfo:
         raise ConfigError(f"source {source.name!r}: unknown timezone {source.timezone!r}") from None
 
 
-def relative_request(path: Path, source: SourceConfig) -> str:
+def relative_request(path: Path, source: SourceSettings) -> str:
     """`path` relative to the folder holding `source.path` (posix form), for PageRecord."""
     base = source.path.parent if source.path is not None else path.parent
     try:
@@ -121,7 +60,7 @@ def relative_request(path: Path, source: SourceConfig) -> str:
 
 
 def page_record(
-    path: Path, source: SourceConfig, data: bytes, items: int, total: int | None = None
+    path: Path, source: SourceSettings, data: bytes, items: int, total: int | None = None
 ) -> PageRecord:
     """Provenance of one file read: relative path, sha256 of its bytes, item count."""
     return PageRecord(
@@ -155,7 +94,7 @@ def split_files(folder: Path, stem: str) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def files_as_of(source: SourceConfig, paths: Iterable[Path]) -> datetime:
+def files_as_of(source: SourceSettings, paths: Iterable[Path]) -> datetime:
     """The batch's observation instant: `source.as_of`, else the newest file mtime (UTC)."""
     if source.as_of is not None:
         return source.as_of.astimezone(UTC)
@@ -241,7 +180,7 @@ def read_records(
 
 
 def column_mapping(
-    source: SourceConfig,
+    source: ColumnSettings,
     header: list[str],
     file: str,
     fields: tuple[str, ...],

@@ -43,9 +43,9 @@ from connectors.http import (
     get_json,
     redact_url,
 )
-from connectors.okta import Records, okta_events, okta_records, okta_snapshots
+from connectors.okta.mapping import Records, okta_events, okta_records, okta_snapshots
+from connectors.okta.settings import OktaSettings
 from connectors.records import PageRecord, Snapshot, SourceBatch
-from evidence.config import SourceConfig
 from evidence.errors import ConfigError
 
 __all__ = ["read_okta_live", "iter_okta_live", "RETENTION", "LIST_LIMIT"]
@@ -56,7 +56,7 @@ LOGS = "/api/v1/logs"
 
 
 def read_okta_live(
-    source: SourceConfig,
+    source: OktaSettings,
     *,
     cursor: str | None,
     client: httpx.Client | None = None,
@@ -78,7 +78,7 @@ def read_okta_live(
 
 
 def iter_okta_live(
-    source: SourceConfig,
+    source: OktaSettings,
     *,
     cursor: str | None,
     client: httpx.Client | None = None,
@@ -112,7 +112,7 @@ def iter_okta_live(
             yield SourceBatch(
                 source=source.name,
                 kind=source.kind,
-                tenant=source.tenant_id(),
+                tenant=source.tenant_key(),
                 as_of=started,
                 snapshots=snapshots if first else [],
                 events=okta_events(chunk.records),
@@ -248,7 +248,7 @@ def _rfc3339(when: datetime) -> str:
 
 
 def _log_start(
-    source: SourceConfig, cursor: str | None, started: datetime, limit: int, notes: list[str]
+    source: OktaSettings, cursor: str | None, started: datetime, limit: int, notes: list[str]
 ) -> tuple[str, dict[str, Any] | None]:
     """Where this run's System Log reading starts: the stored `next` URL, else `since`."""
     if cursor:

@@ -24,17 +24,17 @@ from urllib.parse import urlencode
 
 from connectors.http import (
     BadResponse,
+    HttpStats,
     NotFound,
     SourceHTTPError,
     Unavailable,
     client_for,
     get_json,
 )
-from connectors.http_retry import HttpStats
 from connectors.records import PageRecord, SourceBatch
-from connectors.scim import read_scim_export
-from connectors.scim_paging import CountRefused, Listing, ListingInconsistent, list_all
-from evidence.config import SourceConfig
+from connectors.scim.export import read_scim_export
+from connectors.scim.paging import CountRefused, Listing, ListingInconsistent, list_all
+from connectors.scim.settings import ScimSettings
 from evidence.errors import ConfigError
 
 __all__ = ["read_scim_live"]
@@ -52,7 +52,7 @@ def _request(endpoint: str, params: dict[str, Any]) -> str:
 
 
 def read_scim_live(
-    source: SourceConfig,
+    source: ScimSettings,
     *,
     delta_since: datetime | None = None,
     known_ids: set[str] | None = None,
@@ -80,7 +80,7 @@ def read_scim_live(
         spc, raw, _ = get_json(client, "ServiceProviderConfig", source=source.name, page=0)
         pages.append(PageRecord(_request("ServiceProviderConfig", {}), _sha(raw), 1, None))
         filters = bool(isinstance(spc, dict) and (spc.get("filter") or {}).get("supported"))
-        page_size = int(getattr(source, "page_size", None) or 100)
+        page_size = source.page_size
         counter = [0]
 
         def fetch(endpoint: str, params: dict[str, Any], first: bool) -> tuple[Any, bytes]:
@@ -166,7 +166,7 @@ def read_scim_live(
 
 def _confirm_vanished(
     client: Any,
-    source: SourceConfig,
+    source: ScimSettings,
     users: Listing,
     known_ids: set[str] | None,
     pages: list[PageRecord],

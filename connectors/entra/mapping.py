@@ -76,29 +76,24 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.export_files import ExportReader, Records, json_records
-from connectors.files import (
-    files_as_of,
+from connectors.exports import (
+    Records,
+    json_records,
     parse_instant_field,
-    split_files,
 )
 from connectors.records import (
     EVENT_SCHEMA,
     SNAPSHOT_KEYS,
     SNAPSHOT_SCHEMAS,
     Snapshot,
-    SourceBatch,
 )
 from connectors.redact import REDACTED, dumps, is_secret_key, redact_column
-from evidence.config import SourceConfig
-from evidence.errors import ConfigError, InputError
+from evidence.errors import InputError
 
 __all__ = [
-    "read_entra_export",
     "entra_records",
     "entra_snapshots",
     "entra_events",
-    "entra_tenant",
     "entra_action",
     "entra_outcome",
     "is_inbound",
@@ -138,50 +133,9 @@ _OUTCOMES = {"success": "success", "failure": "failure"}
 _ENABLED_PROPS = ("accountenabled", "active")
 
 
-def entra_tenant(source: SourceConfig) -> str:
-    """Event-id identity: `tenant`, else the Entra `tenant_id`, else the usual fallback."""
-    if source.tenant:
-        return source.tenant
-    tid = (source.model_extra or {}).get("tenant_id")
-    return str(tid) if tid else source.tenant_id()
-
-
 def entra_records(doc: Any, where: str) -> Records:
     """The records of a loaded JSON array, or of a Graph response's `value` array."""
     return json_records(doc, where, value_key="value")
-
-
-def read_entra_export(source: SourceConfig) -> SourceBatch:
-    """Parse an Entra ID export folder into IdP snapshots and provisioning events."""
-    folder = source.path
-    if folder is None:
-        raise ConfigError(f"source {source.name!r}: no `path` for the Entra export")
-    if not folder.is_dir():
-        raise InputError(str(folder), None, None, "an Entra export must be a folder")
-    reader = ExportReader(source, entra_records)
-    users = reader.records(split_files(folder, "users"))
-    deleted = reader.records(split_files(folder, "deletedUsers"))
-    groups = reader.records(split_files(folder, "groups"))
-    members = reader.per_id(folder / "group_members")
-    sps = reader.records(split_files(folder, "servicePrincipals"))
-    assigned = reader.records(split_files(folder, "appRoleAssignments"))
-    logs = reader.records(split_files(folder, "provisioning"))
-    return SourceBatch(
-        source=source.name,
-        kind=source.kind,
-        tenant=entra_tenant(source),
-        as_of=files_as_of(source, reader.paths),
-        snapshots=entra_snapshots(
-            users=users,
-            deleted_users=deleted,
-            groups=groups,
-            members=members,
-            service_principals=sps,
-            assignments=assigned,
-        ),  # fmt: skip
-        events=entra_events(logs or []),
-        pages=reader.pages,
-    )
 
 
 def entra_snapshots(
@@ -544,13 +498,18 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "actor": _blank((rec.get("initiatedBy") or {}).get("displayName")),
         # Inbound: the Entra user is the target, and the directory is no app.
         "person_id": (
-            _blank((rec.get("targetIdentity") or {}).get("id")) if inbound
-            else None if group else _blank(source.get("id"))
+            _blank((rec.get("targetIdentity") or {}).get("id"))
+            if inbound
+            else None
+            if group
+            else _blank(source.get("id"))
         ),
         "app": None if inbound else _blank((rec.get("servicePrincipal") or {}).get("displayName")),
         "account_id": (
-            None if inbound
-            else named if group and named is not None
+            None
+            if inbound
+            else named
+            if group and named is not None
             else _blank((rec.get("targetIdentity") or {}).get("id"))
         ),
         "entitlement": _blank(source.get("displayName")) if group else named,

@@ -29,25 +29,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.export_files import ExportReader, Records, json_records
-from connectors.files import (
-    files_as_of,
+from connectors.exports import (
+    Records,
+    json_records,
     parse_instant_field,
-    split_files,
 )
 from connectors.records import (
     EVENT_SCHEMA,
     SNAPSHOT_KEYS,
     SNAPSHOT_SCHEMAS,
     Snapshot,
-    SourceBatch,
 )
 from connectors.redact import dumps, redact_column
-from evidence.config import SourceConfig
-from evidence.errors import ConfigError, InputError
+from evidence.errors import InputError
 
 __all__ = [
-    "read_okta_export",
     "okta_records",
     "okta_snapshots",
     "okta_events",
@@ -133,42 +129,6 @@ def okta_outcome(result: str | None) -> str:
 def okta_records(doc: Any, where: str) -> Records:
     """The records of one loaded JSON array, each with where it came from and its index."""
     return json_records(doc, where)
-
-
-def read_okta_export(source: SourceConfig) -> SourceBatch:
-    """Parse an Okta export folder into IdP snapshots and System Log events."""
-    folder = source.path
-    if folder is None:
-        raise ConfigError(f"source {source.name!r}: no `path` for the Okta export")
-    if not folder.is_dir():
-        raise InputError(str(folder), None, None, "an Okta export must be a folder")
-    reader = ExportReader(source, okta_records)
-    # Loaded in this order so the page provenance lists files as it always has.
-    users = reader.records(split_files(folder, "users"))
-    groups = reader.records(split_files(folder, "groups"))
-    members = reader.per_id(folder / "group_members")
-    apps = reader.records(split_files(folder, "apps"))
-    pushes = reader.per_id(folder / "group_push")
-    assigned = reader.per_id(folder / "app_users")
-    logs = reader.records(split_files(folder, "logs"))
-    snapshots = okta_snapshots(
-        users=users,
-        groups=groups,
-        members=members,
-        apps=apps,
-        pushes=pushes,
-        assigned=assigned,
-        apps_where=str(folder / "apps.json"),
-    )
-    return SourceBatch(
-        source=source.name,
-        kind=source.kind,
-        tenant=source.tenant_id(),
-        as_of=files_as_of(source, reader.paths),
-        snapshots=snapshots,
-        events=okta_events(logs or []),
-        pages=reader.pages,
-    )
 
 
 def okta_snapshots(

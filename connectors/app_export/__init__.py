@@ -1,0 +1,29 @@
+"""An app's own user-list export (CSV or JSON): accounts, role grants and last logins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from connectors.app_export.export import read_app_export
+from connectors.app_export.settings import AppExportSettings
+from connectors.records import SourceBatch
+from connectors.settings import require_path
+from evidence.errors import ConfigError
+
+__all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
+
+KIND = "app_export"
+LOG = False
+Settings = AppExportSettings
+
+
+def read_export(source: AppExportSettings) -> list[SourceBatch]:
+    require_path(source)
+    return [read_app_export(source)]
+
+
+def iter_live(source: AppExportSettings, **_: Any) -> Iterator[SourceBatch]:
+    raise ConfigError(
+        f"source {source.name!r}: an app export is a file; set `path` to the vendor's export"
+    )

@@ -1,0 +1,34 @@
+"""Microsoft Entra ID: directory users, groups, service principals and app-role assignments,
+and the provisioning logs (Microsoft Graph).
+
+Read from an export folder (`path`) or Graph itself; both map through
+`connectors.entra.mapping`, so an export and a live read of the same tenant give the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from connectors.entra.export import read_entra_export
+from connectors.entra.live import iter_entra_live
+from connectors.entra.settings import EntraSettings
+from connectors.records import SourceBatch
+from connectors.settings import require_path
+
+__all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
+
+KIND = "entra"
+LOG = True  # live reads continue the provisioning log from the stored cursor
+Settings = EntraSettings
+
+
+def read_export(source: EntraSettings) -> list[SourceBatch]:
+    require_path(source)
+    return [read_entra_export(source)]
+
+
+def iter_live(
+    source: EntraSettings, *, cursor: str | None = None, **_: Any
+) -> Iterator[SourceBatch]:
+    return iter_entra_live(source, cursor=cursor, max_pages_per_run=source.max_pages_per_run)
