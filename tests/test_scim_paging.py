@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.scim.paging import CountRefused, ListingInconsistent, list_all
+from connectors.http import CountRefused, IndexPager, ListingInconsistent
 
 
 class Server:
@@ -66,7 +66,7 @@ class Server:
 )
 def test_lists_every_id_once(server: Server, page_size: int, requests: int, note) -> None:  # noqa: ANN001
     want = list(server.ids)
-    listing = list_all(server, "/Users", page_size=page_size)
+    listing = IndexPager(server, page_size=page_size).list_all("/Users")
     assert listing.ids == want
     assert listing.total == len(want)
     assert len(server.calls) == requests
@@ -76,12 +76,14 @@ def test_lists_every_id_once(server: Server, page_size: int, requests: int, note
 
 def test_a_server_that_ignores_start_index_on_a_long_list_is_refused() -> None:
     with pytest.raises(ListingInconsistent, match="listed twice"):
-        list_all(Server(150, ignore_start=True, cap=50), "/Users", page_size=50, attempts=2)
+        IndexPager(Server(150, ignore_start=True, cap=50), page_size=50, attempts=2).list_all(
+            "/Users"
+        )
 
 
 def test_a_growing_listing_is_retried_and_accepted_once_stable() -> None:
     server = Server(150, grow_after=2)
-    listing = list_all(server, "/Users", page_size=100)
+    listing = IndexPager(server, page_size=100).list_all("/Users")
     assert listing.attempts == 2
     assert sorted(listing.ids) == sorted(server.ids) and len(listing.ids) == 151
     assert any("totalResults changed" in n for n in listing.notes)
@@ -91,7 +93,7 @@ def test_a_shift_mid_listing_keeps_counts_right_but_misses_one_id() -> None:
     # The documented limit of index paging: a deletion on an already-read page paired with an
     # insertion shifts one id out of view. The live connector confirms vanished ids by id.
     server = Server(150, shift_after=2)
-    listing = list_all(server, "/Users", page_size=100)
+    listing = IndexPager(server, page_size=100).list_all("/Users")
     assert listing.attempts == 1 and len(listing.ids) == 150
     assert "u0100" not in listing.ids and "u0100" in server.ids
 
@@ -104,4 +106,4 @@ def test_count_refusal_after_the_first_page_is_not_papered_over() -> None:
             return super().__call__(endpoint, params, first)
 
     with pytest.raises(CountRefused):
-        list_all(Flaky(250), "/Users", page_size=100)
+        IndexPager(Flaky(250), page_size=100).list_all("/Users")

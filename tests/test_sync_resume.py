@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.config import Config, Policy, SourceConfig, StoreConfig, source_config
+from evidence.config import Config, Policy, StoreConfig, source_config
 from evidence.store.db import open_store
 from evidence.store.verify import verify_store
 from evidence.sync import sync_sources

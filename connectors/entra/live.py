@@ -35,13 +35,11 @@ Pages are parsed by the export parser's own functions (`connectors.entra.entra_s
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
@@ -49,17 +47,18 @@ from connectors.entra.mapping import Records, entra_events, entra_records, entra
 from connectors.entra.settings import EntraSettings
 from connectors.exports import parse_instant_field
 from connectors.http import (
-    BadResponse,
     HttpStats,
+    LogStep,
+    NextLinkPager,
+    Page,
     RetryPolicy,
     SourceClient,
     Unavailable,
     auth_from_source,
     build_client,
-    get_json,
-    redact_url,
+    log_chunks,
 )
-from connectors.records import PageRecord, Snapshot, SourceBatch
+from connectors.records import Snapshot, SourceBatch
 from evidence.errors import ConfigError
 
 __all__ = [
@@ -141,20 +140,21 @@ def iter_entra_live(
     audit_client = audit_client or client
     try:
         notes: list[str] = []
-        directory = _Pager(client, source.name)
+        directory = NextLinkPager(client, source.name)
         snapshots = _desired_state(directory, notes)
         start = _log_start(source, cursor, started, notes)
-        logs = _Pager(audit_client, source.name, count=directory.count)
+        logs = NextLinkPager(audit_client, source.name, count=directory.count)
         first = True
-        for chunk in _log_chunks(logs, start, max_pages_per_run):
+        steps = _LogSteps(start)
+        for chunk in log_chunks(logs, _log_url(start), None, max_pages_per_run, steps):
             yield SourceBatch(
                 source=source.name,
                 kind=source.kind,
                 tenant=source.tenant_key(),
                 as_of=started,
                 snapshots=snapshots if first else [],
-                events=entra_events(chunk.records),
-                pages=(directory.pages if first else []) + chunk.pages,
+                events=entra_events(_records(chunk.pages)),
+                pages=(directory.pages if first else []) + chunk.provenance,
                 cursor=chunk.cursor,
                 notes=notes if first else [],
             )
@@ -164,53 +164,14 @@ def iter_entra_live(
             c.close()
 
 
-# ---------------------------------------------------------------------------- paging
+def _list(pager: NextLinkPager, url: str, *, optional: bool = False) -> Records:
+    """Every record of a listing, following `@odata.nextLink` verbatim until absent."""
+    return _records(pager.list_all(url, optional=optional))
 
 
-class _Pager:
-    """GETs Graph collection pages, numbering them and recording their provenance."""
-
-    def __init__(self, client: httpx.Client, source: str, count: int = 0):
-        self.client, self.source, self.count = client, source, count
-        self.pages: list[PageRecord] = []
-
-    def get(self, url: str, *, optional: bool = False) -> tuple[Records, str | None]:
-        """One page: its records (each named by the request) and its `@odata.nextLink`."""
-        self.count += 1
-        body, raw, response = get_json(
-            self.client, url, None, source=self.source, page=self.count, optional=optional
-        )
-        request = self._request(response.request.url)
-        value = body.get("value") if isinstance(body, dict) else None
-        nxt = body.get("@odata.nextLink") if isinstance(body, dict) else None
-        if not isinstance(value, list) or not (nxt is None or isinstance(nxt, str)):
-            raise BadResponse(
-                self.source,
-                "GET",
-                request.removeprefix("GET "),
-                "expected a Graph collection (an object with a `value` array)",
-                status=response.status_code,
-                page=self.count,
-            )
-        if nxt is not None and nxt == str(response.request.url):
-            raise BadResponse(self.source, "GET", request.removeprefix("GET "),
-                              "@odata.nextLink points at the same page", page=self.count)  # fmt: skip
-        self.pages.append(PageRecord(request, hashlib.sha256(raw).hexdigest(), len(value)))
-        return entra_records(value, f"{request} (page {self.count})"), nxt
-
-    def list_all(self, url: str, *, optional: bool = False) -> Records:
-        """Every record of a listing, following `@odata.nextLink` verbatim until absent."""
-        out: Records = []
-        nxt: str | None = url
-        while nxt is not None:
-            records, nxt = self.get(nxt, optional=optional)
-            out.extend(records)
-        return out
-
-    def _request(self, url: httpx.URL | str) -> str:
-        parts = urlsplit(redact_url(url))
-        text = f"GET {parts.path}" + (f"?{parts.query}" if parts.query else "")
-        return self.client.scrub(text) if isinstance(self.client, SourceClient) else text
+def _records(pages: list[Page]) -> Records:
+    """The records of pages, each named by its request and page number."""
+    return [r for p in pages for r in entra_records(p.items, p.where)]
 
 
 def _query(path: str, **params: str) -> str:
@@ -221,34 +182,36 @@ def _query(path: str, **params: str) -> str:
 # ---------------------------------------------------------------------------- snapshots
 
 
-def _desired_state(pager: _Pager, notes: list[str]) -> list[Snapshot]:
+def _desired_state(pager: NextLinkPager, notes: list[str]) -> list[Snapshot]:
     """Users, groups and members (required), then service principals and assignments."""
     top = str(LIST_TOP)
     try:
-        users = pager.list_all(
-            _query("/v1.0/users", select=_USER_FIELDS + ",signInActivity", top=top), optional=True
+        users = _list(
+            pager,
+            _query("/v1.0/users", select=_USER_FIELDS + ",signInActivity", top=top),
+            optional=True,
         )
     except Unavailable as e:
         notes.append(f"signInActivity unavailable ({e.problem}): last logins are unknown")
-        users = pager.list_all(_query("/v1.0/users", select=_USER_FIELDS, top=top))
+        users = _list(pager, _query("/v1.0/users", select=_USER_FIELDS, top=top))
     deleted: Records | None = None
     try:
-        deleted = pager.list_all(
+        deleted = _list(pager,
             _query("/v1.0/directory/deletedItems/microsoft.graph.user", select=_USER_FIELDS
                    + ",deletedDateTime", top=top), optional=True
         )  # fmt: skip
     except Unavailable as e:
         notes.append(f"deleted users unavailable ({e.problem}): soft-deleted users look gone")
-    groups = pager.list_all(_query("/v1.0/groups", select=_GROUP_FIELDS, top=top))
+    groups = _list(pager, _query("/v1.0/groups", select=_GROUP_FIELDS, top=top))
     members: dict[str, Records] = {}
     for _, _, group in groups:
         gid = str(group.get("id") or "")
         if gid:
             path = f"/v1.0/groups/{quote(gid, safe='')}/members"
-            members[gid] = pager.list_all(_query(path, select="id,userPrincipalName", top=top))
+            members[gid] = _list(pager, _query(path, select="id,userPrincipalName", top=top))
     sps: Records | None = None
     try:
-        sps = pager.list_all(_query("/v1.0/servicePrincipals", top=top), optional=True)
+        sps = _list(pager, _query("/v1.0/servicePrincipals", top=top), optional=True)
     except Unavailable as e:
         notes.append(f"servicePrincipals unavailable ({e.problem}): no apps or assignments")
     assigned: Records | None = None if sps is None else []
@@ -259,7 +222,7 @@ def _desired_state(pager: _Pager, notes: list[str]) -> list[Snapshot]:
             continue
         path = f"/v1.0/servicePrincipals/{quote(spid, safe='')}/appRoleAssignedTo"
         try:
-            found = pager.list_all(_query(path, top=top), optional=True)
+            found = _list(pager, _query(path, top=top), optional=True)
         except Unavailable as e:
             missing.append(f"{sp.get('displayName') or spid} ({e.problem})")
             continue
@@ -310,35 +273,27 @@ def _log_start(
     return since
 
 
-@dataclass
-class _Chunk:
-    cursor: str
-    records: Records = field(default_factory=list)
-    pages: list[PageRecord] = field(default_factory=list)
+class _LogSteps:
+    """Graph's provisioning log ends without a nextLink. The cursor is the newest activity
+    read; pages newest-first leave older entries unread, so then only the end may move it."""
 
+    def __init__(self, start: datetime):
+        self.start, self.newest, self.previous, self.ascending = start, start, None, True
 
-def _log_chunks(pager: _Pager, start: datetime, max_pages: int) -> Iterator[_Chunk]:
-    """Log pages until no nextLink, in chunks of at most `max_pages`, each with its cursor."""
-    after = _rfc3339(start - timedelta(microseconds=1))
-    url: str | None = _query(PROVISIONING, filter=f"activityDateTime gt {after}")
-    newest, previous, ascending = start, None, True
-    chunk = _Chunk(cursor=_rfc3339(start))
-    while url is not None:
-        pager.pages = []
-        records, url = pager.get(url)
-        for where, i, rec in records:
+    def __call__(self, page: Page) -> LogStep:
+        for where, i, rec in entra_records(page.items, page.where):
             at = _activity(rec, where, i)
             if at is None:
                 continue
-            ascending = ascending and (previous is None or at >= previous)
-            previous, newest = at, max(newest, at)
-        chunk.records.extend(records)
-        chunk.pages.extend(pager.pages)
-        if url is None or len(chunk.pages) >= max_pages:
-            # Newest-first pages leave older entries unread: only the end may move the cursor.
-            chunk.cursor = _rfc3339(newest if ascending or url is None else start)
-            yield chunk
-            chunk = _Chunk(cursor=chunk.cursor)
+            self.ascending = self.ascending and (self.previous is None or at >= self.previous)
+            self.previous, self.newest = at, max(self.newest, at)
+        done = page.next is None
+        return LogStep(done, _rfc3339(self.newest if self.ascending or done else self.start))
+
+
+def _log_url(start: datetime) -> str:
+    after = _rfc3339(start - timedelta(microseconds=1))
+    return _query(PROVISIONING, filter=f"activityDateTime gt {after}")
 
 
 def _activity(rec: dict[str, Any], where: str, i: int) -> datetime | None:

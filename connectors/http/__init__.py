@@ -46,12 +46,38 @@ from connectors.http._exceptions import (
     Unavailable,
     Unreachable,
 )
+from connectors.http._paging import (
+    CountRefused,
+    Fetch,
+    IndexPager,
+    LinkHeaderPager,
+    ListedPage,
+    Listing,
+    ListingInconsistent,
+    LogChunk,
+    LogStep,
+    NextLinkPager,
+    Page,
+    log_chunks,
+)
 from connectors.http._policy import DEFAULT_TIMEOUT, USER_AGENT, check_url, is_loopback
 from connectors.http._redact import REDACTED, is_sensitive_name, redact_headers, redact_url
 from connectors.http._retry import HttpStats, RetryingTransport, RetryPolicy
 from connectors.http._secrets import Secrets, read_secret, secret_value
 
 __all__ = [
+    "CountRefused",
+    "Fetch",
+    "IndexPager",
+    "LinkHeaderPager",
+    "ListedPage",
+    "Listing",
+    "ListingInconsistent",
+    "LogChunk",
+    "LogStep",
+    "NextLinkPager",
+    "Page",
+    "log_chunks",
     "DEFAULT_TIMEOUT",
     "REDACTED",
     "USER_AGENT",

@@ -26,26 +26,17 @@ Rules the documents leave to us:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from connectors.http import (
-    BadResponse,
-    SourceClient,
-    Unavailable,
-    client_for,
-    get_json,
-    redact_url,
-)
+from connectors.http import LinkHeaderPager, LogStep, Page, Unavailable, client_for, log_chunks
 from connectors.okta.mapping import Records, okta_events, okta_records, okta_snapshots
 from connectors.okta.settings import OktaSettings
-from connectors.records import PageRecord, Snapshot, SourceBatch
+from connectors.records import Snapshot, SourceBatch
 from evidence.errors import ConfigError
 
 __all__ = ["read_okta_live", "iter_okta_live", "RETENTION", "LIST_LIMIT"]
@@ -101,22 +92,22 @@ def iter_okta_live(
     own = client is None
     if client is None:
         client = client_for(source, default_auth="ssws", base_url=source.url.rstrip("/"))
-    pager = _Pager(client, source.name)
+    pager = LinkHeaderPager(client, source.name)
     try:
         notes: list[str] = []
         snapshots = _desired_state(pager, min(page_limit, LIST_LIMIT), notes)
         first_pages, pager.pages = pager.pages, []
         url, params = _log_start(source, cursor, started, page_limit, notes)
         first = True
-        for chunk in _log_chunks(pager, url, params, max_pages_per_run):
+        for chunk in log_chunks(pager, url, params, max_pages_per_run, _log_step):
             yield SourceBatch(
                 source=source.name,
                 kind=source.kind,
                 tenant=source.tenant_key(),
                 as_of=started,
                 snapshots=snapshots if first else [],
-                events=okta_events(chunk.records),
-                pages=(first_pages if first else []) + chunk.pages,
+                events=okta_events(_records(chunk.pages)),
+                pages=(first_pages if first else []) + chunk.provenance,
                 cursor=chunk.cursor,
                 notes=(notes + chunk.notes) if first else chunk.notes,
             )
@@ -126,85 +117,37 @@ def iter_okta_live(
             client.close()
 
 
-# ---------------------------------------------------------------------------- paging
+def _list(
+    pager: LinkHeaderPager, path: str, params: dict[str, Any], *, optional: bool = False
+) -> Records:
+    """Every record of a listing (Link: rel="next" until there is none)."""
+    return _records(pager.list_all(path, params, optional=optional))
 
 
-class _Pager:
-    """GETs JSON-array pages, numbering them and recording their provenance."""
-
-    def __init__(self, client: httpx.Client, source: str):
-        self.client, self.source = client, source
-        self.count = 0
-        self.pages: list[PageRecord] = []
-
-    def get(
-        self, url: str, params: dict[str, Any] | None, *, optional: bool = False
-    ) -> tuple[Records, httpx.Response]:
-        """One page: its records (each named by the request) and the response."""
-        self.count += 1
-        body, raw, response = get_json(
-            self.client, url, params, source=self.source, page=self.count, optional=optional
-        )
-        request = self._request(response.request.url)
-        if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
-            raise BadResponse(
-                self.source,
-                "GET",
-                request.removeprefix("GET "),
-                "expected a JSON array of objects",
-                status=response.status_code,
-                page=self.count,
-            )
-        self.pages.append(PageRecord(request, hashlib.sha256(raw).hexdigest(), len(body)))
-        return okta_records(body, f"{request} (page {self.count})"), response
-
-    def list_all(self, path: str, params: dict[str, Any], *, optional: bool = False) -> Records:
-        """Every record of a listing, following `Link: rel="next"` until there is none."""
-        out: Records = []
-        url: str | None = path
-        query: dict[str, Any] | None = params
-        while url is not None:
-            records, response = self.get(url, query, optional=optional)
-            out.extend(records)
-            nxt = _next_link(response)
-            if nxt is not None and nxt == str(response.request.url):
-                raise BadResponse(
-                    self.source, "GET", self._request(nxt), "next link points at the same page"
-                )
-            url, query = nxt, None
-        return out
-
-    def _request(self, url: httpx.URL | str) -> str:
-        parts = urlsplit(redact_url(url))
-        text = f"GET {parts.path}" + (f"?{parts.query}" if parts.query else "")
-        return self.client.scrub(text) if isinstance(self.client, SourceClient) else text
-
-
-def _next_link(response: httpx.Response) -> str | None:
-    return (response.links.get("next") or {}).get("url")
+def _records(pages: list[Page]) -> Records:
+    """The records of pages, each named by its request and page number."""
+    return [r for p in pages for r in okta_records(p.items, p.where)]
 
 
 # ---------------------------------------------------------------------------- snapshots
 
 
-def _desired_state(pager: _Pager, limit: int, notes: list[str]) -> list[Snapshot]:
+def _desired_state(pager: LinkHeaderPager, limit: int, notes: list[str]) -> list[Snapshot]:
     """Users, groups and members (required), then apps, app users and push (optional)."""
-    users = pager.list_all("/api/v1/users", {"limit": limit})
-    users += pager.list_all(
-        "/api/v1/users", {"limit": limit, "filter": 'status eq "DEPROVISIONED"'}
-    )
-    groups = pager.list_all("/api/v1/groups", {"limit": limit})
+    users = _list(pager, "/api/v1/users", {"limit": limit})
+    users += _list(pager, "/api/v1/users", {"limit": limit, "filter": 'status eq "DEPROVISIONED"'})
+    groups = _list(pager, "/api/v1/groups", {"limit": limit})
     members: dict[str, Records] = {}
     for _, _, group in groups:
         gid = str(group.get("id") or "")
         if gid:
             path = f"/api/v1/groups/{quote(gid, safe='')}/users"
-            members[gid] = pager.list_all(path, {"limit": limit})
+            members[gid] = _list(pager, path, {"limit": limit})
     apps: Records | None = None
     assigned: dict[str, Records] = {}
     pushes: dict[str, Records] = {}
     try:
-        apps = pager.list_all("/api/v1/apps", {"limit": limit}, optional=True)
+        apps = _list(pager, "/api/v1/apps", {"limit": limit}, optional=True)
     except Unavailable as e:
         notes.append(f"apps unavailable ({e.problem}): no apps, assignments or group push")
     missing: dict[str, list[str]] = {"app users": [], "group push mappings": []}
@@ -214,13 +157,11 @@ def _desired_state(pager: _Pager, limit: int, notes: list[str]) -> list[Snapshot
             continue
         label, base = str(app.get("label") or app_id), f"/api/v1/apps/{quote(app_id, safe='')}"
         try:
-            assigned[app_id] = pager.list_all(f"{base}/users", {"limit": limit}, optional=True)
+            assigned[app_id] = _list(pager, f"{base}/users", {"limit": limit}, optional=True)
         except Unavailable as e:
             missing["app users"].append(f"{label} ({e.problem})")
         try:
-            mappings = pager.list_all(
-                f"{base}/group-push/mappings", {"limit": limit}, optional=True
-            )
+            mappings = _list(pager, f"{base}/group-push/mappings", {"limit": limit}, optional=True)
         except Unavailable as e:
             missing["group push mappings"].append(f"{label} ({e.problem})")
             continue
@@ -263,40 +204,13 @@ def _log_start(
     return LOGS, {"since": _rfc3339(since), "limit": limit}
 
 
-@dataclass
-class _Chunk:
-    cursor: str
-    records: Records = field(default_factory=list)
-    pages: list[PageRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def _log_chunks(
-    pager: _Pager,
-    url: str,
-    params: dict[str, Any] | None,
-    max_pages: int,
-) -> Iterator[_Chunk]:
-    """Log pages until an empty one, in chunks of at most `max_pages`, each with its cursor."""
-    chunk = _Chunk(cursor=url)
-    query = params
-    while True:
-        pager.pages = []
-        records, response = pager.get(url, query)
-        chunk.records.extend(records)
-        chunk.pages.extend(pager.pages)
-        nxt = _next_link(response)
-        done = not records
-        if nxt is None:
-            # Okta always sends `next` in polling mode; without one, re-read this page later.
-            nxt, done = str(response.request.url), True
-            chunk.notes.append(
-                f"System Log page {pager.count} had no next link; the next sync re-reads it"
-            )
-        chunk.cursor = nxt
-        if done or len(chunk.pages) >= max_pages:
-            yield chunk
-            chunk = _Chunk(cursor=nxt)
-        if done:
-            return
-        url, query = nxt, None
+def _log_step(page: Page) -> LogStep:
+    """Okta's log ends at an empty page; its cursor is the next link, kept verbatim."""
+    if page.next is None:
+        # Okta always sends `next` in polling mode; without one, re-read this page later.
+        return LogStep(
+            True,
+            page.url,
+            f"System Log page {page.number} had no next link; the next sync re-reads it",
+        )
+    return LogStep(not page.items, page.next)

@@ -14,6 +14,7 @@ not listed; the next full sync settles group membership.
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,7 +25,11 @@ from urllib.parse import urlencode
 
 from connectors.http import (
     BadResponse,
+    CountRefused,
     HttpStats,
+    IndexPager,
+    Listing,
+    ListingInconsistent,
     NotFound,
     SourceHTTPError,
     Unavailable,
@@ -33,7 +38,6 @@ from connectors.http import (
 )
 from connectors.records import PageRecord, SourceBatch
 from connectors.scim.export import read_scim_export
-from connectors.scim.paging import CountRefused, Listing, ListingInconsistent, list_all
 from connectors.scim.settings import ScimSettings
 from evidence.errors import ConfigError
 
@@ -80,7 +84,6 @@ def read_scim_live(
         spc, raw, _ = get_json(client, "ServiceProviderConfig", source=source.name, page=0)
         pages.append(PageRecord(_request("ServiceProviderConfig", {}), _sha(raw), 1, None))
         filters = bool(isinstance(spc, dict) and (spc.get("filter") or {}).get("supported"))
-        page_size = source.page_size
         counter = [0]
 
         def fetch(endpoint: str, params: dict[str, Any], first: bool) -> tuple[Any, bytes]:
@@ -117,11 +120,12 @@ def read_scim_live(
             since = delta_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             extra["filter"] = f'meta.lastModified gt "{since}"'
         try:
-            users = list_all(fetch, "Users", page_size=page_size, extra=extra)
+            pager = IndexPager(fetch, page_size=source.page_size)
+            users = pager.list_all("Users", extra)
             groups: Listing | None = None
             if not delta:
                 try:
-                    groups = list_all(fetch, "Groups", page_size=page_size)
+                    groups = pager.list_all("Groups")
                 except (NotFound, Unavailable):
                     groups = None  # a server without groups: the account listing still stands
         except ListingInconsistent as e:
@@ -143,8 +147,6 @@ def read_scim_live(
                         )
                     )
             if extra_users:
-                import json
-
                 doc = {"Resources": extra_users}
                 (folder / "Users-zz-confirmed.json").write_text(json.dumps(doc))
             parsed = read_scim_export(source.model_copy(update={"path": folder, "as_of": started}))
