@@ -11,20 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors.okta import okta_action
-from evidence.siem import ecs
+from evidence.siem.mappings import ecs
 from evidence.store.db import open_store
-
-REFERENCE = Path("/work/shared/reference-data/elastic-okta")
-INGESTED = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-_INSERT = """
-INSERT INTO events VALUES (
-    $event_id, $seq, 1, $source, $native_id, $native_type, $occurred_at, $ingested_at,
-    $action, $outcome, $actor, $person_id, $app, $account_id, $entitlement,
-    $details::JSON, $inferred, $raw::JSON, $event_hash
-)
-"""
+from tests.siem_builders import REFERENCE, add_event, load_okta, reference
 
 # ECS 8.11 fields these documents may carry (besides scim_evidence.*), checked leaf by leaf.
 ECS_FIELDS = set(
@@ -37,36 +26,6 @@ ECS_FIELDS = set(
     rule.id rule.name rule.category rule.ruleset
     """.split()
 )
-
-
-def add_event(con: duckdb.DuckDBPyConnection, seq: int, **cols: Any) -> str:
-    """Insert one events row; unspecified columns get plain defaults. Returns its event_id."""
-    row: dict[str, Any] = {
-        "event_id": hashlib.sha256(f"event-{seq}".encode()).hexdigest(),
-        "seq": seq,
-        "source": "hr",
-        "native_id": None,
-        "native_type": None,
-        "occurred_at": datetime(2024, 2, 1, 9, 30, tzinfo=UTC),
-        "ingested_at": INGESTED,
-        "action": "hr.move",
-        "outcome": None,
-        "actor": None,
-        "person_id": None,
-        "app": None,
-        "account_id": None,
-        "entitlement": None,
-        "details": None,
-        "inferred": False,
-        "raw": None,
-        "event_hash": hashlib.sha256(f"hash-{seq}".encode()).hexdigest(),
-    }
-    row.update(cols)
-    for key in ("details", "raw"):
-        if row[key] is not None and not isinstance(row[key], str):
-            row[key] = json.dumps(row[key])
-    con.execute(_INSERT, row)
-    return row["event_id"]
 
 
 def docs_by_id(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
@@ -297,50 +256,11 @@ _COMPARED = """
 """.split()
 
 
-def _reference(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Elastic's test input records and its expected documents, one for one."""
-    path, expected = REFERENCE / name, REFERENCE / f"{name}-expected.json"
-    if not (path.exists() and expected.exists()):
-        pytest.skip(f"{path} not present")
-    if name.endswith(".json"):
-        # Each message may hold several records; Elastic's json processor reads the first.
-        messages = json.loads(path.read_text())["events"]
-        records = [json.loads(m["message"].splitlines()[0]) for m in messages]
-    else:
-        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return records, json.loads(expected.read_text())["expected"]
-
-
-def _load_okta(con: duckdb.DuckDBPyConnection, records: list[dict[str, Any]]) -> list[str]:
-    ids = []
-    for i, rec in enumerate(records, start=1):
-        published = datetime.fromisoformat(rec["published"].replace("Z", "+00:00"))
-        targets = rec.get("target") or []
-        person = next((t["id"] for t in targets if t.get("type") == "User"), None)
-        ids.append(
-            add_event(
-                con,
-                i,
-                source="okta",
-                native_id=rec["uuid"],
-                native_type=rec["eventType"],
-                occurred_at=published,
-                action=okta_action(rec["eventType"]),
-                outcome=(rec.get("outcome") or {}).get("result"),
-                actor=(rec.get("actor") or {}).get("alternateId"),
-                person_id=person,
-                details={"displayMessage": rec.get("displayMessage")},
-                raw=rec,
-            )
-        )
-    return ids
-
-
 def test_okta_agrees_with_elastic(con: duckdb.DuckDBPyConnection) -> None:
     """Elastic's ECS 8.11.0 pipeline output for the same System Log records."""
-    records, expected = _reference("test-okta-system-events.log")
+    records, expected = reference("test-okta-system-events.log")
     assert len(records) == len(expected)
-    ids = _load_okta(con, records)
+    ids = load_okta(con, records)
     docs = docs_by_id(con)
     compared = 0
     for i, (eid, theirs) in enumerate(zip(ids, expected, strict=True)):
@@ -362,9 +282,9 @@ _REVISED_IN_8_11 = {"ecs.version", "user.name", "related.user", "event.type"}
 
 
 def test_okta_agrees_with_elastic_older_revision(con: duckdb.DuckDBPyConnection) -> None:
-    records, expected = _reference("test-okta-system-events.json")
+    records, expected = reference("test-okta-system-events.json")
     assert len(records) == len(expected)
-    ids = _load_okta(con, records)
+    ids = load_okta(con, records)
     docs = docs_by_id(con)
     for i, (eid, theirs) in enumerate(zip(ids, expected, strict=True)):
         ours, flat, want = docs[eid], leaves(docs[eid]), leaves(theirs)
@@ -378,7 +298,7 @@ def test_okta_agrees_with_elastic_older_revision(con: duckdb.DuckDBPyConnection)
 
 def test_only_ecs_fields_and_no_nulls(con: duckdb.DuckDBPyConnection) -> None:
     if (REFERENCE / "test-okta-system-events.log").exists():
-        _load_okta(con, _reference("test-okta-system-events.log")[0])
+        load_okta(con, reference("test-okta-system-events.log")[0])
     add_event(con, 1001, action="hr.hire", person_id="E1", raw={"a": None})
     add_event(con, 1002, action="group.member.remove", entitlement="g", account_id="7")
     add_event(

@@ -30,16 +30,17 @@ from typer.testing import CliRunner
 from evidence.cli.main import app
 from evidence.config import SinkConfig, load_config
 from evidence.errors import ConfigError, SinkError
-from evidence.siem import ecs, es_template
-from evidence.siem import elasticsearch as es_sink_module
-from evidence.siem.elasticsearch import ElasticsearchSink, classify, open_elasticsearch
 from evidence.siem.forwarder import ForwardResult, forward, open_sink
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.mappings import ecs
+from evidence.siem.sinks import elasticsearch as es_sink_module
+from evidence.siem.sinks import es_template
+from evidence.siem.sinks.base import Doc, SendResult
+from evidence.siem.sinks.elasticsearch import ElasticsearchSink, classify, open_elasticsearch
 from evidence.store.db import open_store
 from tests.conftest import detected_tenant
 from tests.es.node import EsProcess
 from tests.servers.stub_http import free_port
-from tests.test_forwarder_ndjson import add_events
+from tests.siem_builders import add_events
 
 
 @pytest.fixture(scope="module")
@@ -205,9 +206,10 @@ def test_the_demo_tenant_lands_exactly_once(
     assert src["scim_evidence"]["details"] == details
     assert hit["fields"]["event.severity"] == [ecs.SEVERITY[details["severity"]]]
     seen = datetime.fromisoformat(details["first_seen_at"])
-    assert src["scim_evidence"]["finding"]["first_seen_at"] == seen.astimezone(UTC).strftime(
-        "%Y-%m-%dT%H:%M:%S.%f"
-    )[:-3] + "Z"
+    assert (
+        src["scim_evidence"]["finding"]["first_seen_at"]
+        == seen.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    )
     first_seen = hit["fields"]["scim_evidence.finding.first_seen_at"][0]
     assert millis(datetime.fromisoformat(first_seen)) == millis(seen)
     found = es.count(index=stream, query={"term": {"scim_evidence.details.kind": details["kind"]}})

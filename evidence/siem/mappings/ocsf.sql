@@ -51,7 +51,7 @@ picked AS (
 classed AS (
     SELECT
         p.*,
-        -- An Okta type with an exact OCSF activity wins over its (unmapped) canonical action;
+        -- An Okta type with an exact OCSF activity wins over its (unmapped) canonical action,
         -- an Okta family prefix only over the catch-all. A list lookup, not a join: two
         -- matching prefixes must not turn one event into two rows.
         coalesce(ot.cls, a.cls, CASE WHEN p.is_okta THEN list_filter($okta_prefixes,

@@ -28,13 +28,21 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from evidence.siem.sinks import Doc, json_path, query_docs
+from evidence.siem.mappings.docs import json_path, query_docs
+from evidence.siem.sinks.base import Doc
 from evidence.sql import load_sql
 
 __all__ = [
     "asset_documents",
     "asset_seq_of",
-    "event_id_of","ECS_VERSION", "ACTIONS", "OKTA_EVENT_TYPES", "SEVERITY", "EcsClass", "documents"]
+    "event_id_of",
+    "ECS_VERSION",
+    "ACTIONS",
+    "OKTA_EVENT_TYPES",
+    "SEVERITY",
+    "EcsClass",
+    "documents",
+]
 
 ECS_VERSION = "8.11.0"
 
@@ -120,7 +128,7 @@ OKTA_EVENT_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # Elastic Security's detection rules, so our alerts sort alongside theirs.
 SEVERITY: dict[str, int] = {"info": 0, "low": 21, "medium": 47, "high": 73, "critical": 99}
 
-_SQL = load_sql("evidence.siem", "ecs.sql")
+_SQL = load_sql("evidence.siem.mappings", "ecs.sql")
 
 
 def _params(after_seq: int, limit: int) -> dict[str, Any]:
@@ -152,7 +160,7 @@ def event_id_of(body: str) -> str | None:
     return json_path(body, ("scim_evidence", "event_id"))
 
 
-_ASSETS_SQL = load_sql("evidence.siem", "ecs_assets.sql")
+_ASSETS_SQL = load_sql("evidence.siem.mappings", "ecs_assets.sql")
 # An account version's document id: a digest of its key, the same in every store holding it.
 _ASSET_ID = """CREATE OR REPLACE TEMP MACRO scim_asset_id(source, app, account_id, valid_from) AS
     sha256(concat_ws(chr(31), 'account', source, app, account_id,

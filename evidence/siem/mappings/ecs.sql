@@ -98,7 +98,7 @@ fields AS (
 related AS (
     SELECT
         f.*,
-        -- Okta: Elastic's order (actor display name, target display name, actor login);
+        -- Okta: Elastic's order (actor display name, target display name, actor login),
         -- elsewhere every user identifier the event names.
         CASE WHEN f.is_okta THEN [f.user_full_name, f.target_full_name, f.user_name]
             ELSE [f.user_name, f.target_name, f.account_id, f.person_id] END AS rel_all
@@ -129,7 +129,7 @@ objects AS (
 core AS (
     SELECT
         seq, event_id, details, raw,
-        -- merge-patching onto {} drops every null member, as Elastic's pipeline drops nulls;
+        -- merge-patching onto {} drops every null member, as Elastic's pipeline drops nulls,
         -- empty objects are avoided above by building them only when they have content.
         CAST(json_merge_patch('{}', json_object(
             '@timestamp', ts,
