@@ -58,6 +58,38 @@ def add_event(con: duckdb.DuckDBPyConnection, seq: int, **cols: Any) -> str:
     return row["event_id"]
 
 
+# An Entra provisioning record as Microsoft Graph returns it (provisioningObjectSummary).
+ENTRA_RECORD: dict[str, Any] = {
+    "id": "prov-1",
+    "activityDateTime": "2024-05-01T10:00:00.1234567Z",
+    "tenantId": "tenant-1",
+    "jobId": "SlackOutDelta.tenant1.job1",
+    "cycleId": "cycle-1",
+    "changeId": "change-1",
+    "action": "Create",
+    "provisioningAction": "create",
+    "durationInMilliseconds": 1234,
+    "initiatedBy": {
+        "id": "",
+        "displayName": "Azure AD Provisioning Service",
+        "initiatorType": "system",
+    },
+    "servicePrincipal": {"id": "sp-1", "displayName": "Slack"},
+    "sourceSystem": {"id": "src-1", "displayName": "Azure Active Directory", "details": None},
+    "targetSystem": {"id": "tgt-1", "displayName": "Slack", "details": None},
+    "sourceIdentity": {
+        "id": "user-1",
+        "displayName": "Alice",
+        "identityType": "User",
+        "details": None,
+    },
+    "targetIdentity": {"id": "", "displayName": "", "identityType": "User", "details": None},
+    "provisioningStatusInfo": {"status": "success", "errorInformation": None},
+    "provisioningSteps": [],
+    "modifiedProperties": [],
+}
+
+
 def reference(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Elastic's test input records and its expected documents, one for one."""
     path, expected = REFERENCE / name, REFERENCE / f"{name}-expected.json"

@@ -44,10 +44,10 @@ _BASE = set(
     metadata raw_data unmapped""".split()
 )
 ALLOWED = {
-    3001: _BASE | {"actor", "user"},
-    3002: _BASE | {"actor", "user"},
-    3005: _BASE | {"actor", "user", "privileges", "resources"},
-    3006: _BASE | {"actor", "user", "group", "privileges"},
+    3001: _BASE | {"actor", "user", "src_endpoint", "http_request"},
+    3002: _BASE | {"actor", "user", "src_endpoint", "http_request"},
+    3005: _BASE | {"actor", "user", "privileges", "resources", "src_endpoint", "http_request"},
+    3006: _BASE | {"actor", "user", "group", "privileges", "src_endpoint", "http_request"},
     2004: _BASE | {"finding_info", "resources"},
 }
 REQUIRED = {3001: {"user"}, 3002: {"user"}, 3005: {"user"}, 3006: {"group"}, 2004: {"finding_info"}}
@@ -357,6 +357,30 @@ def test_okta_sign_in_without_target_uses_actor(con: duckdb.DuckDBPyConnection) 
         == {"uid": "00uadmin1", "name": "admin@example.com", "full_name": "Ada Admin"}
     )
     assert "group" not in doc
+    assert "src_endpoint" not in doc and "http_request" not in doc
+
+
+def test_okta_client_is_the_source_endpoint(con: duckdb.DuckDBPyConnection) -> None:
+    client = {
+        "ipAddress": "81.2.69.144",
+        "userAgent": {"rawUserAgent": "curl/8.5.0", "os": "Unknown", "browser": "UNKNOWN"},
+        "geographicalContext": {
+            "city": "Lyon",
+            "state": "Auvergne-Rhone-Alpes",
+            "country": "France",
+            "postalCode": "69001",
+            "geolocation": {"lat": 45.76, "lon": 4.83},
+        },
+    }
+    add_okta(con, 8, OKTA_RECORD | {"eventType": "user.session.start", "client": client})
+    doc = docs_by_id(con)[eid(8)]
+    assert doc["src_endpoint"] == {
+        "ip": "81.2.69.144",
+        "location": {"city": "Lyon", "postal_code": "69001", "lat": 45.76, "long": 4.83},
+    }
+    assert doc["http_request"] == {"user_agent": "curl/8.5.0"}
+    add_okta(con, 9, OKTA_RECORD | {"uuid": "u-9", "client": {"ipAddress": "null"}})
+    assert "src_endpoint" not in docs_by_id(con)[eid(9)]
 
 
 def test_finding_open(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,7 +12,13 @@ Only ECS fields plus our namespaced `scim_evidence.*`. Per event:
   `event.id` = uuid, `event.outcome` from outcome.result, `user.*` = the actor (plus
   `user.id`), `user.target.{id,full_name}` = first target of type User,
   `user.target.group.{id,name}` = first UserGroup, `related.user` in Elastic's order,
-  `message` = displayMessage.
+  `message` = displayMessage; the network context as that pipeline maps it: `source.ip` and
+  `client.ip` (real addresses only), `related.ip`, `source.user.*`/`client.user.*` (the
+  actor), `client.geo.*` from geographicalContext, `client.domain`,
+  `client.as.organization.name`, `user_agent.original`, and Okta's own fields under `okta.*`.
+  `source.geo.*` and the parsed `user_agent.*` are left to the user's ingest pipeline.
+- Entra provisioning records (raw has `jobId` and `provisioningAction`): Elastic's
+  `azure.provisioning.properties.*` names for the Graph record's fields.
 - Other sources: `event.action` = canonical action, `event.id` = event_id, `user.name` =
   actor, `user.target.id` = account_id, else person_id; group membership puts the group in
   `group.name` and `user.target.group.name`.

@@ -1,3 +1,4 @@
+-- include: batch.sql macros
 -- ECS 8.11 documents for the events after a sink's cursor, one compact JSON text each, in seq
 -- order. Mapping tables come in as parameters ($actions, $okta_types, $severities) so that the
 -- data lives in ecs.py and no value is ever spliced into this text.
@@ -5,7 +6,10 @@
 -- Okta System Log records (raw has `uuid` and `eventType`) are mapped as Elastic's Okta
 -- integration maps them (user.* = actor, user.target.* = first target of type User,
 -- user.target.group.* = first UserGroup, related.user in its order), so both agree in a SIEM
--- that holds both. Other sources map from the canonical columns.
+-- that holds both, with the client's network context (source.*, client.*, user_agent.*) and
+-- Okta's own fields under okta.*; Entra provisioning records (raw has `jobId` and
+-- `provisioningAction`) add Elastic's azure.provisioning.properties.*. Other sources map from
+-- the canonical columns. The batch and the network context come from batch.sql.
 WITH actions AS (
     SELECT unnest($actions, recursive := true)
 ),
@@ -15,52 +19,62 @@ okta_types AS (
 severities AS (
     SELECT unnest($severities, recursive := true)
 ),
-batch AS (
-    SELECT * FROM events WHERE seq > $after ORDER BY seq LIMIT $limit
-),
-shaped AS (
-    -- One parse of raw and of details per event: every `->>` would parse them again.
+-- include: batch.sql batch
+-- include: batch.sql network
+vendor AS (
+    -- The vendor's own fields, as JSON values, each record parsed once.
     SELECT
-        b.*,
-        json_extract_string(b.raw, ['$.uuid', '$.eventType', '$.outcome.result',
-            '$.displayMessage', '$.actor.id', '$.actor.alternateId', '$.actor.displayName'])
-            AS r,
-        b.action LIKE 'finding.%' AS is_finding
-    FROM batch b
+        n.*,
+        CASE WHEN n.is_okta THEN json_extract(n.raw, ['$.displayMessage', '$.outcome.reason',
+            '$.outcome.result', '$.actor.id', '$.actor.alternateId', '$.actor.displayName',
+            '$.actor.type', '$.client.device', '$.client.id', '$.client.zone',
+            '$.client.userAgent.browser', '$.client.userAgent.os',
+            '$.authenticationContext.authenticationProvider',
+            '$.authenticationContext.authenticationStep',
+            '$.authenticationContext.credentialProvider',
+            '$.authenticationContext.credentialType',
+            '$.authenticationContext.externalSessionId', '$.authenticationContext.interface',
+            '$.authenticationContext.rootSessionId', '$.securityContext.asNumber',
+            '$.securityContext.asOrg', '$.securityContext.domain', '$.securityContext.isProxy',
+            '$.securityContext.isp', '$.debugContext.debugData',
+            '$.debugContext.debugData.requestId', '$.debugContext.debugData.requestUri',
+            '$.debugContext.debugData.url', '$.debugContext.debugData.threatSuspected',
+            '$.debugContext.debugData.deviceFingerprint', '$.debugContext.debugData.dtHash',
+            '$.debugContext.debugData.factor', '$.transaction.id', '$.transaction.type',
+            '$.uuid', '$.eventType']) END AS ov,
+        json_extract_string(n.raw, ['$.jobId', '$.provisioningAction']) AS az_key
+    FROM net n
 ),
-okta AS (
+entra AS (
     SELECT
-        s.*,
-        s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL AS is_okta,
-        CASE WHEN s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL
-            THEN CAST(json_extract(s.raw, '$.target') AS JSON[]) END AS targets,
-        CASE WHEN s.is_finding THEN json_extract_string(s.details, ['$.finding_id', '$.kind',
-            '$.subkind', '$.severity', '$.status', '$.rule', '$.account', '$.explanation',
-            '$.first_seen_at', '$.last_seen_at', '$.resolved_at']) END AS d,
-        CASE WHEN s.is_finding THEN json_extract(s.details, '$.controls') END AS controls
-    FROM shaped s
-),
-picked AS (
-    SELECT
-        o.*,
-        list_filter(o.targets, lambda t: lower(t->>'type') = 'user')[1] AS t_user,
-        list_filter(o.targets, lambda t: lower(t->>'type') = 'usergroup')[1] AS t_group
-    FROM okta o
+        v.* EXCLUDE (az_key),
+        CASE WHEN v.az_key[1] IS NOT NULL AND v.az_key[2] IS NOT NULL
+            THEN json_extract(v.raw, ['$.id', '$.activityDateTime', '$.tenantId', '$.jobId',
+                '$.cycleId', '$.changeId', '$.action', '$.provisioningAction',
+                '$.durationInMilliseconds', '$.initiatedBy.id', '$.initiatedBy.displayName',
+                '$.initiatedBy.initiatorType', '$.servicePrincipal.id',
+                '$.servicePrincipal.displayName', '$.sourceSystem.id',
+                '$.sourceSystem.displayName', '$.targetSystem.id', '$.targetSystem.displayName',
+                '$.sourceIdentity.id', '$.sourceIdentity.displayName',
+                '$.sourceIdentity.identityType', '$.targetIdentity.id',
+                '$.targetIdentity.displayName', '$.targetIdentity.identityType',
+                '$.provisioningStatusInfo.status']) END AS az
+    FROM vendor v
 ),
 fields AS (
     SELECT
         o.seq, o.event_id, o.source, o.native_type, o.action, o.app, o.account_id,
         o.person_id, o.entitlement, o.inferred, o.event_hash, o.is_okta, o.is_finding,
-        o.details, o.raw, o.d, o.controls,
+        o.details, o.raw, o.fd, o.controls, o.cl, o.ov, o.az,
         strftime(timezone('UTC', coalesce(o.occurred_at, o.ingested_at)),
             '%Y-%m-%dT%H:%M:%S.%gZ') AS ts,
         strftime(timezone('UTC', o.ingested_at), '%Y-%m-%dT%H:%M:%S.%gZ') AS ingested,
         CASE WHEN o.is_okta THEN o.native_id ELSE o.event_id END AS ev_id,
-        CASE WHEN o.is_okta THEN o.r[2] ELSE o.action END AS ev_action,
+        CASE WHEN o.is_okta THEN o.ok.event_type ELSE o.action END AS ev_action,
         -- Elastic's rule for Okta (SUCCESS/ALLOW, FAILURE/DENY, else unknown); our canonical
         -- outcome otherwise, left out when the source reports none.
         CASE
-            WHEN o.is_okta THEN CASE upper(o.r[3])
+            WHEN o.is_okta THEN CASE upper(o.ok.result)
                 WHEN 'SUCCESS' THEN 'success' WHEN 'ALLOW' THEN 'success'
                 WHEN 'FAILURE' THEN 'failure' WHEN 'DENY' THEN 'failure'
                 ELSE 'unknown' END
@@ -68,17 +82,17 @@ fields AS (
             WHEN o.outcome IS NOT NULL THEN 'unknown'
         END AS ev_outcome,
         CASE
-            WHEN o.is_okta THEN nullif(o.r[4], '')
-            WHEN o.is_finding THEN o.d[8]
+            WHEN o.is_okta THEN nullif(o.ok.message, '')
+            WHEN o.is_finding THEN o.fd.explanation
         END AS message,
-        CASE WHEN o.is_okta THEN nullif(o.r[5], '') END AS user_id,
-        CASE WHEN o.is_okta THEN nullif(o.r[6], '') ELSE o.actor END
+        CASE WHEN o.is_okta THEN nullif(o.ok.actor_id, '') END AS user_id,
+        CASE WHEN o.is_okta THEN nullif(o.ok.actor_login, '') ELSE o.actor END
             AS user_name,
-        CASE WHEN o.is_okta THEN nullif(o.r[7], '') END
+        CASE WHEN o.is_okta THEN nullif(o.ok.actor_name, '') END
             AS user_full_name,
         CASE WHEN o.is_okta THEN nullif(o.t_user->>'id', '')
             ELSE coalesce(o.account_id, o.person_id) END AS target_id,
-        CASE WHEN o.is_finding THEN o.d[7] END AS target_name,
+        CASE WHEN o.is_finding THEN o.fd.account END AS target_name,
         CASE WHEN o.is_okta THEN nullif(o.t_user->>'displayName', '') END AS target_full_name,
         CASE WHEN o.is_okta THEN nullif(o.t_group->>'id', '') END AS target_group_id,
         CASE
@@ -90,15 +104,15 @@ fields AS (
         CASE WHEN ot.event_type IS NOT NULL THEN ot.category ELSE a.category END AS category,
         CASE WHEN ot.event_type IS NOT NULL THEN ot.type ELSE a.type END AS ev_type,
         sv.score AS severity
-    FROM picked o
-    LEFT JOIN okta_types ot ON o.is_okta AND ot.event_type = o.r[2]
+    FROM entra o
+    LEFT JOIN okta_types ot ON o.is_okta AND ot.event_type = o.ok.event_type
     LEFT JOIN actions a ON a.action = o.action
-    LEFT JOIN severities sv ON o.is_finding AND sv.severity = lower(o.d[4])
+    LEFT JOIN severities sv ON o.is_finding AND sv.severity = lower(o.fd.severity)
 ),
 related AS (
     SELECT
         f.*,
-        -- Okta: Elastic's order (actor display name, target display name, actor login),
+        -- Okta: Elastic's order (actor display name, target display name, actor login), and
         -- elsewhere every user identifier the event names.
         CASE WHEN f.is_okta THEN [f.user_full_name, f.target_full_name, f.user_name]
             ELSE [f.user_name, f.target_name, f.account_id, f.person_id] END AS rel_all
@@ -126,11 +140,73 @@ objects AS (
         END AS target
     FROM parts p
 ),
+network AS (
+    -- Okta's client, as Elastic's Okta pipeline maps it: the actor and the client address
+    -- as both source.* and client.*, Okta's geography as client.geo.* (source.geo.* is the
+    -- user's GeoIP pipeline's), the raw user agent; Okta's own fields under okta.*.
+    SELECT
+        o.*,
+        CASE WHEN o.is_okta THEN scim_ip(o.cl[1]->>'$') END AS ip,
+        CASE WHEN o.is_okta THEN scim_obj(json_object('id', o.user_id, 'name', o.user_name,
+            'full_name', o.user_full_name)) END AS actor_user,
+        CASE WHEN o.is_okta THEN scim_obj(json_object(
+            'city_name', o.cl[3], 'region_name', o.cl[4], 'country_name', o.cl[5],
+            -- A geo_point needs both coordinates as numbers.
+            'location', CASE WHEN json_type(o.cl[7]) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                    AND json_type(o.cl[8]) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                THEN json_object('lat', o.cl[7], 'lon', o.cl[8]) END
+        )) END AS client_geo,
+        CASE WHEN o.is_okta THEN scim_obj(json_object(
+            'uuid', o.ov[35], 'event_type', o.ov[36], 'display_message', o.ov[1],
+            'transaction', scim_obj(json_object('id', o.ov[33], 'type', o.ov[34])),
+            'outcome', scim_obj(json_object('reason', o.ov[2], 'result', o.ov[3])),
+            'actor', scim_obj(json_object('id', o.ov[4], 'alternate_id', o.ov[5],
+                'display_name', o.ov[6], 'type', o.ov[7])),
+            'client', scim_obj(json_object('device', o.ov[8], 'id', o.ov[9],
+                'zone', o.ov[10], 'ip', scim_ip(o.cl[1]->>'$'),
+                'user_agent', scim_obj(json_object('browser', o.ov[11], 'os', o.ov[12],
+                    'raw_user_agent', o.cl[2])))),
+            'authentication_context', scim_obj(json_object(
+                'authentication_provider', o.ov[13], 'authentication_step', o.ov[14],
+                'credential_provider', o.ov[15], 'credential_type', o.ov[16],
+                'external_session_id', o.ov[17], 'interface', o.ov[18],
+                'root_session_id', o.ov[19])),
+            'security_context', scim_obj(json_object(
+                'as', scim_obj(json_object('number', o.ov[20],
+                    'organization', scim_obj(json_object('name', o.ov[21])))),
+                'domain', o.ov[22], 'is_proxy', o.ov[23], 'isp', o.ov[24])),
+            'debug_context', scim_obj(json_object('debug_data', scim_obj(json_object(
+                -- Every key, whatever its shape, as one field; the common ones by name.
+                'flattened', CASE WHEN json_type(o.ov[25]) = 'OBJECT' THEN scim_obj(o.ov[25]) END,
+                'request_id', o.ov[26], 'request_uri', o.ov[27], 'url', o.ov[28],
+                'threat_suspected', o.ov[29], 'device_fingerprint', o.ov[30],
+                'dt_hash', o.ov[31], 'factor', o.ov[32]))))
+        )) END AS okta,
+        -- Entra provisioning, named as Elastic's azure provisioning pipeline names the same
+        -- Graph fields (displayName → name, initiatorType → type).
+        CASE WHEN o.az IS NOT NULL THEN scim_obj(json_object('provisioning', json_object(
+            'properties', json_object(
+                'id', o.az[1], 'activity_datetime', o.az[2], 'tenant_id', o.az[3],
+                'job_id', o.az[4], 'cycle_id', o.az[5], 'change_id', o.az[6],
+                'action', o.az[7], 'provisioning_action', o.az[8], 'duration_ms', o.az[9],
+                'initiated_by', scim_obj(json_object('id', o.az[10], 'name', o.az[11],
+                    'type', o.az[12])),
+                'service_principal', scim_obj(json_object('id', o.az[13], 'name', o.az[14])),
+                'source_system', scim_obj(json_object('id', o.az[15], 'name', o.az[16])),
+                'target_system', scim_obj(json_object('id', o.az[17], 'name', o.az[18])),
+                'source_identity', scim_obj(json_object('id', o.az[19], 'name', o.az[20],
+                    'identity_type', o.az[21])),
+                'target_identity', scim_obj(json_object('id', o.az[22], 'name', o.az[23],
+                    'identity_type', o.az[24])),
+                'provisioning_status_info', scim_obj(json_object('status', o.az[25]))
+            )))) END AS azure
+    FROM objects o
+),
 core AS (
     SELECT
         seq, event_id, details, raw,
-        -- merge-patching onto {} drops every null member, as Elastic's pipeline drops nulls,
-        -- empty objects are avoided above by building them only when they have content.
+        -- merge-patching onto {} drops every null member, as Elastic's pipeline drops nulls
+        -- (empty objects are avoided by building them only when they have content).
         CAST(json_merge_patch('{}', json_object(
             '@timestamp', ts,
             'ecs', json_object('version', $ecs_version),
@@ -158,14 +234,22 @@ core AS (
                 THEN json_object('id', CASE WHEN target_group_name = group_name
                     THEN target_group_id END, 'name', group_name)
             END,
-            'related', CASE WHEN related_user IS NOT NULL
-                THEN json_object('user', related_user) END,
+            'related', CASE WHEN related_user IS NOT NULL OR ip IS NOT NULL
+                THEN json_object('ip', CASE WHEN ip IS NOT NULL THEN [ip] END,
+                    'user', related_user) END,
+            'source', scim_obj(json_object('ip', ip, 'domain', ov[22], 'user', actor_user)),
+            'client', scim_obj(json_object('ip', ip, 'domain', ov[22],
+                'as', scim_obj(json_object('organization', scim_obj(json_object('name', ov[21])))),
+                'geo', client_geo, 'user', actor_user)),
+            'user_agent', scim_obj(json_object('original', cl[2])),
             'rule', CASE WHEN is_finding THEN json_object(
-                'id', concat_ws('.', d[2], d[3]),
-                'name', coalesce(d[6], concat_ws('.', d[2], d[3])),
-                'category', d[2],
+                'id', concat_ws('.', fd.kind, fd.subkind),
+                'name', coalesce(fd.rule, concat_ws('.', fd.kind, fd.subkind)),
+                'category', fd.kind,
                 'ruleset', 'scim-evidence'
             ) END,
+            'okta', okta,
+            'azure', azure,
             -- Must stay last, and non-empty: details and raw are appended to it below.
             'scim_evidence', json_object(
                 'action', action,
@@ -178,24 +262,24 @@ core AS (
                 'entitlement', entitlement,
                 'inferred', inferred,
                 'finding', CASE WHEN is_finding THEN json_object(
-                    'id', d[1],
-                    'kind', d[2],
-                    'subkind', d[3],
-                    'severity', d[4],
-                    'status', d[5],
-                    'rule', d[6],
-                    'account', d[7],
+                    'id', fd.id,
+                    'kind', fd.kind,
+                    'subkind', fd.subkind,
+                    'severity', fd.severity,
+                    'status', fd.status,
+                    'rule', fd.rule,
+                    'account', fd.account,
                     'controls', controls,
-                    'first_seen_at', strftime(timezone('UTC', TRY_CAST(d[9] AS TIMESTAMPTZ)),
+                    'first_seen_at', strftime(timezone('UTC', TRY_CAST(fd.first_seen_at AS TIMESTAMPTZ)),
                         '%Y-%m-%dT%H:%M:%S.%gZ'),
-                    'last_seen_at', strftime(timezone('UTC', TRY_CAST(d[10] AS TIMESTAMPTZ)),
+                    'last_seen_at', strftime(timezone('UTC', TRY_CAST(fd.last_seen_at AS TIMESTAMPTZ)),
                         '%Y-%m-%dT%H:%M:%S.%gZ'),
-                    'resolved_at', strftime(timezone('UTC', TRY_CAST(d[11] AS TIMESTAMPTZ)),
+                    'resolved_at', strftime(timezone('UTC', TRY_CAST(fd.resolved_at AS TIMESTAMPTZ)),
                         '%Y-%m-%dT%H:%M:%S.%gZ')
                 ) END
             )
         )) AS VARCHAR) AS body
-    FROM objects
+    FROM network
 ),
 verbatim AS (
     SELECT

@@ -6,7 +6,13 @@ Types follow the ECS 8.11 definitions, with two portable substitutions: `message
 not every cluster has). The mapping is `dynamic: strict`, so a field added to ecs.sql but
 not here is refused loudly (a dead letter naming the field) instead of being stored
 unsearchable. The source's own record (`scim_evidence.raw`) and our details object are
-`flattened`: one field each, whatever their shape, so they can never hit the field limit.
+`flattened`: one field each, whatever their shape, so they can never hit the field limit;
+so is Okta's debugData (`okta.debug_context.debug_data.flattened`), as Elastic maps it.
+
+`source.geo.*`, `source.as.*` and the parsed `user_agent.*` fields are never written by us:
+they are mapped for the user's own ingest pipeline (GeoIP and user_agent processors, see the
+README), which fills them as Elastic's Okta integration does and must not meet a strict
+mapping that refuses them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ __all__ = ["FIELDS", "index_template", "mappings"]
 _KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
 _NAME: dict[str, Any] = {**_KEYWORD, "fields": {"text": {"type": "text"}}}
 _DATE: dict[str, Any] = {"type": "date"}
+_IP: dict[str, Any] = {"type": "ip"}
+_LONG: dict[str, Any] = {"type": "long"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
 # A leaf over Lucene's 32 KB term limit would refuse the whole document; past this many
 # characters a value stays in _source but is not indexed.
 _FLATTENED: dict[str, Any] = {"type": "flattened", "ignore_above": 8191}
@@ -50,10 +59,110 @@ FIELDS: dict[str, dict[str, Any]] = {
     "group.id": _KEYWORD,
     "group.name": _KEYWORD,
     "related.user": _KEYWORD,
+    "related.ip": _IP,
+    "source.ip": _IP,
+    "source.domain": _KEYWORD,
+    "source.user.id": _KEYWORD,
+    "source.user.name": _NAME,
+    "source.user.full_name": _NAME,
+    "source.geo.city_name": _KEYWORD,
+    "source.geo.continent_code": _KEYWORD,
+    "source.geo.continent_name": _KEYWORD,
+    "source.geo.country_iso_code": _KEYWORD,
+    "source.geo.country_name": _KEYWORD,
+    "source.geo.location": {"type": "geo_point"},
+    "source.geo.postal_code": _KEYWORD,
+    "source.geo.region_iso_code": _KEYWORD,
+    "source.geo.region_name": _KEYWORD,
+    "source.geo.timezone": _KEYWORD,
+    "source.as.number": _LONG,
+    "source.as.organization.name": _NAME,
+    "client.ip": _IP,
+    "client.domain": _KEYWORD,
+    "client.as.organization.name": _NAME,
+    "client.user.id": _KEYWORD,
+    "client.user.name": _NAME,
+    "client.user.full_name": _NAME,
+    "client.geo.city_name": _KEYWORD,
+    "client.geo.region_name": _KEYWORD,
+    "client.geo.country_name": _KEYWORD,
+    "client.geo.location": {"type": "geo_point"},
+    "user_agent.original": _NAME,
+    "user_agent.name": _KEYWORD,
+    "user_agent.version": _KEYWORD,
+    "user_agent.device.name": _KEYWORD,
+    "user_agent.os.name": _NAME,
+    "user_agent.os.full": _NAME,
+    "user_agent.os.version": _KEYWORD,
     "rule.id": _KEYWORD,
     "rule.name": _KEYWORD,
     "rule.category": _KEYWORD,
     "rule.ruleset": _KEYWORD,
+    # Okta's own fields, named and typed as Elastic's Okta integration maps them.
+    "okta.uuid": _KEYWORD,
+    "okta.event_type": _KEYWORD,
+    "okta.display_message": _KEYWORD,
+    "okta.transaction.id": _KEYWORD,
+    "okta.transaction.type": _KEYWORD,
+    "okta.outcome.reason": _KEYWORD,
+    "okta.outcome.result": _KEYWORD,
+    "okta.actor.id": _KEYWORD,
+    "okta.actor.alternate_id": _KEYWORD,
+    "okta.actor.display_name": _KEYWORD,
+    "okta.actor.type": _KEYWORD,
+    "okta.client.device": _KEYWORD,
+    "okta.client.id": _KEYWORD,
+    "okta.client.ip": _IP,
+    "okta.client.zone": _KEYWORD,
+    "okta.client.user_agent.browser": _KEYWORD,
+    "okta.client.user_agent.os": _KEYWORD,
+    "okta.client.user_agent.raw_user_agent": _KEYWORD,
+    "okta.authentication_context.authentication_provider": _KEYWORD,
+    "okta.authentication_context.authentication_step": {"type": "integer"},
+    "okta.authentication_context.credential_provider": _KEYWORD,
+    "okta.authentication_context.credential_type": _KEYWORD,
+    "okta.authentication_context.external_session_id": _KEYWORD,
+    "okta.authentication_context.interface": _KEYWORD,
+    "okta.authentication_context.root_session_id": _KEYWORD,
+    "okta.security_context.as.number": {"type": "integer"},
+    "okta.security_context.as.organization.name": _KEYWORD,
+    "okta.security_context.domain": _KEYWORD,
+    "okta.security_context.is_proxy": _BOOL,
+    "okta.security_context.isp": _KEYWORD,
+    "okta.debug_context.debug_data.flattened": _FLATTENED,
+    "okta.debug_context.debug_data.request_id": _KEYWORD,
+    "okta.debug_context.debug_data.request_uri": _KEYWORD,
+    "okta.debug_context.debug_data.url": _KEYWORD,
+    "okta.debug_context.debug_data.threat_suspected": _KEYWORD,
+    "okta.debug_context.debug_data.device_fingerprint": _KEYWORD,
+    "okta.debug_context.debug_data.dt_hash": _KEYWORD,
+    "okta.debug_context.debug_data.factor": _KEYWORD,
+    # Entra provisioning, named as Elastic's azure provisioning integration names them.
+    "azure.provisioning.properties.id": _KEYWORD,
+    "azure.provisioning.properties.activity_datetime": _DATE,
+    "azure.provisioning.properties.tenant_id": _KEYWORD,
+    "azure.provisioning.properties.job_id": _KEYWORD,
+    "azure.provisioning.properties.cycle_id": _KEYWORD,
+    "azure.provisioning.properties.change_id": _KEYWORD,
+    "azure.provisioning.properties.action": _KEYWORD,
+    "azure.provisioning.properties.provisioning_action": _KEYWORD,
+    "azure.provisioning.properties.duration_ms": _LONG,
+    "azure.provisioning.properties.initiated_by.id": _KEYWORD,
+    "azure.provisioning.properties.initiated_by.name": _KEYWORD,
+    "azure.provisioning.properties.initiated_by.type": _KEYWORD,
+    "azure.provisioning.properties.service_principal.id": _KEYWORD,
+    "azure.provisioning.properties.service_principal.name": _KEYWORD,
+    "azure.provisioning.properties.source_system.id": _KEYWORD,
+    "azure.provisioning.properties.source_system.name": _KEYWORD,
+    "azure.provisioning.properties.target_system.id": _KEYWORD,
+    "azure.provisioning.properties.target_system.name": _KEYWORD,
+    "azure.provisioning.properties.source_identity.id": _KEYWORD,
+    "azure.provisioning.properties.source_identity.name": _KEYWORD,
+    "azure.provisioning.properties.source_identity.identity_type": _KEYWORD,
+    "azure.provisioning.properties.target_identity.id": _KEYWORD,
+    "azure.provisioning.properties.target_identity.name": _KEYWORD,
+    "azure.provisioning.properties.target_identity.identity_type": _KEYWORD,
+    "azure.provisioning.properties.provisioning_status_info.status": _KEYWORD,
     "scim_evidence.action": _KEYWORD,
     "scim_evidence.event_id": _KEYWORD,
     "scim_evidence.source": _KEYWORD,
