@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -15,44 +14,10 @@ import pytest
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.forwarder import ForwardResult, forward
-from evidence.siem.ndjson import NdjsonSink
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.sinks.base import Doc, SendResult
+from evidence.siem.sinks.ndjson import NdjsonSink
 from evidence.store.db import open_store
-
-_INSERT = """
-INSERT INTO events (event_id, seq, run_id, source, native_type, occurred_at, ingested_at,
-    action, actor, person_id, app, account_id, entitlement, details, inferred, raw, event_hash)
-VALUES ($event_id, $seq, 1, 'github', 'member', $at, $at, $action, 'okta-scim', $person,
-    'github', $account, $entitlement, $details::JSON, false, $raw::JSON, $hash)
-"""
-_T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def add_events(con: duckdb.DuckDBPyConnection, n: int) -> list[str]:
-    """Append n events after the highest seq; their event ids in seq order."""
-    row = con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-    start = row[0] if row else 0
-    ids = []
-    for seq in range(start + 1, start + n + 1):
-        eid = hashlib.sha256(f"event-{seq}".encode()).hexdigest()
-        con.execute(
-            _INSERT,
-            {
-                "event_id": eid,
-                "seq": seq,
-                "at": _T0 + timedelta(minutes=seq),
-                "action": "group.member.add" if seq % 2 else "account.create",
-                "person": f"E{seq}",
-                "account": str(1000 + seq),
-                "entitlement": "devs",
-                "details": json.dumps({"line": seq, "note": "multi\nline"}),
-                # Some sources store pretty-printed JSON; a document must still be one line.
-                "raw": json.dumps({"id": str(seq), "manager": None}, indent=2 if seq % 3 else None),
-                "hash": hashlib.sha256(f"hash-{seq}".encode()).hexdigest(),
-            },
-        )
-        ids.append(eid)
-    return ids
+from tests.siem_builders import add_events, cursor
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -61,11 +26,6 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 def line_ids(path: Path) -> list[str]:
     return [doc["event"]["id"] for doc in lines(path)]
-
-
-def cursor(con: duckdb.DuckDBPyConnection, sink: str = "file") -> int | None:
-    row = con.execute("SELECT last_seq FROM sink_cursors WHERE sink = $s", {"s": sink}).fetchone()
-    return row[0] if row else None
 
 
 def set_cursor(con: duckdb.DuckDBPyConnection, last_seq: int, sink: str = "file") -> None:
@@ -207,9 +167,7 @@ def test_crash_repair_in_every_format(
     assert (okta in last) == (fmt != "cef")
     assert ("externalId=d7a5f3a2-0000-4000-8000-000000000001" in last) == (fmt == "cef")
 
-    assert forward(con, sink, batch_size=2) == ForwardResult(
-        sent=0, skipped=3, dead=0, last_seq=7
-    )
+    assert forward(con, sink, batch_size=2) == ForwardResult(sent=0, skipped=3, dead=0, last_seq=7)
     assert sink.path.read_bytes() == written
     assert cursor(con) == 7
 
@@ -303,8 +261,14 @@ def _accounts(con: duckdb.DuckDBPyConnection, at: datetime, logins: dict[str, da
     from tests.conftest import batch, snap
 
     rows = [
-        {"app": "GitHub", "account_id": aid, "user_name": f"{aid}@x.com", "active": True,
-         "last_login_at": login, "attributes": json.dumps({"team": "core"})}
+        {
+            "app": "GitHub",
+            "account_id": aid,
+            "user_name": f"{aid}@x.com",
+            "active": True,
+            "last_login_at": login,
+            "attributes": json.dumps({"team": "core"}),
+        }
         for aid, login in logins.items()
     ]
     commit_batch(con, batch("github", "scim", at, snap("accounts", rows, ("GitHub",))), Policy())
@@ -330,8 +294,11 @@ def test_account_versions_go_out_once_as_assets(
         (a, ["user", "info"]) for a in ("a1", "a2", "a3")
     ]
     assert assets[0]["scim_evidence"]["account"] == {
-        "active": True, "last_login_at": "2026-01-01T00:00:00.000Z",
-        "valid_from": "2026-01-01T00:00:00.000Z", "run_id": 1, "attributes": {"team": "core"},
+        "active": True,
+        "last_login_at": "2026-01-01T00:00:00.000Z",
+        "valid_from": "2026-01-01T00:00:00.000Z",
+        "run_id": 1,
+        "attributes": {"team": "core"},
     }
     assert assets[0]["@timestamp"] == "2026-01-01T00:00:00.000Z"
     assert assets[0]["related"] == {"user": ["a1@x.com", "a1"]}  # user name first, no email
@@ -344,9 +311,10 @@ def test_account_versions_go_out_once_as_assets(
     assert forward(con, sink, stream="assets") == ForwardResult(
         sent=1, skipped=0, dead=0, last_seq=4
     )
-    new = json.loads(sink.path.read_bytes()[len(written):])
+    new = json.loads(sink.path.read_bytes()[len(written) :])
     assert (new["user"]["id"], new["scim_evidence"]["account"]["last_login_at"]) == (
-        "a2", "2026-01-02T00:00:00.000Z"
+        "a2",
+        "2026-01-02T00:00:00.000Z",
     )
     assert new["event"]["id"] != assets[1]["event"]["id"]
 
@@ -358,6 +326,8 @@ def test_account_versions_go_out_once_as_assets(
         sent=0, skipped=1, dead=0, last_seq=4
     )
     assert sink.path.read_bytes() == before
-    assert cursor(con, "file/assets") == 4 and cursor(con) == n_events + con.execute(
-        "SELECT count(*) FROM events WHERE run_id = 2"
-    ).fetchone()[0]
+    assert (
+        cursor(con, "file/assets") == 4
+        and cursor(con)
+        == n_events + con.execute("SELECT count(*) FROM events WHERE run_id = 2").fetchone()[0]
+    )

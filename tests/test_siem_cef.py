@@ -12,10 +12,19 @@ import duckdb
 import pytest
 
 from evidence import __version__
-from evidence.siem import cef
+from evidence.siem.mappings import cef
 from evidence.store.db import open_store
-from tests.test_siem_ecs import _load_okta, _reference, add_event
-from tests.test_siem_ocsf import FINDING, OKTA_RECORD, add_finding, add_okta, ehash, eid
+from tests.siem_builders import (
+    FINDING,
+    OKTA_RECORD,
+    add_event,
+    add_finding,
+    add_okta,
+    ehash,
+    eid,
+    load_okta,
+    reference,
+)
 
 HEADER = f"CEF:0|scim-evidence|scim-evidence|{__version__}|"
 OCCURRED_MS = "1706779800000"
@@ -323,8 +332,8 @@ def test_okta_message_with_line_breaks(con: duckdb.DuckDBPyConnection) -> None:
 def test_one_line_per_event(con: duckdb.DuckDBPyConnection) -> None:
     count = 0
     if (Path("/work/shared/reference-data/elastic-okta") / "test-okta-system-events.log").exists():
-        records = _reference("test-okta-system-events.log")[0]
-        count = len(_load_okta(con, records))
+        records = reference("test-okta-system-events.log")[0]
+        count = len(load_okta(con, records))
     seq = 1000
     for action in [*cef.NAMES, "okta.thing"]:
         seq += 1

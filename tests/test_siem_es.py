@@ -30,16 +30,17 @@ from typer.testing import CliRunner
 from evidence.cli.main import app
 from evidence.config import SinkConfig, load_config
 from evidence.errors import ConfigError, SinkError
-from evidence.siem import ecs, es_template
-from evidence.siem import elasticsearch as es_sink_module
-from evidence.siem.elasticsearch import ElasticsearchSink, classify, open_elasticsearch
 from evidence.siem.forwarder import ForwardResult, forward, open_sink
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.mappings import ecs
+from evidence.siem.sinks import elasticsearch as es_sink_module
+from evidence.siem.sinks import es_template
+from evidence.siem.sinks.base import Doc, SendResult
+from evidence.siem.sinks.elasticsearch import ElasticsearchSink, classify, open_elasticsearch
 from evidence.store.db import open_store
 from tests.conftest import detected_tenant
 from tests.es.node import EsProcess
 from tests.servers.stub_http import free_port
-from tests.test_forwarder_ndjson import add_events
+from tests.siem_builders import ENTRA_RECORD, add_event, add_events, load_okta, reference
 
 
 @pytest.fixture(scope="module")
@@ -205,9 +206,10 @@ def test_the_demo_tenant_lands_exactly_once(
     assert src["scim_evidence"]["details"] == details
     assert hit["fields"]["event.severity"] == [ecs.SEVERITY[details["severity"]]]
     seen = datetime.fromisoformat(details["first_seen_at"])
-    assert src["scim_evidence"]["finding"]["first_seen_at"] == seen.astimezone(UTC).strftime(
-        "%Y-%m-%dT%H:%M:%S.%f"
-    )[:-3] + "Z"
+    assert (
+        src["scim_evidence"]["finding"]["first_seen_at"]
+        == seen.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    )
     first_seen = hit["fields"]["scim_evidence.finding.first_seen_at"][0]
     assert millis(datetime.fromisoformat(first_seen)) == millis(seen)
     found = es.count(index=stream, query={"term": {"scim_evidence.details.kind": details["kind"]}})
@@ -628,3 +630,53 @@ def test_a_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:
     cfg = es_sink("https://siem.example:9200", "logs-x-default", ca_bundle=tmp_path / "no.pem")
     with pytest.raises(ConfigError, match="no.pem"):
         open_sink(cfg)
+
+
+def test_network_context_indexes_under_the_strict_template(
+    es: Elasticsearch, es_node: str, stream: str, tmp_path: Path
+) -> None:
+    """Every Okta reference event, an Entra record, and a document as a GeoIP and user_agent
+    pipeline would complete it, all index with no mapping error."""
+    con = open_store(tmp_path / "net.duckdb")
+    records, _ = reference("test-okta-system-events.log")
+    ids = load_okta(con, records)
+    ids.append(
+        add_event(con, len(ids) + 1, source="entra", action="account.create", raw=ENTRA_RECORD)
+    )
+    docs = ecs.documents(con)
+    con.close()
+    enriched = json.loads(docs[0].body) | {
+        "source": {
+            "ip": "175.16.199.1",
+            "geo": {
+                "city_name": "Changchun",
+                "continent_name": "Asia",
+                "country_iso_code": "CN",
+                "country_name": "China",
+                "location": {"lat": 43.88, "lon": 125.3228},
+                "region_iso_code": "CN-22",
+                "region_name": "Jilin Sheng",
+            },
+            "as": {"number": 64500, "organization": {"name": "example"}},
+        },
+        "user_agent": {
+            "original": "x",
+            "name": "Firefox",
+            "version": "72.0",
+            "os": {"name": "Mac OS X", "full": "Mac OS X 10.15", "version": "10.15"},
+            "device": {"name": "Mac"},
+        },
+    }
+    docs.append(Doc("enriched", len(docs) + 1, json.dumps(enriched)))
+    sink = open_sink(es_sink(es_node, stream))
+    try:
+        sink.last_delivered()
+        result = sink.send(docs)
+    finally:
+        sink.close()
+    assert result.refused == {}
+    assert sorted(result.acked) == sorted([*ids, "enriched"])
+    es.indices.refresh(index=stream)
+    hit = by_id(es, stream, ids[0], "source.ip", "client.geo.location", "related.ip")
+    assert hit["fields"]["source.ip"] == [records[0]["client"]["ipAddress"]]
+    assert hit["fields"]["related.ip"] == [records[0]["client"]["ipAddress"]]

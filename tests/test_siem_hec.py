@@ -15,14 +15,14 @@ import pytest
 
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
-from evidence.siem import ecs
 from evidence.siem.forwarder import ForwardResult, forward
-from evidence.siem.hec import HecSink, envelope
-from evidence.siem.sinks import Doc
+from evidence.siem.mappings import ecs
+from evidence.siem.sinks.base import Doc
+from evidence.siem.sinks.hec import HecSink, envelope
 from evidence.store.db import open_store
 from tests.servers.hec_receiver import HecReceiver
 from tests.servers.stub_http import Reply, StubServer
-from tests.test_forwarder_ndjson import add_events, cursor
+from tests.siem_builders import add_events, cursor
 
 TOKEN = "11111111-2222-4333-8444-555555555555"
 

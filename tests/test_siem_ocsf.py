@@ -3,7 +3,6 @@ Detection Findings validated by py-ocsf-models (the OCSF 1.5.0 models it ships).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,13 +16,23 @@ from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from py_ocsf_models.objects.metadata import Metadata
 from pydantic import BaseModel, ValidationError
 
-from connectors.okta.mapping import okta_action, okta_events
+from connectors.okta.mapping import okta_action
 from evidence import __version__
-from evidence.siem import ocsf
+from evidence.siem.mappings import ocsf
 from evidence.store.db import open_store
-from tests.test_siem_ecs import _load_okta, _reference, add_event
+from tests.siem_builders import (
+    FINDING,
+    OKTA_RECORD,
+    add_event,
+    add_finding,
+    add_okta,
+    ehash,
+    eid,
+    load_okta,
+    reference,
+)
 
-INGESTED_MS = 1709294400123  # tests.test_siem_ecs.INGESTED
+INGESTED_MS = 1709294400123  # tests.siem_builders.INGESTED
 OCCURRED_MS = 1706779800000  # add_event's default occurred_at, 2024-02-01T09:30:00Z
 IAM = {"category_uid": 3, "category_name": "Identity & Access Management"}
 PRODUCT = {"name": "scim-evidence", "vendor_name": "scim-evidence", "version": __version__}
@@ -35,21 +44,13 @@ _BASE = set(
     metadata raw_data unmapped""".split()
 )
 ALLOWED = {
-    3001: _BASE | {"actor", "user"},
-    3002: _BASE | {"actor", "user"},
-    3005: _BASE | {"actor", "user", "privileges", "resources"},
-    3006: _BASE | {"actor", "user", "group", "privileges"},
+    3001: _BASE | {"actor", "user", "src_endpoint", "http_request"},
+    3002: _BASE | {"actor", "user", "src_endpoint", "http_request"},
+    3005: _BASE | {"actor", "user", "privileges", "resources", "src_endpoint", "http_request"},
+    3006: _BASE | {"actor", "user", "group", "privileges", "src_endpoint", "http_request"},
     2004: _BASE | {"finding_info", "resources"},
 }
 REQUIRED = {3001: {"user"}, 3002: {"user"}, 3005: {"user"}, 3006: {"group"}, 2004: {"finding_info"}}
-
-
-def eid(seq: int) -> str:
-    return hashlib.sha256(f"event-{seq}".encode()).hexdigest()
-
-
-def ehash(seq: int) -> str:
-    return hashlib.sha256(f"hash-{seq}".encode()).hexdigest()
 
 
 @pytest.fixture
@@ -293,49 +294,6 @@ def test_account_login(con: duckdb.DuckDBPyConnection) -> None:
     }
 
 
-OKTA_RECORD: dict[str, Any] = {
-    "uuid": "9c3f7a1e-5b2d-11ef-8a6c-0242ac120002",
-    "published": "2024-03-04T05:06:07.089Z",
-    "eventType": "group.user_membership.add",
-    "version": "0",
-    "severity": "INFO",
-    "displayMessage": "Add user to group membership",
-    "actor": {
-        "id": "00uadmin1",
-        "type": "User",
-        "alternateId": "admin@example.com",
-        "displayName": "Ada Admin",
-        "detailEntry": None,
-    },
-    "outcome": {"result": "SUCCESS", "reason": None},
-    "transaction": {"type": "WEB", "id": "YmFzZTY0dHhu", "detail": {}},
-    "target": [
-        {
-            "id": "00gsales1",
-            "type": "UserGroup",
-            "alternateId": "unknown",
-            "displayName": "Sales",
-            "detailEntry": None,
-        },
-        {
-            "id": "00utarget1",
-            "type": "User",
-            "alternateId": "grace@example.com",
-            "displayName": "Grace Hopper",
-            "detailEntry": None,
-        },
-    ],
-}
-
-
-def add_okta(con: duckdb.DuckDBPyConnection, seq: int, record: dict[str, Any]) -> dict[str, Any]:
-    """Insert a System Log record as the Okta connector maps it; returns the canonical row."""
-    row = okta_events([("logs.json", 0, record)]).to_pylist()[0]
-    cols = {k: v for k, v in row.items() if k != "identity"}
-    add_event(con, seq, source="okta", **cols)
-    return row
-
-
 def test_okta_group_membership(con: duckdb.DuckDBPyConnection) -> None:
     row = add_okta(con, 7, OKTA_RECORD)
     assert docs_by_id(con)[eid(7)] == iam(3006, "Group Management", 3, "Add User") | {
@@ -399,46 +357,30 @@ def test_okta_sign_in_without_target_uses_actor(con: duckdb.DuckDBPyConnection) 
         == {"uid": "00uadmin1", "name": "admin@example.com", "full_name": "Ada Admin"}
     )
     assert "group" not in doc
+    assert "src_endpoint" not in doc and "http_request" not in doc
 
 
-FINDING: dict[str, Any] = {
-    "finding_id": "f-123",
-    "kind": "orphan",
-    "subkind": "terminated_active",
-    "severity": "high",
-    "status": "open",
-    "app": "github",
-    "account": "jdoe",
-    "person_id": "E1002",
-    "entitlement": None,
-    "rule": None,
-    "controls": ["CC6.2", "A.5.18"],
-    "explanation": "jdoe is active in github 3 days after E1002's termination.",
-    # As finding_events.sql renders TIMESTAMPTZ in JSON, in the writer's time zone.
-    "first_seen_at": "2024-02-03 05:30:00+05:30",
-    "last_seen_at": "2024-02-04 00:00:00+00",
-    "resolved_at": None,
-    "detect_run": 3,
-}
-
-
-def add_finding(con: duckdb.DuckDBPyConnection, seq: int, action: str, **finding: Any) -> str:
-    details = FINDING | finding
-    return add_event(
-        con,
-        seq,
-        source="detect",
-        native_type=f"{details['kind']}/{details['subkind']}",
-        action=action,
-        outcome="success",
-        actor="scim-evidence",
-        person_id="E1002",
-        app="github",
-        account_id="1234",
-        details=details,
-        raw={"termination_date": "2024-01-31"},
-        occurred_at=datetime(2024, 2, 4, tzinfo=UTC),
-    )
+def test_okta_client_is_the_source_endpoint(con: duckdb.DuckDBPyConnection) -> None:
+    client = {
+        "ipAddress": "81.2.69.144",
+        "userAgent": {"rawUserAgent": "curl/8.5.0", "os": "Unknown", "browser": "UNKNOWN"},
+        "geographicalContext": {
+            "city": "Lyon",
+            "state": "Auvergne-Rhone-Alpes",
+            "country": "France",
+            "postalCode": "69001",
+            "geolocation": {"lat": 45.76, "lon": 4.83},
+        },
+    }
+    add_okta(con, 8, OKTA_RECORD | {"eventType": "user.session.start", "client": client})
+    doc = docs_by_id(con)[eid(8)]
+    assert doc["src_endpoint"] == {
+        "ip": "81.2.69.144",
+        "location": {"city": "Lyon", "postal_code": "69001", "lat": 45.76, "long": 4.83},
+    }
+    assert doc["http_request"] == {"user_agent": "curl/8.5.0"}
+    add_okta(con, 9, OKTA_RECORD | {"uuid": "u-9", "client": {"ipAddress": "null"}})
+    assert "src_endpoint" not in docs_by_id(con)[eid(9)]
 
 
 def test_finding_open(con: duckdb.DuckDBPyConnection) -> None:
@@ -678,7 +620,7 @@ def _population(con: duckdb.DuckDBPyConnection) -> int:
     test records. Returns the number of events."""
     n = 0
     if (Path("/work/shared/reference-data/elastic-okta") / "test-okta-system-events.log").exists():
-        n = len(_load_okta(con, _reference("test-okta-system-events.log")[0]))
+        n = len(load_okta(con, reference("test-okta-system-events.log")[0]))
     seq = 1000
     for action in [*ocsf.ACTIONS, "okta.thing", "entra.Other"]:
         seq += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import socket
@@ -20,12 +19,13 @@ import pytest
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.forwarder import ForwardResult, forward
-from evidence.siem.sinks import Doc, SendResult
-from evidence.siem.syslog import SyslogSink, classify, format_message
+from evidence.siem.mappings import cef
+from evidence.siem.sinks.base import Doc, SendResult
+from evidence.siem.sinks.syslog import SyslogSink, classify, format_message
 from evidence.store.db import open_store
 from tests.servers.rsyslog import Rsyslog, rsyslog_certs_fixture, rsyslog_fixture  # noqa: F401
 from tests.servers.stub_http import free_port
-from tests.test_forwarder_ndjson import add_events, cursor
+from tests.siem_builders import add_events, cursor
 
 # <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG; our SD is one element.
 RFC5424 = re.compile(
@@ -94,10 +94,6 @@ def test_every_event_arrives_once(
 
 
 def test_cef_bodies(con: duckdb.DuckDBPyConnection, rsyslog: Rsyslog) -> None:
-    if importlib.util.find_spec("evidence.siem.cef") is None:
-        pytest.skip("evidence/siem/cef.py is not written yet")
-    from evidence.siem import cef
-
     ids = add_events(con, 9)
     docs = cef.documents(con, after_seq=0, limit=100)
     sink = SyslogSink.from_config(sink_config(rsyslog, "tcp"))

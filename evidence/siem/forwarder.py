@@ -37,9 +37,9 @@ import duckdb
 
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
-from evidence.siem import cef, ecs, ocsf
-from evidence.siem.ndjson import NdjsonSink
-from evidence.siem.sinks import Doc, Sink
+from evidence.siem.mappings import cef, ecs, ocsf
+from evidence.siem.sinks.base import Doc, Sink
+from evidence.siem.sinks.ndjson import NdjsonSink
 from evidence.sql import load_sql
 
 __all__ = ["STREAMS", "ForwardResult", "forward", "open_sink", "streams"]
@@ -119,15 +119,15 @@ def open_sink(sink: SinkConfig) -> Sink:
             raise ConfigError(f"sink {sink.name!r}: an ndjson sink needs `path`")
         return NdjsonSink(sink.path, _EVENT_IDS[sink.format])
     if sink.kind == "syslog":
-        from evidence.siem.syslog import SyslogSink
+        from evidence.siem.sinks.syslog import SyslogSink
 
         return SyslogSink.from_config(sink)
     if sink.kind == "splunk_hec":
-        from evidence.siem.hec import HecSink
+        from evidence.siem.sinks.hec import HecSink
 
         return HecSink.from_config(sink)
     if sink.kind == "elasticsearch":
-        from evidence.siem.elasticsearch import open_elasticsearch  # the client loads slowly
+        from evidence.siem.sinks.elasticsearch import open_elasticsearch  # the client loads slowly
 
         return open_elasticsearch(sink)
     raise ConfigError(f"sink {sink.name!r}: kind {sink.kind!r} is not available yet")

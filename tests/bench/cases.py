@@ -589,9 +589,9 @@ def forward_es(scale: dict[str, int], work: Path) -> dict:
     from elasticsearch import Elasticsearch, helpers
 
     from evidence.config import SinkConfig
-    from evidence.siem import ecs
-    from evidence.siem.es_template import index_template
     from evidence.siem.forwarder import forward
+    from evidence.siem.mappings import ecs
+    from evidence.siem.sinks.es_template import index_template
     from evidence.store.db import open_store
     from tests.es.node import EsProcess, prepare
 

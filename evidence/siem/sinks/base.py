@@ -1,22 +1,19 @@
 """What every SIEM destination implements, so the forwarder knows nothing of transports.
 
-A mapping module (ECS today; OCSF and CEF later) turns events into `Doc`s: the serialized
-document plus the event's id and seq. A sink delivers a batch of them and says, per event id,
-which it acknowledged and which it refused (and why). The forwarder owns the cursor and the
-dead letters; a sink owns only its transport. The NDJSON file sink lives in `ndjson.py`; the
-Elasticsearch, syslog and Splunk HEC sinks implement the same protocol.
+A mapping module (`evidence.siem.mappings`: ECS, OCSF, CEF) turns events into `Doc`s: the
+serialized document plus the event's id and seq. A sink delivers a batch of them and says, per
+event id, which it acknowledged and which it refused (and why). The forwarder owns the cursor
+and the dead letters; a sink owns only its transport. The NDJSON file, Elasticsearch, syslog
+and Splunk HEC sinks (one module each in this package) implement the same protocol.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-import duckdb
-
-__all__ = ["Doc", "SendResult", "Sink", "json_path", "query_docs"]
+__all__ = ["Doc", "SendResult", "Sink"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +56,3 @@ class Sink(Protocol):
     def close(self) -> None:
         """Release the transport."""
         ...
-
-
-def json_path(body: str, path: tuple[str, ...]) -> str | None:
-    """The string at `path` in a JSON document, or None (not JSON, or no string there)."""
-    try:
-        node = json.loads(body)
-    except ValueError:
-        return None
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node if isinstance(node, str) else None
-
-
-def query_docs(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[Doc]:
-    """A mapping query's rows, (id, seq, body) each, as documents."""
-    return [Doc(doc_id, seq, body) for doc_id, seq, body in con.execute(sql, params).fetchall()]

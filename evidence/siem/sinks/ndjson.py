@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from evidence.errors import SinkError
-from evidence.siem import ecs
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.mappings import ecs
+from evidence.siem.sinks.base import Doc, SendResult
 
 __all__ = ["NdjsonSink"]
 

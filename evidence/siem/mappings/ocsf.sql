@@ -1,8 +1,10 @@
+-- include: batch.sql macros
 -- OCSF 1.5.0 documents for the events after a sink's cursor, one compact JSON text each, in
 -- seq order. Class tables come in as parameters ($actions, $okta_types, $okta_prefixes, $other,
 -- $finding_status, $severities) so that the data lives in ocsf.py and no value is ever
 -- spliced into this text. Every event in the batch yields one row: each join is a LEFT JOIN
--- on a unique key and the unmapped rest falls back to $other.
+-- on a unique key and the unmapped rest falls back to $other. The batch and the client's
+-- network context come from batch.sql.
 WITH actions AS (
     SELECT u.action, u.cls FROM (SELECT unnest($actions) AS u)
 ),
@@ -15,56 +17,25 @@ finding_status AS (
 severities AS (
     SELECT unnest($severities, recursive := true)
 ),
-batch AS (
-    SELECT * FROM events WHERE seq > $after ORDER BY seq LIMIT $limit
-),
-shaped AS (
-    -- One parse of raw and of details per event: every `->>` would parse them again.
-    SELECT
-        b.*,
-        json_extract_string(b.raw, ['$.uuid', '$.eventType', '$.outcome.result',
-            '$.outcome.reason', '$.displayMessage', '$.actor.id', '$.actor.alternateId',
-            '$.actor.displayName', '$.published', '$.transaction.id']) AS r,
-        b.action LIKE 'finding.%' AS is_finding
-    FROM batch b
-),
-okta AS (
-    SELECT
-        s.*,
-        s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL AS is_okta,
-        -- TRY_CAST: a malformed target list must not fail the batch and stall the sink.
-        CASE WHEN s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL
-            THEN TRY_CAST(json_extract(s.raw, '$.target') AS JSON[]) END AS targets,
-        CASE WHEN s.is_finding THEN json_extract_string(s.details, ['$.finding_id', '$.kind',
-            '$.subkind', '$.severity', '$.rule', '$.account', '$.explanation',
-            '$.first_seen_at', '$.last_seen_at']) END AS d
-    FROM shaped s
-),
-picked AS (
-    SELECT
-        o.*,
-        list_filter(o.targets, lambda t: lower(t->>'type') = 'user')[1] AS t_user,
-        coalesce(list_filter(o.targets, lambda t: lower(t->>'type') = 'usergroup')[1],
-            list_filter(o.targets, lambda t: lower(t->>'type') = 'appgroup')[1]) AS t_group
-    FROM okta o
-),
+-- include: batch.sql batch
+-- include: batch.sql network
 classed AS (
     SELECT
         p.*,
-        -- An Okta type with an exact OCSF activity wins over its (unmapped) canonical action;
+        -- An Okta type with an exact OCSF activity wins over its (unmapped) canonical action,
         -- an Okta family prefix only over the catch-all. A list lookup, not a join: two
         -- matching prefixes must not turn one event into two rows.
         coalesce(ot.cls, a.cls, CASE WHEN p.is_okta THEN list_filter($okta_prefixes,
-            lambda x: starts_with(p.r[2], x.prefix))[1].cls END, $other) AS c,
+            lambda x: starts_with(p.ok.event_type, x.prefix))[1].cls END, $other) AS c,
         fs.status_id AS finding_status_id,
         fs.status AS finding_status,
         sv.severity_id AS finding_severity_id,
         sv.caption AS finding_severity
-    FROM picked p
-    LEFT JOIN okta_types ot ON p.is_okta AND ot.event_type = p.r[2]
+    FROM net p
+    LEFT JOIN okta_types ot ON p.is_okta AND ot.event_type = p.ok.event_type
     LEFT JOIN actions a ON a.action = p.action
     LEFT JOIN finding_status fs ON p.is_finding AND fs.action = p.action
-    LEFT JOIN severities sv ON p.is_finding AND sv.severity = lower(p.d[4])
+    LEFT JOIN severities sv ON p.is_finding AND sv.severity = lower(p.fd.severity)
 ),
 fields AS (
     SELECT
@@ -93,47 +64,59 @@ fields AS (
             WHEN lower(k.outcome) = 'failure' THEN 'Failure'
             WHEN k.outcome IS NOT NULL THEN 'Unknown'
         END AS status,
-        CASE WHEN k.is_okta THEN nullif(k.r[3], '') END AS status_code,
-        CASE WHEN k.is_okta THEN nullif(k.r[4], '') END AS status_detail,
+        CASE WHEN k.is_okta THEN nullif(k.ok.result, '') END AS status_code,
+        CASE WHEN k.is_okta THEN nullif(k.ok.reason, '') END AS status_detail,
         -- Epoch ms truncated, not rounded, so they agree with ECS's @timestamp.
         epoch_us(coalesce(k.occurred_at, k.ingested_at)) // 1000 AS ev_time,
         epoch_us(k.ingested_at) // 1000 AS logged_time,
         CASE
-            WHEN k.is_okta THEN nullif(k.r[5], '')
-            WHEN k.is_finding THEN k.d[7]
+            WHEN k.is_okta THEN nullif(k.ok.message, '')
+            WHEN k.is_finding THEN k.fd.explanation
         END AS message,
         CASE WHEN k.is_okta THEN k.native_id ELSE k.event_id END AS uid,
-        CASE WHEN k.is_okta THEN k.r[9] END AS original_time,
-        CASE WHEN k.is_okta THEN nullif(k.r[10], '') END AS correlation_uid,
-        CASE WHEN k.is_okta THEN nullif(k.r[6], '') END AS actor_uid,
-        CASE WHEN k.is_okta THEN nullif(k.r[7], '') ELSE k.actor END AS actor_name,
-        CASE WHEN k.is_okta THEN nullif(k.r[8], '') END AS actor_full_name,
+        CASE WHEN k.is_okta THEN k.ok.published END AS original_time,
+        CASE WHEN k.is_okta THEN nullif(k.ok.transaction_id, '') END AS correlation_uid,
+        CASE WHEN k.is_okta THEN nullif(k.ok.actor_id, '') END AS actor_uid,
+        CASE WHEN k.is_okta THEN nullif(k.ok.actor_login, '') ELSE k.actor END AS actor_name,
+        CASE WHEN k.is_okta THEN nullif(k.ok.actor_name, '') END AS actor_full_name,
         CASE WHEN k.is_okta THEN nullif(k.t_user->>'id', '')
             ELSE coalesce(k.account_id, k.person_id) END AS user_uid,
         CASE WHEN NOT k.is_okta AND k.account_id IS NOT NULL THEN k.person_id END
             AS user_uid_alt,
         CASE WHEN k.is_okta THEN nullif(k.t_user->>'alternateId', '') END AS user_name,
         CASE WHEN k.is_okta THEN nullif(k.t_user->>'displayName', '') END AS user_full_name,
-        CASE WHEN k.is_okta THEN nullif(k.t_group->>'id', '') END AS group_uid,
-        coalesce(CASE WHEN k.is_okta THEN nullif(k.t_group->>'displayName', '') END,
+        CASE WHEN k.is_okta THEN nullif(coalesce(k.t_group, k.t_appgroup)->>'id', '') END AS group_uid,
+        coalesce(CASE WHEN k.is_okta THEN nullif(coalesce(k.t_group, k.t_appgroup)->>'displayName', '') END,
             k.entitlement) AS group_name,
+        -- Okta's client: its address and place, and the raw user agent (OCSF's location
+        -- country and region are codes, which Okta does not give; its names stay in raw_data).
+        CASE WHEN k.is_okta THEN scim_obj(json_object(
+            'ip', scim_ip(k.cl[1]->>'$'),
+            'location', scim_obj(json_object('city', k.cl[3], 'postal_code', k.cl[6],
+                'lat', CASE WHEN json_type(k.cl[7]) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                    THEN k.cl[7] END,
+                'long', CASE WHEN json_type(k.cl[8]) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                    THEN k.cl[8] END))
+        )) END AS src_endpoint,
+        CASE WHEN k.is_okta THEN scim_obj(json_object('user_agent', k.cl[2])) END
+            AS http_request,
         CASE WHEN k.is_finding THEN json_object(
-            'uid', k.d[1],
-            'title', nullif(concat_ws('/', k.d[2], k.d[3]), ''),
-            'desc', k.d[7],
-            'first_seen_time', epoch_us(TRY_CAST(k.d[8] AS TIMESTAMPTZ)) // 1000,
-            'last_seen_time', epoch_us(TRY_CAST(k.d[9] AS TIMESTAMPTZ)) // 1000,
+            'uid', k.fd.id,
+            'title', nullif(concat_ws('/', k.fd.kind, k.fd.subkind), ''),
+            'desc', k.fd.explanation,
+            'first_seen_time', epoch_us(TRY_CAST(k.fd.first_seen_at AS TIMESTAMPTZ)) // 1000,
+            'last_seen_time', epoch_us(TRY_CAST(k.fd.last_seen_at AS TIMESTAMPTZ)) // 1000,
             'analytic', json_object(
-                'uid', nullif(concat_ws('.', k.d[2], k.d[3]), ''),
-                'name', coalesce(k.d[5], nullif(concat_ws('.', k.d[2], k.d[3]), '')),
-                'category', k.d[2],
+                'uid', nullif(concat_ws('.', k.fd.kind, k.fd.subkind), ''),
+                'name', coalesce(k.fd.rule, nullif(concat_ws('.', k.fd.kind, k.fd.subkind), '')),
+                'category', k.fd.kind,
                 'type_id', 1,
                 'type', 'Rule'
             )
         ) END AS finding_info,
         CASE WHEN k.is_finding THEN nullif(list_filter([
-            CASE WHEN coalesce(k.account_id, k.d[6]) IS NOT NULL
-                THEN json_object('type', 'Account', 'uid', k.account_id, 'name', k.d[6]) END,
+            CASE WHEN coalesce(k.account_id, k.fd.account) IS NOT NULL
+                THEN json_object('type', 'Account', 'uid', k.account_id, 'name', k.fd.account) END,
             CASE WHEN k.app IS NOT NULL
                 THEN json_object('type', 'Application', 'name', k.app) END,
             CASE WHEN k.person_id IS NOT NULL
@@ -201,6 +184,9 @@ core AS (
                     THEN [json_object('type', 'Application', 'name', app)]
                 WHEN class_uid = 2004 THEN finding_resources
             END,
+            -- The IAM classes have a source endpoint and an HTTP request; findings do not.
+            'src_endpoint', CASE WHEN class_uid <> 2004 THEN src_endpoint END,
+            'http_request', CASE WHEN class_uid <> 2004 THEN http_request END,
             'finding_info', finding_info,
             'raw_data', raw_text,
             -- Must stay last, and non-empty: details is appended to it below.

@@ -72,7 +72,7 @@ from urllib.parse import urlsplit
 
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.sinks.base import Doc, SendResult
 
 __all__ = ["APP_NAME", "FACILITIES", "SyslogSink", "format_message", "classify"]
 

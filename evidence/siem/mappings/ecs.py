@@ -12,7 +12,13 @@ Only ECS fields plus our namespaced `scim_evidence.*`. Per event:
   `event.id` = uuid, `event.outcome` from outcome.result, `user.*` = the actor (plus
   `user.id`), `user.target.{id,full_name}` = first target of type User,
   `user.target.group.{id,name}` = first UserGroup, `related.user` in Elastic's order,
-  `message` = displayMessage.
+  `message` = displayMessage; the network context as that pipeline maps it: `source.ip` and
+  `client.ip` (real addresses only), `related.ip`, `source.user.*`/`client.user.*` (the
+  actor), `client.geo.*` from geographicalContext, `client.domain`,
+  `client.as.organization.name`, `user_agent.original`, and Okta's own fields under `okta.*`.
+  `source.geo.*` and the parsed `user_agent.*` are left to the user's ingest pipeline.
+- Entra provisioning records (raw has `jobId` and `provisioningAction`): Elastic's
+  `azure.provisioning.properties.*` names for the Graph record's fields.
 - Other sources: `event.action` = canonical action, `event.id` = event_id, `user.name` =
   actor, `user.target.id` = account_id, else person_id; group membership puts the group in
   `group.name` and `user.target.group.name`.
@@ -28,13 +34,21 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from evidence.siem.sinks import Doc, json_path, query_docs
+from evidence.siem.mappings.docs import json_path, query_docs
+from evidence.siem.sinks.base import Doc
 from evidence.sql import load_sql
 
 __all__ = [
     "asset_documents",
     "asset_seq_of",
-    "event_id_of","ECS_VERSION", "ACTIONS", "OKTA_EVENT_TYPES", "SEVERITY", "EcsClass", "documents"]
+    "event_id_of",
+    "ECS_VERSION",
+    "ACTIONS",
+    "OKTA_EVENT_TYPES",
+    "SEVERITY",
+    "EcsClass",
+    "documents",
+]
 
 ECS_VERSION = "8.11.0"
 
@@ -120,7 +134,7 @@ OKTA_EVENT_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # Elastic Security's detection rules, so our alerts sort alongside theirs.
 SEVERITY: dict[str, int] = {"info": 0, "low": 21, "medium": 47, "high": 73, "critical": 99}
 
-_SQL = load_sql("evidence.siem", "ecs.sql")
+_SQL = load_sql("evidence.siem.mappings", "ecs.sql")
 
 
 def _params(after_seq: int, limit: int) -> dict[str, Any]:
@@ -152,7 +166,7 @@ def event_id_of(body: str) -> str | None:
     return json_path(body, ("scim_evidence", "event_id"))
 
 
-_ASSETS_SQL = load_sql("evidence.siem", "ecs_assets.sql")
+_ASSETS_SQL = load_sql("evidence.siem.mappings", "ecs_assets.sql")
 # An account version's document id: a digest of its key, the same in every store holding it.
 _ASSET_ID = """CREATE OR REPLACE TEMP MACRO scim_asset_id(source, app, account_id, valid_from) AS
     sha256(concat_ws(chr(31), 'account', source, app, account_id,

@@ -27,11 +27,11 @@ from typing import Any
 import duckdb
 
 from evidence import __version__
-from evidence.siem.sinks import Doc, query_docs
+from evidence.siem.mappings.docs import query_docs
+from evidence.siem.sinks.base import Doc
 from evidence.sql import load_sql
 
-__all__ = [
-    "event_id_of","CUSTOM", "EVENT_SEVERITY", "NAMES", "SEVERITY", "documents"]
+__all__ = ["event_id_of", "CUSTOM", "EVENT_SEVERITY", "NAMES", "SEVERITY", "documents"]
 
 VENDOR = "scim-evidence"
 PRODUCT = "scim-evidence"
@@ -83,7 +83,7 @@ CUSTOM: tuple[tuple[str, str], ...] = (
     ("flexString2", "source"),
 )
 
-_SQL = load_sql("evidence.siem", "cef.sql")
+_SQL = load_sql("evidence.siem.mappings", "cef.sql")
 
 
 def _params(after_seq: int, limit: int) -> dict[str, Any]:

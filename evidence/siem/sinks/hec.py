@@ -70,7 +70,7 @@ import httpx
 from connectors.http import is_loopback
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.sinks.base import Doc, SendResult
 
 __all__ = ["EVENT_PATH", "HecSink", "envelope"]
 

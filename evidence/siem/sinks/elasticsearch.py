@@ -41,8 +41,8 @@ from elasticsearch.helpers import streaming_bulk
 from connectors.http import is_loopback
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
-from evidence.siem.es_template import index_template, mappings
-from evidence.siem.sinks import Doc, SendResult
+from evidence.siem.sinks.base import Doc, SendResult
+from evidence.siem.sinks.es_template import index_template, mappings
 
 __all__ = ["ElasticsearchSink", "classify", "open_elasticsearch"]
 

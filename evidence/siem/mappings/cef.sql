@@ -1,43 +1,22 @@
 -- CEF lines for the events after a sink's cursor, one per event, in seq order. Names,
 -- severities and the custom-slot keys and labels come in as parameters ($names, $severities,
 -- $keys, $labels) so that the data lives in cef.py and no value is ever spliced into this
--- text. `custom` lists its values in the order of cef.CUSTOM.
+-- text. `custom` lists its values in the order of cef.CUSTOM. The batch comes from batch.sql.
 WITH names AS (
     SELECT unnest($names, recursive := true)
 ),
 severities AS (
     SELECT unnest($severities, recursive := true)
 ),
-batch AS (
-    SELECT * FROM events WHERE seq > $after ORDER BY seq LIMIT $limit
-),
-shaped AS (
-    -- One parse of raw and of details per event: every `->>` would parse them again.
-    SELECT
-        b.*,
-        json_extract_string(b.raw, ['$.uuid', '$.eventType', '$.displayMessage']) AS r,
-        b.action LIKE 'finding.%' AS is_finding
-    FROM batch b
-),
-okta AS (
-    SELECT
-        s.*,
-        s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL AS is_okta,
-        -- TRY_CAST: a malformed target list must not fail the batch and stall the sink.
-        CASE WHEN s.r[1] IS NOT NULL AND s.r[2] IS NOT NULL
-            THEN TRY_CAST(json_extract(s.raw, '$.target') AS JSON[]) END AS targets,
-        CASE WHEN s.is_finding THEN json_extract_string(s.details, ['$.finding_id', '$.kind',
-            '$.subkind', '$.severity', '$.account', '$.explanation']) END AS d
-    FROM shaped s
-),
+-- include: batch.sql batch
 fields AS (
     SELECT
         o.seq, o.event_id,
-        CASE WHEN o.is_okta THEN o.r[2] ELSE o.action END AS class_id,
+        CASE WHEN o.is_okta THEN o.ok.event_type ELSE o.action END AS class_id,
         CASE
             WHEN o.is_finding THEN concat_ws(': ', coalesce(n.name, o.action),
-                nullif(concat_ws('/', o.d[2], o.d[3]), ''))
-            ELSE coalesce(n.name, CASE WHEN o.is_okta THEN nullif(o.r[3], '') END, o.action)
+                nullif(concat_ws('/', o.fd.kind, o.fd.subkind), ''))
+            ELSE coalesce(n.name, CASE WHEN o.is_okta THEN nullif(o.ok.message, '') END, o.action)
         END AS name,
         CASE WHEN o.is_finding THEN coalesce(sv.score, $event_severity)
             ELSE $event_severity END AS severity,
@@ -49,20 +28,19 @@ fields AS (
             {'k': 'outcome', 'v': o.outcome},
             {'k': 'suser', 'v': o.actor},
             {'k': 'duser', 'v': coalesce(
-                CASE WHEN o.is_okta THEN nullif(list_filter(o.targets,
-                    lambda t: lower(t->>'type') = 'user')[1]->>'alternateId', '') END,
-                o.d[5], o.account_id, o.person_id)},
-            {'k': 'msg', 'v': CASE WHEN o.is_okta THEN nullif(o.r[3], '')
-                WHEN o.is_finding THEN o.d[6] END},
+                CASE WHEN o.is_okta THEN nullif(o.t_user->>'alternateId', '') END,
+                o.fd.account, o.account_id, o.person_id)},
+            {'k': 'msg', 'v': CASE WHEN o.is_okta THEN nullif(o.ok.message, '')
+                WHEN o.is_finding THEN o.fd.explanation END},
             {'k': 'externalId', 'v': CASE WHEN o.is_okta THEN o.native_id ELSE o.event_id END}
         ] AS standard,
         [
             o.app, o.person_id, o.account_id, o.entitlement, o.event_hash,
-            nullif(concat_ws('/', o.d[2], o.d[3]), ''), o.d[1], o.source
+            nullif(concat_ws('/', o.fd.kind, o.fd.subkind), ''), o.fd.id, o.source
         ] AS custom
-    FROM okta o
+    FROM picked o
     LEFT JOIN names n ON n.action = o.action
-    LEFT JOIN severities sv ON o.is_finding AND sv.severity = lower(o.d[4])
+    LEFT JOIN severities sv ON o.is_finding AND sv.severity = lower(o.fd.severity)
 ),
 pairs AS (
     SELECT

@@ -52,7 +52,8 @@ from typing import Any, NamedTuple
 import duckdb
 
 from evidence import __version__
-from evidence.siem.sinks import Doc, json_path, query_docs
+from evidence.siem.mappings.docs import json_path, query_docs
+from evidence.siem.sinks.base import Doc
 from evidence.sql import load_sql
 
 __all__ = [
@@ -168,7 +169,7 @@ SEVERITY: dict[str, tuple[int, str]] = {
     "critical": (5, "Critical"),
 }
 
-_SQL = load_sql("evidence.siem", "ocsf.sql")
+_SQL = load_sql("evidence.siem.mappings", "ocsf.sql")
 
 
 def _row(key: str, value: str, c: OcsfClass) -> dict[str, Any]:
