@@ -16,7 +16,10 @@ from rich.table import Table
 
 from evidence.csv_cells import csv_cell, to_jsonable
 
-__all__ = ["Format", "render_rows", "to_jsonable", "csv_cell"]
+__all__ = ["Format", "csv_cell", "err", "render_rows", "to_jsonable"]
+
+# Messages, progress and warnings: stdout carries the data and nothing else.
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Format(StrEnum):
