@@ -8,10 +8,10 @@ A population stays in DuckDB: `materialise` runs the test's query into a temp ta
 the query's order, `rowid` + 1 being the CSV row number), and the CSV, the counts, the sample
 and the printed exceptions are read from it in SQL, so a population of millions of accounts
 never becomes Python objects. DuckDB's COPY writes the CSV from a view that formats each cell
-as `csv_cell` does: instants in RFC 3339 UTC (microseconds only when there are any), booleans
-as true/false, numbers as numbers, NULL as an empty field, and text with a formula start
-neutralised by a leading `'`. A field holding a comma, a quote, CR or LF is quoted, and an
-empty string is written `""`, told apart from a missing value.
+as `evidence.csv_cells.csv_cell` does: instants in RFC 3339 UTC (microseconds only when there
+are any), booleans as true/false, numbers as numbers, NULL as an empty field, and text with a
+formula start neutralised by a leading `'`. A field holding a comma, a quote, CR or LF is
+quoted, and an empty string is written `""`, told apart from a missing value.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from evidence.csv_cells import FORMULA_START, csv_cell
 from reports.catalog import Query
 from reports.errors import ReportError
 from reports.prepare import prepare, run_into
@@ -44,9 +44,6 @@ __all__ = [
     "run_query",
     "sample_rows",
 ]
-
-# Cells a spreadsheet would run as a formula (ARCHITECTURE.md: CSV output is neutralised).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -89,20 +86,6 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def csv_cell(value: Any) -> str | int | float | Decimal:
-    """One CSV cell: instants as RFC 3339 UTC, numbers as numbers, formulas neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 @dataclass(frozen=True)
 class PopulationTable:
     """A population materialised in DuckDB: the table with the query's columns in population
@@ -117,9 +100,9 @@ class PopulationTable:
 
 _INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
 _PLAIN = ("DATE", "DOUBLE", *_INTEGERS, *("U" + t for t in _INTEGERS))
-# The code points of _FORMULA_START: text starting so runs as a formula in a spreadsheet
-# (ARCHITECTURE.md: neutralised). ascii() reads the first code point without cutting a string.
-_FORMULA_CODES = tuple(ord(c) for c in _FORMULA_START)
+# The code points of csv_cells.FORMULA_START, the one rule: ascii() reads a text's first code
+# point without cutting the string.
+_FORMULA_CODES = tuple(ord(c) for c in FORMULA_START)
 
 
 def _cell_sql(name: str, type_: str) -> str:

@@ -6,6 +6,9 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,9 @@ from typer.testing import CliRunner
 
 from connectors.synthetic import generate_tenant
 from evidence.cli.main import app
+from evidence.cli.output import csv_cell
+from evidence.detections.runner import open_at_or_above
+from evidence.store.db import store_session
 
 
 def run(*args: str, input: str | None = None):  # noqa: ANN201
@@ -43,6 +49,29 @@ def test_help_lists_every_command() -> None:
     assert r.exit_code == 0
     for cmd in ("init", "sync", "detect", "findings", "forward", "sql", "verify", "report", "demo"):
         assert cmd in r.output
+
+
+def test_help_loads_neither_the_store_nor_the_reports() -> None:
+    # `evidence --help` stays quick: DuckDB, SQLModel and the PDF stack load with a command.
+    code = (
+        "import sys\n"
+        "from evidence.cli.main import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('duckdb', 'sqlmodel', 'weasyprint', 'pyarrow', 'httpx')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Usage" in r.stdout and r.stdout.splitlines()[-1] == "[]"
 
 
 def test_init_creates_the_store(tmp_path: Path) -> None:
@@ -92,6 +121,36 @@ def test_detect_counts_and_fail_on(synced: Path) -> None:
     assert accounts == json.loads(listed.stdout)[0]["n"] > 0
     assert run("--config", cfg(synced), "detect", "--fail-on", "high").exit_code == 1
     assert run("--config", cfg(synced), "detect", "--fail-on", "bogus").exit_code == 2
+
+
+_FINDING = (
+    "INSERT INTO findings (finding_id, kind, subkind, severity, status, first_seen_at, "
+    "last_seen_at) VALUES ($id, 'orphan', 'unmatched', $severity, $status, $at, $at)"
+)
+
+
+@pytest.mark.parametrize(
+    ("severity", "count"), [("low", 6), ("medium", 5), ("high", 3), ("critical", 1)]
+)
+def test_open_at_or_above_counts_open_findings_of_that_severity_or_worse(
+    tmp_path: Path, severity: str, count: int
+) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        ("low", "open"),
+        ("medium", "open"),
+        ("medium", "open"),
+        ("high", "open"),
+        ("high", "open"),
+        ("critical", "open"),
+        ("critical", "resolved"),
+        ("critical", "accepted"),
+        ("high", "resolved"),
+    ]
+    with store_session(tmp_path / "s.duckdb") as con:
+        for i, (sev, status) in enumerate(rows):
+            con.execute(_FINDING, {"id": f"f{i}", "severity": sev, "status": status, "at": at})
+        assert open_at_or_above(con, severity) == count
 
 
 def test_findings_json_is_the_public_contract(synced: Path) -> None:
@@ -152,8 +211,6 @@ def test_findings_csv_and_table(synced: Path) -> None:
 
 
 def test_csv_neutralises_formulas() -> None:
-    from evidence.cli.output import csv_cell
-
     assert [csv_cell(v) for v in ("=cmd()", "+1", "-2", "@x", "ok", 3, 2.5, None, True)] == [
         "'=cmd()",
         "'+1",
@@ -297,9 +354,6 @@ def test_bad_config_names_file_and_field(tmp_path: Path) -> None:
 
 def test_store_busy_exits_1(synced: Path) -> None:
     # The lock must be held by another process: within one, DuckDB shares the instance.
-    import subprocess
-    import sys
-
     holder = subprocess.Popen(
         [
             sys.executable,

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from evidence.config import SinkConfig
-from evidence.errors import ConfigError, SinkError
-from evidence.siem.forwarder import ForwardResult, forward
+from evidence.config import Policy, SinkConfig
+from evidence.errors import ConfigError, SinkError, StoreBusy
+from evidence.siem.forwarder import ForwardResult, follow, forward, forward_streams, streams
 from evidence.siem.sinks.base import Doc, SendResult
 from evidence.siem.sinks.ndjson import NdjsonSink
-from evidence.store.db import open_store
+from evidence.store.db import open_store, store_session
+from evidence.store.load import commit_batch
+from tests.conftest import batch, snap
 from tests.siem_builders import add_events, cursor
 
 
@@ -256,10 +263,6 @@ def test_unavailable_sinks(
 
 
 def _accounts(con: duckdb.DuckDBPyConnection, at: datetime, logins: dict[str, datetime]) -> None:
-    from evidence.config import Policy
-    from evidence.store.load import commit_batch
-    from tests.conftest import batch, snap
-
     rows = [
         {
             "app": "GitHub",
@@ -277,8 +280,6 @@ def _accounts(con: duckdb.DuckDBPyConnection, at: datetime, logins: dict[str, da
 def test_account_versions_go_out_once_as_assets(
     con: duckdb.DuckDBPyConnection, sink: SinkConfig
 ) -> None:
-    from evidence.siem.forwarder import streams
-
     assert streams(sink) == ["events", "assets"]
     assert streams(sink.model_copy(update={"format": "cef"})) == ["events"]
     assert streams(sink.model_copy(update={"assets": False})) == ["events"]
@@ -331,3 +332,123 @@ def test_account_versions_go_out_once_as_assets(
         and cursor(con)
         == n_events + con.execute("SELECT count(*) FROM events WHERE run_id = 2").fetchone()[0]
     )
+
+
+def test_forward_streams_yields_each_stream_as_it_ends(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig
+) -> None:
+    add_events(con, 5)
+    assert list(forward_streams(con, sink)) == [
+        ("events", ForwardResult(sent=5, skipped=0, dead=0, last_seq=5)),
+        ("assets", ForwardResult(sent=0, skipped=0, dead=0, last_seq=0)),
+    ]
+    assert list(forward_streams(con, sink.model_copy(update={"assets": False}))) == [
+        ("events", ForwardResult(sent=0, skipped=0, dead=0, last_seq=5)),
+    ]
+
+
+def test_follow_reports_every_stream_first_then_only_what_moved(
+    tmp_path: Path, sink: SinkConfig
+) -> None:
+    path = tmp_path / "store.duckdb"
+    with store_session(path) as c:
+        add_events(c, 5)
+    reported: list[tuple[str, ForwardResult]] = []
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # Between two polls the follower holds no connection: another writer gets the store.
+        slept.append(seconds)
+        if len(slept) == 1:
+            with store_session(path, wait=0) as c:
+                add_events(c, 2)
+
+    follow(
+        partial(store_session, path),
+        sink,
+        interval=0.5,
+        on_result=lambda stream, result: reported.append((stream, result)),
+        on_error=pytest.fail,
+        polls=3,
+        sleep=sleep,
+    )
+    assert slept == [0.5, 0.5]
+    assert reported == [
+        ("events", ForwardResult(sent=5, skipped=0, dead=0, last_seq=5)),
+        ("assets", ForwardResult(sent=0, skipped=0, dead=0, last_seq=0)),
+        ("events", ForwardResult(sent=2, skipped=0, dead=0, last_seq=7)),
+    ]
+    assert len(line_ids(sink.path)) == 7
+
+
+def test_follow_retries_a_busy_store_at_the_next_poll(tmp_path: Path, sink: SinkConfig) -> None:
+    path = tmp_path / "store.duckdb"
+    with store_session(path) as c:
+        add_events(c, 3)
+    calls: list[int] = []
+
+    def connect() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise StoreBusy("store busy: another process")
+        return store_session(path)
+
+    errors: list[Exception] = []
+    reported: list[tuple[str, ForwardResult]] = []
+    follow(
+        connect,
+        sink,
+        interval=1,
+        on_result=lambda stream, result: reported.append((stream, result)),
+        on_error=errors.append,
+        polls=2,
+        sleep=lambda _s: None,
+    )
+    assert [str(e) for e in errors] == ["store busy: another process"]
+    # The first poll that succeeds still reports every stream, as a first poll does.
+    assert reported == [
+        ("events", ForwardResult(sent=3, skipped=0, dead=0, last_seq=3)),
+        ("assets", ForwardResult(sent=0, skipped=0, dead=0, last_seq=0)),
+    ]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_forward_follow_stops_on_ctrl_c_or_sigterm(tmp_path: Path, stop: signal.Signals) -> None:
+    path = tmp_path / "store.duckdb"
+    with store_session(path) as c:
+        add_events(c, 4)
+    config = tmp_path / "evidence.toml"
+    config.write_text(
+        f'[store]\npath = "{path}"\n\n[[sinks]]\nname = "file"\nkind = "ndjson"\n'
+        f'path = "{tmp_path / "out.ndjson"}"\n',
+        encoding="utf-8",
+    )
+    # The worktree's own code, as `evidence` would run it.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from evidence.cli.main import app; app()",
+            "--config",
+            str(config),
+            "forward",
+            "--follow",
+            "--interval",
+            "0.2",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first == "file: events sent 4, dead-lettered 0, cursor at 4\n"
+        proc.send_signal(stop)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert err.endswith("file: stopped\n")

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from connectors.records import PageRecord, Snapshot
 from evidence.config import Policy
-from evidence.errors import InputError, StoreBusy
-from evidence.store.db import open_store
+from evidence.detections.runner import detect
+from evidence.errors import InputError, StoreBusy, StoreError
+from evidence.store.db import open_store, store_session
 from evidence.store.load import commit_batch
 from evidence.store.models import TABLES
-from evidence.store.schema import SCHEMA_VERSION, current_version
+from evidence.store.schema import MIGRATIONS, SCHEMA_VERSION, current_version, migrate
 from evidence.store.verify import verify_store
 from tests.conftest import batch, events, snap, utc
 
@@ -45,6 +49,25 @@ def gh(as_of, accounts, grants=()):
     )
 
 
+def test_store_session_closes_the_store_however_the_block_ends(store_path: Path) -> None:
+    with store_session(store_path) as con:
+        assert current_version(con) == SCHEMA_VERSION
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")
+    with pytest.raises(RuntimeError, match="boom"), store_session(store_path) as con:
+        raise RuntimeError("boom")
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")
+    # Read-only, and the same refusal as open_store where there is no store.
+    with store_session(store_path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
+    with (
+        pytest.raises(StoreError, match="no store here"),
+        store_session(store_path.with_name("none.duckdb"), read_only=True),
+    ):
+        pass
+
+
 def test_migrations_from_an_empty_file(store_path: Path) -> None:
     con = duckdb.connect(str(store_path))
     assert current_version(con) == 0
@@ -68,9 +91,6 @@ def test_migrations_from_an_empty_file(store_path: Path) -> None:
 
 
 def test_v2_store_gets_account_facts_and_rematches_on_next_detect(store_path: Path) -> None:
-    from evidence.detections.runner import detect
-    from evidence.store.schema import MIGRATIONS, migrate
-
     con = duckdb.connect(str(store_path))
     con.execute("SET TimeZone = 'UTC'")
     with pytest.MonkeyPatch.context() as mp:  # a store as the previous release left it
@@ -113,8 +133,6 @@ def test_v2_store_gets_account_facts_and_rematches_on_next_detect(store_path: Pa
 
 
 def test_v3_store_gets_idp_lifecycle_and_resyncs_as_a_no_op(store_path: Path) -> None:
-    from evidence.store.schema import MIGRATIONS, migrate
-
     users = [
         dict(user_id="u1", login="a@x.com", status="ACTIVE"),
         dict(user_id="u2", login="b@x.com", status="DEPROVISIONED"),
@@ -134,8 +152,13 @@ def test_v3_store_gets_idp_lifecycle_and_resyncs_as_a_no_op(store_path: Path) ->
     con.close()
     con = open_store(store_path)
     rows = con.execute("SELECT user_id, lifecycle FROM idp_users ORDER BY 1").fetchall()
-    assert rows == [("u1", "active"), ("u2", "deprovisioned"), ("u3", "suspended"),
-                    ("u4", "deprovisioned"), ("u5", "staged")]
+    assert rows == [
+        ("u1", "active"),
+        ("u2", "deprovisioned"),
+        ("u3", "suspended"),
+        ("u4", "deprovisioned"),
+        ("u5", "staged"),
+    ]
     result = commit_batch(
         con, batch("idp", "okta", utc(2026, 1, 2), snap("idp_users", users)), Policy()
     )
@@ -355,9 +378,6 @@ def test_verify_store_detects_tampering(store) -> None:
 
 
 def test_busy_store_waits_then_says_who(store_path: Path) -> None:
-    import subprocess
-    import sys
-
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -378,8 +398,6 @@ def test_busy_store_waits_then_says_who(store_path: Path) -> None:
 
 
 def test_pages_are_recorded_with_the_run(store) -> None:
-    from connectors.records import PageRecord
-
     b = gh(T0, [dict(account_id="1", user_name="a", active=True)])
     b.pages = [
         PageRecord("scim/gh/Users-0001.json", "a" * 64, 100, 150),
@@ -393,8 +411,6 @@ def test_pages_are_recorded_with_the_run(store) -> None:
 
 
 def test_a_partial_listing_never_closes_what_it_omits(store) -> None:
-    from connectors.records import Snapshot
-
     p = Policy()
     commit_batch(
         store,
@@ -430,9 +446,6 @@ def test_a_partial_listing_never_closes_what_it_omits(store) -> None:
 
 
 def test_memory_limit_caps_duckdb_and_a_bad_one_is_a_clear_error(tmp_path) -> None:
-    from evidence.errors import StoreError
-    from evidence.store.db import open_store
-
     con = open_store(tmp_path / "a.duckdb", memory_limit="512MB")
     try:
         assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("488.2 MiB",)]

@@ -10,11 +10,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from connectors.synthetic import generate_tenant
+from connectors.synthetic.tenant import IDPS
 from evidence import __version__
 from evidence.cli.progress import make_progress, sync_summary_table, sync_with_progress
 from evidence.config import load_config
+from evidence.detections.runner import detect
 from evidence.errors import ConfigError, EvidenceError
-from evidence.store.db import open_store
+from evidence.siem.forwarder import forward, streams
+from evidence.store.db import store_session
+from reports.build import build_reports
+from reports.catalog import frameworks
+from reports.signing import default_key_path, load_signer
 
 __all__ = ["run_demo"]
 
@@ -47,14 +54,6 @@ def run_demo(
 ) -> None:
     """Generate, sync, detect, forward and report; print a summary and the paths written.
     `idp` is the tenant's identity provider: "okta" or "entra" (Microsoft Entra ID)."""
-    from connectors.synthetic import generate_tenant
-    from connectors.synthetic.tenant import IDPS
-    from evidence.detections.runner import detect
-    from evidence.siem.forwarder import forward, streams
-    from reports.build import build_reports
-    from reports.catalog import frameworks
-    from reports.signing import default_key_path, load_signer
-
     if idp not in IDPS:  # before anything is cleared
         raise ConfigError(f"--idp must be one of: {', '.join(IDPS)}")
     out = Path(out)
@@ -69,8 +68,7 @@ def run_demo(
         timings.append(("generate", f"{people} people, {apps} apps, {idp}", time.monotonic() - t0))
 
         cfg = load_config(out / "evidence.toml")
-        con = open_store(cfg.store.path, memory_limit=cfg.store.memory_limit)
-        try:
+        with store_session(cfg.store.path, memory_limit=cfg.store.memory_limit) as con:
             t0 = time.monotonic()
             outcomes = sync_with_progress(con, cfg, progress=progress, show_summary=False)
             failed = [o for o in outcomes if not o.ok]
@@ -126,8 +124,6 @@ def run_demo(
             )
             progress.advance(task)
             timings.append(("report", ", ".join(r.pdf.name for r in reps), time.monotonic() - t0))
-        finally:
-            con.close()
 
     err.print(sync_summary_table(outcomes))
     t = Table(title="demo")

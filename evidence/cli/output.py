@@ -7,17 +7,19 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["Format", "render_rows", "to_jsonable", "csv_cell"]
+from evidence.csv_cells import csv_cell, to_jsonable
 
-_FORMULA_START = ("=", "+", "-", "@")
+__all__ = ["Format", "csv_cell", "err", "render_rows", "to_jsonable"]
+
+# Messages, progress and warnings: stdout carries the data and nothing else.
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Format(StrEnum):
@@ -26,37 +28,21 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def to_jsonable(value: Any) -> Any:
-    """Instants as RFC 3339 UTC strings; JSON text columns decoded to objects."""
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    return value
+def _listing_cell(value: Any) -> Any:
+    # A listing's instants as its JSON writes them (a naive one without a zone), so its CSV
+    # and JSON agree; csv_cell then neutralises the text.
+    return csv_cell(to_jsonable(value) if isinstance(value, datetime) else value)
 
 
-def csv_cell(value: Any) -> Any:
-    """A CSV cell: numbers stay numbers; text that a spreadsheet would run is neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return value
-    if isinstance(value, dict | list):
-        value = json.dumps(to_jsonable(value), separators=(",", ":"), sort_keys=False)
-    else:
-        value = to_jsonable(value)
-        value = str(value)
-    if value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def _csv_line(buf: io.StringIO, cells: Sequence[Any]) -> str:
+    # Python 3.11's writer quotes only the characters of its line terminator: written with CRLF
+    # it quotes a field holding a bare CR too (as DuckDB's COPY does), which a reader would
+    # otherwise take for the end of the row, undoing the neutralising quote of the cell after
+    # it. The line then ends with LF, as every CSV of ours does.
+    buf.seek(0)
+    buf.truncate()
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue()[:-2] + "\n"
 
 
 def _decode_json_columns(rows: list[dict[str, Any]], json_columns: Sequence[str]) -> None:
@@ -87,11 +73,8 @@ def render_rows(
         out.write("\n")
     elif fmt is Format.csv:
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(columns)
-        for d in dicts:
-            w.writerow([csv_cell(d[c]) for c in columns])
-        out.write(buf.getvalue())
+        for cells in [columns, *([_listing_cell(d[c]) for c in columns] for d in dicts)]:
+            out.write(_csv_line(buf, cells))
     else:
         table = Table(title=title, show_lines=False)
         for c in columns:

@@ -18,13 +18,13 @@ import duckdb
 import pyarrow as pa
 
 from evidence.config import Policy
-from evidence.detections.loader import Detection, load_detections
+from evidence.detections.loader import SEVERITIES, Detection, load_detections
 from evidence.errors import StoreError
 from evidence.matching import build_account_owners, build_links
 from evidence.sql import load_sql, run_sql
 from evidence.store.load import create_events_in, finish_run
 
-__all__ = ["DetectResult", "detect", "policy_tables", "store_now"]
+__all__ = ["DetectResult", "detect", "open_at_or_above", "policy_tables", "store_now"]
 
 
 @dataclass
@@ -267,3 +267,10 @@ def detect(
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def open_at_or_above(con: duckdb.DuckDBPyConnection, severity: str) -> int:
+    """How many open findings have `severity` (one of SEVERITIES) or a worse one."""
+    worse = list(SEVERITIES[SEVERITIES.index(severity) :])
+    rows = run_sql(con, _sql("open_at_or_above.sql"), {"severities": worse})
+    return int(rows[0][0])

@@ -28,21 +28,34 @@ is the only guard (ARCHITECTURE.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from evidence.config import SinkConfig
-from evidence.errors import ConfigError, SinkError
+from evidence.errors import ConfigError, SinkError, StoreBusy
 from evidence.siem.mappings import cef, ecs, ocsf
 from evidence.siem.sinks.base import Doc, Sink
+from evidence.siem.sinks.elasticsearch import open_elasticsearch
+from evidence.siem.sinks.hec import HecSink
 from evidence.siem.sinks.ndjson import NdjsonSink
+from evidence.siem.sinks.syslog import SyslogSink
 from evidence.sql import load_sql
 
-__all__ = ["STREAMS", "ForwardResult", "forward", "open_sink", "streams"]
+__all__ = [
+    "STREAMS",
+    "ForwardResult",
+    "follow",
+    "forward",
+    "forward_streams",
+    "open_sink",
+    "streams",
+]
 
 Mapper = Callable[..., list[Doc]]
 # How each format's document names its event, for the NDJSON file's crash repair.
@@ -119,16 +132,10 @@ def open_sink(sink: SinkConfig) -> Sink:
             raise ConfigError(f"sink {sink.name!r}: an ndjson sink needs `path`")
         return NdjsonSink(sink.path, _EVENT_IDS[sink.format])
     if sink.kind == "syslog":
-        from evidence.siem.sinks.syslog import SyslogSink
-
         return SyslogSink.from_config(sink)
     if sink.kind == "splunk_hec":
-        from evidence.siem.sinks.hec import HecSink
-
         return HecSink.from_config(sink)
     if sink.kind == "elasticsearch":
-        from evidence.siem.sinks.elasticsearch import open_elasticsearch  # the client loads slowly
-
         return open_elasticsearch(sink)
     raise ConfigError(f"sink {sink.name!r}: kind {sink.kind!r} is not available yet")
 
@@ -250,3 +257,46 @@ def _commit(
 def _scalar(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, Any]) -> Any:
     row = con.execute(_SQL[statement], params).fetchone()
     return row[0] if row else None
+
+
+def forward_streams(
+    con: duckdb.DuckDBPyConnection, sink: SinkConfig
+) -> Iterator[tuple[str, ForwardResult]]:
+    """Forward each of the sink's `streams` in turn, yielding each one's result as it ends."""
+    for stream in streams(sink):
+        yield stream, forward(con, sink, stream=stream)
+
+
+def follow(
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    sink: SinkConfig,
+    *,
+    interval: float,
+    on_result: Callable[[str, ForwardResult], None],
+    on_error: Callable[[SinkError | StoreBusy], None],
+    polls: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Forward every `interval` seconds, `polls` times (default: until interrupted).
+
+    Each poll opens the store through `connect`, so syncs and detects can take it in between.
+    A sink or store unavailable for one poll goes to `on_error` and is tried again at the next.
+    Until a poll succeeds every stream's result goes to `on_result`, then only those that
+    moved something.
+    """
+    first = True
+    done = 0
+    while True:
+        try:
+            with connect() as con:
+                for stream, result in forward_streams(con, sink):
+                    if first or result.sent or result.dead or result.skipped:
+                        on_result(stream, result)
+        except (SinkError, StoreBusy) as e:
+            on_error(e)
+        else:
+            first = False
+        done += 1
+        if polls is not None and done >= polls:
+            return
+        sleep(interval)

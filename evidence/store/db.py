@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -11,7 +13,7 @@ import duckdb
 from evidence.errors import StoreBusy, StoreError
 from evidence.store.schema import SCHEMA_VERSION, current_version, migrate
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "store_session"]
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (.*?)(?: \(PID (\d+)\))?(?:\.|$)", re.S)
 
@@ -56,7 +58,9 @@ def open_store(
         con.execute("SET memory_limit = $m", {"m": memory_limit})
     except duckdb.Error as e:
         con.close()
-        raise StoreError(f"[store] memory_limit {memory_limit!r}: {str(e).splitlines()[0]}") from None
+        raise StoreError(
+            f"[store] memory_limit {memory_limit!r}: {str(e).splitlines()[0]}"
+        ) from None
     if read_only:
         if current_version(con) < SCHEMA_VERSION:
             con.close()
@@ -64,3 +68,15 @@ def open_store(
     else:
         migrate(con)
     return con
+
+
+@contextmanager
+def store_session(
+    path: Path, *, read_only: bool = False, wait: float = 30.0, memory_limit: str = "3GB"
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`open_store` for a `with` block: the connection is closed however the block ends."""
+    con = open_store(path, read_only=read_only, wait=wait, memory_limit=memory_limit)
+    try:
+        yield con
+    finally:
+        con.close()

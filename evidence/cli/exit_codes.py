@@ -1,0 +1,50 @@
+"""The library's errors as one line on stderr and the documented exit code.
+
+Exit codes: 0 ok; 1 the command ran and found a failure it was asked to report (a source
+failed, verification failed, findings at or above --fail-on, store busy); 2 usage or input
+error, with a one-line message naming the file, record and field.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from evidence.errors import (
+    ConfigError,
+    EvidenceError,
+    InputError,
+    ReadOnlyViolation,
+    StoreBusy,
+    StoreError,
+)
+
+__all__ = ["exit_code", "handled"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_code(e: EvidenceError) -> int:
+    """The exit code of a library error."""
+    if isinstance(e, StoreBusy):
+        return 1
+    if isinstance(e, ConfigError | InputError | ReadOnlyViolation | StoreError):
+        return 2
+    return 1
+
+
+def handled(fn: F) -> F:
+    """Turn the library's errors into one line on stderr and the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EvidenceError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(exit_code(e)) from None
+
+    return wrapper  # type: ignore[return-value]
