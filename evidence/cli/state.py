@@ -13,15 +13,18 @@ import typer
 
 from evidence.cli.lazy import lazy_module
 from evidence.cli.output import Format
-from evidence.config import Config, load_config, parse_instant
 from evidence.errors import ConfigError
 
 if TYPE_CHECKING:  # for annotations only: DuckDB loads with the first command that opens it
     import duckdb
 
+    from evidence.config import Config
+
 __all__ = ["STATE", "FormatOpt", "State", "default_config", "instant"]
 
 db = lazy_module("evidence.store.db")
+# The config joins every source kind's settings, so it loads the connectors (httpx, Arrow).
+config_module = lazy_module("evidence.config")
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
 
@@ -36,7 +39,7 @@ class State:
     def config(self) -> Config:
         """The config, loaded once, with `--db` over its store path."""
         if self._cfg is None:
-            self._cfg = load_config(self.config_path)
+            self._cfg = config_module.load_config(self.config_path)
             if self.db is not None:
                 self._cfg.store.path = self.db
         return self._cfg
@@ -66,6 +69,6 @@ def default_config() -> Path | None:
 def instant(option: str, value: str) -> datetime:
     """An option's RFC 3339 instant (a bare date is 00:00 UTC), or a ConfigError naming it."""
     try:
-        return parse_instant(value)
+        return config_module.parse_instant(value)
     except ValueError:
         raise ConfigError(f"{option}: {value!r} is not an RFC 3339 instant or a date") from None
