@@ -28,7 +28,6 @@ only, and appear in no message or repr.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -38,7 +37,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
-from connectors.http import is_loopback
+from connectors.http import RetryPolicy, is_loopback, secret_value
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.sinks.base import Doc, SendResult
@@ -109,7 +108,10 @@ class ElasticsearchSink:
         self._client = client
         self._install, self._replicas = install_template, replicas
         self._batch_docs, self._batch_bytes = batch_docs, batch_bytes
-        self._retries, self._backoff = retries, retry_backoff
+        # The HTTP layer's policy, as the bulk helper takes it (its own backoff has no jitter).
+        self._policy = RetryPolicy(
+            max_attempts=retries + 1, base=retry_backoff, cap=max(retry_backoff, 30.0)
+        )
 
     def __repr__(self) -> str:
         return f"ElasticsearchSink(name={self.name!r}, url={self.url!r}, data_stream={self.data_stream!r})"
@@ -154,9 +156,9 @@ class ElasticsearchSink:
                 expand_action_callback=_action,
                 raise_on_error=False,
                 raise_on_exception=True,
-                max_retries=self._retries,
-                initial_backoff=self._backoff,
-                max_backoff=max(self._backoff, 30.0),
+                max_retries=self._policy.max_attempts - 1,
+                initial_backoff=self._policy.base,
+                max_backoff=self._policy.cap,
                 retry_on_status=RETRY_STATUS,
                 index=self.data_stream,
             ):
@@ -213,11 +215,8 @@ def _describe(e: Exception) -> str:
     return f"{type(e).__name__}: {str(cause).splitlines()[0]}"
 
 
-def _secret(sink: SinkConfig, env: str) -> str:
-    value = os.environ.get(env)
-    if not value:
-        raise ConfigError(f"sink {sink.name!r}: environment variable {env} is not set")
-    return value
+def _secret(sink: SinkConfig, key: str, env: str) -> str:
+    return secret_value(f"sink {sink.name!r}", key, env, None)
 
 
 def open_elasticsearch(sink: SinkConfig) -> ElasticsearchSink:
@@ -239,11 +238,11 @@ def open_elasticsearch(sink: SinkConfig) -> ElasticsearchSink:
         )
     auth: dict[str, Any] = {}
     if sink.api_key_env:
-        auth["api_key"] = _secret(sink, sink.api_key_env)
+        auth["api_key"] = _secret(sink, "api_key", sink.api_key_env)
     elif sink.username or sink.password_env:
         if not (sink.username and sink.password_env):
             raise ConfigError(f"sink {sink.name!r}: basic auth needs username and password_env")
-        auth["basic_auth"] = (sink.username, _secret(sink, sink.password_env))
+        auth["basic_auth"] = (sink.username, _secret(sink, "password", sink.password_env))
     if auth and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         raise ConfigError(
             f"sink {sink.name!r}: refusing to send credentials over plain http to {parts.hostname}"

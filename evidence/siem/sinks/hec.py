@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
 import ssl
@@ -67,7 +66,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from connectors.http import is_loopback
+from connectors.http import REDACTED, RetryPolicy, is_loopback, secret_value
 from evidence.config import SinkConfig
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.sinks.base import Doc, SendResult
@@ -79,7 +78,6 @@ logger = logging.getLogger("scim_evidence.siem")
 EVENT_PATH = "/services/collector/event"
 SOURCE = "scim-evidence"
 USER_AGENT = "scim-evidence/0.1"
-REDACTED = "[REDACTED]"
 _PER_EVENT_CODES = {6, 12, 13, 15}
 # CEF `rt` as epoch milliseconds or RFC 3339; the "MMM dd yyyy HH:mm:ss" form falls back to now.
 _CEF_RT = re.compile(r"[ |]rt=(\S+)")
@@ -135,7 +133,12 @@ class HecSink:
             **({"index": index} if index else {}),
         }
         self.batch_docs, self.batch_bytes = batch_docs, batch_bytes
-        self.retries, self.backoff, self.max_backoff = retries, retry_backoff, max_backoff
+        self.retries = retries
+        # The HTTP layer's policy; HEC's backoff has no jitter, so tests and operators can
+        # predict it, and a Retry-After longer than the doubling wins up to `max_backoff`.
+        self.policy = RetryPolicy(
+            max_attempts=retries + 1, base=retry_backoff, cap=max_backoff, jitter=_exact
+        )
         self._sleep = sleep
         verify: ssl.SSLContext | bool = True
         if ca_bundle:
@@ -175,7 +178,12 @@ class HecSink:
             raise ConfigError(f"sink {sink.name!r}: unknown splunk_hec setting {unknown[0]!r}")
         if not sink.url:
             raise ConfigError(f"sink {sink.name!r}: a splunk_hec sink needs `url`")
-        token = _read_token(sink.name, extra.pop("token_env", None), extra.pop("token_file", None))
+        token = secret_value(
+            f"sink {sink.name!r}",
+            "token",
+            _text(extra.pop("token_env", None)),
+            _text(extra.pop("token_file", None)),
+        )
         extra.setdefault("sourcetype", f"scim_evidence:{sink.format}")
         return cls(sink.name, sink.url, token, verify_tls=sink.verify_tls, **extra, **shared)
 
@@ -290,13 +298,13 @@ class HecSink:
         )
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = self.backoff * 2 ** (attempt - 1)
+        delay = self.policy.base * 2 ** (attempt - 1)
         if response is not None:
             try:
                 delay = max(delay, float(response.headers.get("Retry-After", "")))
             except ValueError:
                 pass
-        return min(delay, self.max_backoff)
+        return min(delay, self.policy.cap)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, REDACTED)
@@ -387,21 +395,9 @@ def _event_url(name: str, url: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
-def _read_token(name: str, env: Any, file: Any) -> str:
-    if env and file:
-        raise ConfigError(f"sink {name!r}: set token_env or token_file, not both")
-    if env:
-        value = os.environ.get(str(env), "").strip()
-        if not value:
-            raise ConfigError(f"sink {name!r}: environment variable {env} (token_env) is not set")
-        return value
-    if file:
-        path = Path(os.path.expanduser(str(file)))
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ConfigError(f"sink {name!r}: token_file {path}: {e.strerror}") from None
-        if not value:
-            raise ConfigError(f"sink {name!r}: token_file {path}: file is empty")
-        return value
-    raise ConfigError(f"sink {name!r}: set token_env or token_file for the HEC token")
+def _exact(ceiling: float) -> float:
+    return ceiling
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
