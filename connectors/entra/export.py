@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.entra.mapping import entra_events, entra_records, entra_snapshots
+from connectors.entra.directory import entra_snapshots
+from connectors.entra.mapping import entra_events, entra_records
 from connectors.entra.settings import EntraSettings
 from connectors.exports import ExportReader, files_as_of, split_files
 from connectors.records import SourceBatch

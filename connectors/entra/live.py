@@ -43,7 +43,8 @@ from urllib.parse import quote
 
 import httpx
 
-from connectors.entra.mapping import Records, entra_events, entra_records, entra_snapshots
+from connectors.entra.directory import entra_snapshots
+from connectors.entra.mapping import Records, entra_events, entra_records
 from connectors.entra.settings import EntraSettings
 from connectors.exports import parse_instant_field
 from connectors.http import (
