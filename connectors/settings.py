@@ -7,6 +7,7 @@ keys it does not know, so a misspelt key is an error that names the source and t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.records import SourceBatch
 from evidence.errors import ConfigError, InputError
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "SourceSettings",
     "parse_instant",
     "require_path",
+    "single_batch",
 ]
 
 # Keys that would hold a secret in the config file itself; only `<key>_env`/`<key>_file` may.
@@ -122,3 +125,15 @@ def require_path(source: SourceSettings) -> Path:
     if not source.path.exists():
         raise InputError(str(source.path), None, None, "no such file or directory")
     return source.path
+
+
+def single_batch(
+    read: Callable[[Any], SourceBatch],
+) -> Callable[[Any], list[SourceBatch]]:
+    """A kind's `read_export` when its export is read as one batch: `path` must exist."""
+
+    def read_export(source: SourceSettings) -> list[SourceBatch]:
+        require_path(source)
+        return [read(source)]
+
+    return read_export

@@ -8,7 +8,7 @@ from typing import Any
 from connectors.app_export.export import read_app_export
 from connectors.app_export.settings import AppExportSettings
 from connectors.records import SourceBatch
-from connectors.settings import require_path
+from connectors.settings import single_batch
 from evidence.errors import ConfigError
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
@@ -17,10 +17,7 @@ KIND = "app_export"
 LOG = False
 Settings = AppExportSettings
 
-
-def read_export(source: AppExportSettings) -> list[SourceBatch]:
-    require_path(source)
-    return [read_app_export(source)]
+read_export = single_batch(read_app_export)
 
 
 def iter_live(source: AppExportSettings, **_: Any) -> Iterator[SourceBatch]:

@@ -14,7 +14,7 @@ from connectors.entra.export import read_entra_export
 from connectors.entra.live import iter_entra_live
 from connectors.entra.settings import EntraSettings
 from connectors.records import SourceBatch
-from connectors.settings import require_path
+from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
 
@@ -22,10 +22,7 @@ KIND = "entra"
 LOG = True  # live reads continue the provisioning log from the stored cursor
 Settings = EntraSettings
 
-
-def read_export(source: EntraSettings) -> list[SourceBatch]:
-    require_path(source)
-    return [read_entra_export(source)]
+read_export = single_batch(read_entra_export)
 
 
 def iter_live(

@@ -13,7 +13,7 @@ from connectors.okta.export import read_okta_export
 from connectors.okta.live import iter_okta_live
 from connectors.okta.settings import OktaSettings
 from connectors.records import SourceBatch
-from connectors.settings import require_path
+from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
 
@@ -21,10 +21,7 @@ KIND = "okta"
 LOG = True  # live reads continue the System Log from the stored cursor
 Settings = OktaSettings
 
-
-def read_export(source: OktaSettings) -> list[SourceBatch]:
-    require_path(source)
-    return [read_okta_export(source)]
+read_export = single_batch(read_okta_export)
 
 
 def iter_live(

@@ -14,7 +14,7 @@ from connectors.records import SourceBatch
 from connectors.scim.export import read_scim_export
 from connectors.scim.live import read_scim_live
 from connectors.scim.settings import ScimSettings
-from connectors.settings import require_path
+from connectors.settings import single_batch
 from evidence.errors import ConfigError
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
@@ -23,10 +23,7 @@ KIND = "scim"
 LOG = False  # a listing is a snapshot, not a log
 Settings = ScimSettings
 
-
-def read_export(source: ScimSettings) -> list[SourceBatch]:
-    require_path(source)
-    return [read_scim_export(source)]
+read_export = single_batch(read_scim_export)
 
 
 def iter_live(
