@@ -18,7 +18,7 @@ import pytest
 
 from evidence.store.db import open_store
 from reports.build import build_report
-from reports.catalog import load_framework
+from reports.catalog_load import load_framework
 from reports.signing import Signer, load_signer
 from reports.verify import VerifyError, verify_bundle
 from tests.report_store import Store

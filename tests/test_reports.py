@@ -25,8 +25,10 @@ import pytest
 
 from evidence.config import Policy
 from evidence.store.db import open_store
-from reports.build import build_report, build_reports, report_file_name
-from reports.catalog import frameworks, load_framework, load_query, load_test
+from reports.build import build_report, build_reports
+from reports.bundle_names import report_file_name
+from reports.catalog import load_query
+from reports.catalog_load import frameworks, load_framework, load_test
 from reports.context import PARAMETERS
 from reports.errors import ReportError
 from reports.population import Table, population_hash, run_query, sample_rows

@@ -52,7 +52,7 @@ def run_demo(
     from evidence.detections.runner import detect
     from evidence.siem.forwarder import forward, streams
     from reports.build import build_reports
-    from reports.catalog import frameworks
+    from reports.catalog_load import frameworks
     from reports.signing import default_key_path, load_signer
 
     if idp not in IDPS:  # before anything is cleared

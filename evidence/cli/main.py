@@ -452,7 +452,7 @@ def report(
 
     from evidence import __version__
     from reports.build import build_reports
-    from reports.catalog import frameworks
+    from reports.catalog_load import frameworks
     from reports.signing import default_key_path, load_signer
 
     known = frameworks()
