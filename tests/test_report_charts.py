@@ -1,6 +1,6 @@
 """The management summary's KPI queries and charts.
 
-The queries run on real DuckDB stores built with exact rows (tests/report_store.py) and are
+The queries run on real DuckDB stores built with exact rows (tests/builders.py) and are
 checked row by row, boundaries included. The charts are checked as an auditor's tooling would
 meet them: the SVG parses as XML, is byte-identical across calls, processes and time zones,
 carries data as literal text, and renders in a WeasyPrint PDF whose text pdftotext reads.
@@ -39,7 +39,7 @@ from reports.charts.orphan_rate import orphan_rate_chart
 from reports.context import PARAMETERS, install_tables, query_values
 from reports.population import Table, run_query
 from reports.render import FONT_DIR
-from tests.report_store import Store, ts
+from tests.builders import Store, report_query, ts
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -66,16 +66,15 @@ def kpi(
     evidence_until: str,
     policy: Policy | None = None,
 ) -> Table:
-    policy = policy or Policy()
-    install_tables(store.con, policy)
-    values = query_values(
+    return report_query(
+        store.con,
+        name,
         policy,
         period_start=ts(start),
         period_end=ts(end),
         as_of=ts(as_of),
         evidence_until=ts(evidence_until),
     )
-    return run_query(store.con, load_query(name), values)
 
 
 def finding(

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from connectors.records import PageRecord, Snapshot
 from evidence.config import Policy
-from evidence.errors import InputError, StoreBusy
+from evidence.detections.runner import detect
+from evidence.errors import InputError, StoreBusy, StoreError
 from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from evidence.store.models import TABLES
-from evidence.store.schema import SCHEMA_VERSION, current_version
+from evidence.store.schema import MIGRATIONS, SCHEMA_VERSION, current_version, migrate
 from evidence.store.verify import verify_store
-from tests.conftest import batch, events, snap, utc
+from tests.builders import batch, events, snap, utc
 
 T0 = utc(2026, 1, 1)
 T1 = utc(2026, 1, 2)
@@ -68,9 +72,6 @@ def test_migrations_from_an_empty_file(store_path: Path) -> None:
 
 
 def test_v2_store_gets_account_facts_and_rematches_on_next_detect(store_path: Path) -> None:
-    from evidence.detections.runner import detect
-    from evidence.store.schema import MIGRATIONS, migrate
-
     con = duckdb.connect(str(store_path))
     con.execute("SET TimeZone = 'UTC'")
     with pytest.MonkeyPatch.context() as mp:  # a store as the previous release left it
@@ -113,8 +114,6 @@ def test_v2_store_gets_account_facts_and_rematches_on_next_detect(store_path: Pa
 
 
 def test_v3_store_gets_idp_lifecycle_and_resyncs_as_a_no_op(store_path: Path) -> None:
-    from evidence.store.schema import MIGRATIONS, migrate
-
     users = [
         dict(user_id="u1", login="a@x.com", status="ACTIVE"),
         dict(user_id="u2", login="b@x.com", status="DEPROVISIONED"),
@@ -355,9 +354,6 @@ def test_verify_store_detects_tampering(store) -> None:
 
 
 def test_busy_store_waits_then_says_who(store_path: Path) -> None:
-    import subprocess
-    import sys
-
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -378,8 +374,6 @@ def test_busy_store_waits_then_says_who(store_path: Path) -> None:
 
 
 def test_pages_are_recorded_with_the_run(store) -> None:
-    from connectors.records import PageRecord
-
     b = gh(T0, [dict(account_id="1", user_name="a", active=True)])
     b.pages = [
         PageRecord("scim/gh/Users-0001.json", "a" * 64, 100, 150),
@@ -393,8 +387,6 @@ def test_pages_are_recorded_with_the_run(store) -> None:
 
 
 def test_a_partial_listing_never_closes_what_it_omits(store) -> None:
-    from connectors.records import Snapshot
-
     p = Policy()
     commit_batch(
         store,
@@ -430,9 +422,6 @@ def test_a_partial_listing_never_closes_what_it_omits(store) -> None:
 
 
 def test_memory_limit_caps_duckdb_and_a_bad_one_is_a_clear_error(tmp_path) -> None:
-    from evidence.errors import StoreError
-    from evidence.store.db import open_store
-
     con = open_store(tmp_path / "a.duckdb", memory_limit="512MB")
     try:
         assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("488.2 MiB",)]

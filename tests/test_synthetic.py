@@ -4,10 +4,9 @@ and truth = what the finding definitions derive from the tenant (nothing more, n
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,28 +14,10 @@ import pytest
 from connectors.synthetic import build_tenant, generate_tenant
 from connectors.synthetic.oracle import expected_findings
 from evidence.config import load_config
+from tests.synthetic_cases import AS_OF, SMALL, SUBKINDS, load, tree_digest
 
-AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-SUBKINDS = {
-    ("orphan", "terminated_active"), ("orphan", "unmatched"),
-    ("drift", "missing_account"), ("drift", "unassigned_account"),
-    ("drift", "attribute_mismatch"), ("drift", "group_mismatch"),
-    ("creep", "mover_residual"), ("creep", "peer_outlier"), ("creep", "expired_grant"),
-    ("creep", "privilege_accumulation"), ("dormant", "no_login"), ("sla", "deprovision_late"),
-    ("sod", "toxic_combination"), ("duplicate", "multiple_accounts"),
-}
-SMALL = {"people": 200, "apps": 8}
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def load(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
