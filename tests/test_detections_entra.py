@@ -36,8 +36,16 @@ def h(hours: float) -> str:
 
 
 def person(pid, email, status="active", term=None, hire=H):
-    return dict(person_id=pid, email=email, display_name=pid, department="Eng", title="Dev",
-                status=status, termination_date=term, hire_date=hire)
+    return dict(
+        person_id=pid,
+        email=email,
+        display_name=pid,
+        department="Eng",
+        title="Dev",
+        status=status,
+        termination_date=term,
+        hire_date=hire,
+    )
 
 
 PEOPLE = [
@@ -55,9 +63,16 @@ PEOPLE = [
 
 
 def user(uid, mail, enabled=True, employee=None, **extra):
-    return {"id": uid, "userPrincipalName": f"{uid}@contoso.onmicrosoft.example", "mail": mail,
-            "displayName": mail, "employeeId": employee, "accountEnabled": enabled,
-            "createdDateTime": LONG_AGO, **extra}
+    return {
+        "id": uid,
+        "userPrincipalName": f"{uid}@contoso.onmicrosoft.example",
+        "mail": mail,
+        "displayName": mail,
+        "employeeId": employee,
+        "accountEnabled": enabled,
+        "createdDateTime": LONG_AGO,
+        **extra,
+    }
 
 
 USERS = [
@@ -77,8 +92,14 @@ INBOUND_SP = {"id": "sp-hr", "displayName": "Acme HR Inbound", "appId": "app-hr"
 
 
 def assigned(uid, kind="User"):
-    return {"id": f"ra-{uid}", "principalType": kind, "principalId": uid, "resourceId": "sp-gh",
-            "resourceDisplayName": "GitHub", "createdDateTime": LONG_AGO}
+    return {
+        "id": f"ra-{uid}",
+        "principalType": kind,
+        "principalId": uid,
+        "resourceId": "sp-gh",
+        "resourceDisplayName": "GitHub",
+        "createdDateTime": LONG_AGO,
+    }
 
 
 ASSIGNED = [assigned(u) for u in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")] + [
@@ -90,7 +111,9 @@ MEMBERS = {"g-eng": [{"@odata.type": "#microsoft.graph.user", "id": u} for u in 
 
 def log(rid, action, at, uid, account, status="success", inbound=False, enabled=None):
     rec = {
-        "id": rid, "activityDateTime": at, "provisioningAction": action,
+        "id": rid,
+        "activityDateTime": at,
+        "provisioningAction": action,
         "jobId": f"API2AAD.{TID}.0f1e" if inbound else "githubOutDelta.9a3c",
         "provisioningStatusInfo": {"status": status},
         "sourceSystem": {"displayName": "Acme HR" if inbound else "Azure Active Directory"},
@@ -102,11 +125,13 @@ def log(rid, action, at, uid, account, status="success", inbound=False, enabled=
         "modifiedProperties": [],
     }
     if status == "failure":
-        rec["provisioningStatusInfo"]["errorInformation"] = {"errorCode": "SystemForCrossDomain"
-                                                             "IdentityManagementServiceIncompatible"}
+        rec["provisioningStatusInfo"]["errorInformation"] = {
+            "errorCode": "SystemForCrossDomainIdentityManagementServiceIncompatible"
+        }
     if enabled is not None:
-        rec["modifiedProperties"] = [{"displayName": "accountEnabled", "oldValue": "True",
-                                      "newValue": str(enabled)}]
+        rec["modifiedProperties"] = [
+            {"displayName": "accountEnabled", "oldValue": "True", "newValue": str(enabled)}
+        ]
     return rec
 
 
@@ -126,8 +151,14 @@ LOGS = [
 
 
 def acc(account_id, user_name, active=True, external_id=None):
-    return dict(app="github", account_id=account_id, user_name=user_name, email=None,
-                active=active, external_id=external_id)
+    return dict(
+        app="github",
+        account_id=account_id,
+        user_name=user_name,
+        email=None,
+        active=active,
+        external_id=external_id,
+    )
 
 
 ACCOUNTS = [
@@ -167,8 +198,13 @@ def con(tmp_path_factory):
     commit_batch(store, entra_batch(), Policy())
     commit_batch(
         store,
-        batch("github", "scim", NOW, snap("accounts", ACCOUNTS, ("github",)),
-              snap("grants", GRANTS, ("github",))),
+        batch(
+            "github",
+            "scim",
+            NOW,
+            snap("accounts", ACCOUNTS, ("github",)),
+            snap("grants", GRANTS, ("github",)),
+        ),
         Policy(),
     )
     detect(store, POLICY)
@@ -199,13 +235,17 @@ def test_lifecycle_is_canonical(con) -> None:
         "WHERE user_id IN ('u1', 'u2', 'u6', 'u11') ORDER BY user_id"
     ).fetchall()
     assert [r[:3] for r in rows] == [
-        ("u1", "ACTIVE", "active"), ("u11", "DISABLED", "deprovisioned"),
-        ("u2", "DISABLED", "deprovisioned"), ("u6", "DELETED", "deleted"),
+        ("u1", "ACTIVE", "active"),
+        ("u11", "DISABLED", "deprovisioned"),
+        ("u2", "DISABLED", "deprovisioned"),
+        ("u6", "DELETED", "deleted"),
     ]
     assert rows[1][3] == T - timedelta(days=5) and rows[3][3] == T - timedelta(days=1)
-    owners = dict(con.execute(
-        "SELECT account_id, person_status FROM account_owners WHERE account_id = 'a11'"
-    ).fetchall())
+    owners = dict(
+        con.execute(
+            "SELECT account_id, person_status FROM account_owners WHERE account_id = 'a11'"
+        ).fetchall()
+    )
     assert owners == {"a11": "terminated"}
 
 
@@ -220,10 +260,18 @@ def test_leave_keeps_access_even_when_the_idp_blocks_sign_in(con) -> None:
     # Cat is on leave: Entra disabled her, her account is still active. Dan's is off. Neither
     # is a finding; Eve (HR active, blocked in Entra) is unassigned.
     flagged = {r[3] for r in findings(con)}
-    assert not flagged & {"cat-gh", "dan-gh", "dan@x.com", "u3@contoso.onmicrosoft.example",
-                          "u4@contoso.onmicrosoft.example"}
-    ev = json.loads(con.execute(
-        "SELECT evidence FROM findings WHERE subkind = 'unassigned_account'").fetchall()[0][0])
+    assert not flagged & {
+        "cat-gh",
+        "dan-gh",
+        "dan@x.com",
+        "u3@contoso.onmicrosoft.example",
+        "u4@contoso.onmicrosoft.example",
+    }
+    ev = json.loads(
+        con.execute(
+            "SELECT evidence FROM findings WHERE subkind = 'unassigned_account'"
+        ).fetchall()[0][0]
+    )
     assert ev["person"] == {"person_id": "E5", "kind": "hr", "status": "active"}
 
 
@@ -276,8 +324,12 @@ def test_rehired_idp_user_matches_the_active_record(con) -> None:
 
 def test_report_population_judges_alike(con) -> None:
     values = {
-        "period_start": utc(2026, 1, 1), "period_end": utc(2026, 2, 1), "as_of": NOW,
-        "evidence_until": NOW, "grace_hours": 24.0, "deprovision_sla_hours": 24.0,
+        "period_start": utc(2026, 1, 1),
+        "period_end": utc(2026, 2, 1),
+        "as_of": NOW,
+        "evidence_until": NOW,
+        "grace_hours": 24.0,
+        "deprovision_sla_hours": 24.0,
     }
     rows = run_query(con, load_query("deprovisioning.sql"), values).dicts()
     status = {(r["app"], r["account"]): r["status"] for r in rows if r["app"]}
@@ -294,12 +346,24 @@ def test_idp_only_end_dated_by_the_first_listing_that_showed_it(store) -> None:
     first = utc(2026, 1, 20)
     for at, enabled in ((utc(2026, 1, 1), True), (first, False), (NOW, False)):
         users = entra_records([user("u12", "lee@partner.example", enabled)], "users.json")
-        snaps = entra_snapshots(users=users, groups=None, members={}, service_principals=None,
-                                assignments=None)
+        snaps = entra_snapshots(
+            users=users, groups=None, members={}, service_principals=None, assignments=None
+        )
         commit_batch(store, batch("entra", "entra", at, *snaps, tenant=TID), Policy())
-    commit_batch(store, batch("crm", "app_export", NOW, snap(
-        "accounts", [dict(app="crm", account_id="c1", user_name="lee@partner.example",
-                          active=True)], ("crm",))), Policy())
+    commit_batch(
+        store,
+        batch(
+            "crm",
+            "app_export",
+            NOW,
+            snap(
+                "accounts",
+                [dict(app="crm", account_id="c1", user_name="lee@partner.example", active=True)],
+                ("crm",),
+            ),
+        ),
+        Policy(),
+    )
     detect(store, POLICY)
     rows = store.execute(
         "SELECT subkind, account, person_id, evidence->>'$.person.termination_at' FROM findings"
@@ -312,16 +376,34 @@ def test_idp_only_end_dated_by_the_first_listing_that_showed_it(store) -> None:
 # the app at T+12h (inferred app.unassign), but the app's own full listings still show the
 # account active at T+12h and T+96h; it is listed inactive at T+120h.
 def test_inferred_unassignment_the_app_contradicts_is_no_removal(store) -> None:
-    people = [person("E2", "bob@x.com", "terminated", T), person("E9", "ivy@x.com",
-                                                                 "terminated", T)]
-    okta_users = [dict(user_id=u, login=m, email=m, status="ACTIVE", employee_number=e)
-                  for u, m, e in (("u2", "bob@x.com", "E2"), ("u9", "ivy@x.com", "E9"))]
+    people = [
+        person("E2", "bob@x.com", "terminated", T),
+        person("E9", "ivy@x.com", "terminated", T),
+    ]
+    okta_users = [
+        dict(user_id=u, login=m, email=m, status="ACTIVE", employee_number=e)
+        for u, m, e in (("u2", "bob@x.com", "E2"), ("u9", "ivy@x.com", "E9"))
+    ]
 
     def okta(at, uids):
-        rows = [dict(app="GitHub", idp_user_id=u, user_name=u, status="PROVISIONED",
-                     scope="USER", assigned_at=utc(2025, 1, 1)) for u in uids]
-        return batch("okta", "okta", at, snap("idp_users", okta_users),
-                     snap("assignments", rows, ("GitHub",)))
+        rows = [
+            dict(
+                app="GitHub",
+                idp_user_id=u,
+                user_name=u,
+                status="PROVISIONED",
+                scope="USER",
+                assigned_at=utc(2025, 1, 1),
+            )
+            for u in uids
+        ]
+        return batch(
+            "okta",
+            "okta",
+            at,
+            snap("idp_users", okta_users),
+            snap("assignments", rows, ("GitHub",)),
+        )
 
     def app(at, bob_active):
         rows = [acc("a2", "bob-gh", bob_active, "u2"), acc("a9", "ivy-gh", True, "u9")]

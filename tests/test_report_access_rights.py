@@ -41,7 +41,12 @@ def run(
     evidence_until: datetime = EVIDENCE_UNTIL,
 ) -> list[dict[str, Any]]:
     return report_query(
-        con, name, policy, period_start=START, period_end=END, as_of=as_of,
+        con,
+        name,
+        policy,
+        period_start=START,
+        period_end=END,
+        as_of=as_of,
         evidence_until=evidence_until,
     ).dicts()
 

@@ -31,8 +31,13 @@ def query(
     sources: Sequence[SourceConfig] | None = None,
 ) -> Table:
     return report_query(
-        store.con, name, period_start=START, period_end=END, as_of=as_of,
-        evidence_until=evidence_until, sources=sources,
+        store.con,
+        name,
+        period_start=START,
+        period_end=END,
+        as_of=as_of,
+        evidence_until=evidence_until,
+        sources=sources,
     )
 
 

@@ -52,8 +52,14 @@ def run(
     """Run a report query the way a report build does; evidence_until defaults to the store's."""
     until = ts(evidence_until) if evidence_until else store_until(con)
     return report_query(
-        con, name, policy, period_start=ts(start), period_end=ts(end), as_of=until,
-        evidence_until=until, sources=sources,
+        con,
+        name,
+        policy,
+        period_start=ts(start),
+        period_end=ts(end),
+        as_of=until,
+        evidence_until=until,
+        sources=sources,
     ).dicts()
 
 
@@ -1077,6 +1083,7 @@ def test_a_run_failing_at_commit_records_the_observation_it_held(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure while committing an export's batch: the failed run's as_of is the batch's."""
+
     def refuse(*args: Any, **kw: Any) -> Any:
         raise StoreError("store refused the batch")
 

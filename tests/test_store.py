@@ -133,8 +133,13 @@ def test_v3_store_gets_idp_lifecycle_and_resyncs_as_a_no_op(store_path: Path) ->
     con.close()
     con = open_store(store_path)
     rows = con.execute("SELECT user_id, lifecycle FROM idp_users ORDER BY 1").fetchall()
-    assert rows == [("u1", "active"), ("u2", "deprovisioned"), ("u3", "suspended"),
-                    ("u4", "deprovisioned"), ("u5", "staged")]
+    assert rows == [
+        ("u1", "active"),
+        ("u2", "deprovisioned"),
+        ("u3", "suspended"),
+        ("u4", "deprovisioned"),
+        ("u5", "staged"),
+    ]
     result = commit_batch(
         con, batch("idp", "okta", utc(2026, 1, 2), snap("idp_users", users)), Policy()
     )
