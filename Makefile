@@ -66,6 +66,7 @@ bench: sysdeps venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf demo-out bench-out .pytest_cache

@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from evidence.errors import EvidenceError
+
+if TYPE_CHECKING:  # the loader is used where DuckDB is not loaded yet (`evidence --help`)
+    import duckdb
 
 __all__ = ["SqlFileError", "load_sql", "run_sql", "sql_parameters", "sql_statements"]
 

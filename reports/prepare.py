@@ -11,15 +11,13 @@ deprovisioning_verdicts.sql, is the population, its latency table and its reconc
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from evidence.store.digests import install_digests
+from reports.catalog import Query, load_query
 from reports.errors import ReportError
-
-if TYPE_CHECKING:
-    from reports.catalog import Query
 
 __all__ = ["PREPARERS", "prepare", "run_into"]
 
@@ -58,8 +56,6 @@ def run_into(
 
 
 def _run_sql(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
-    from reports.catalog import load_query  # the catalog reads this module's step names
-
     run_into(con, load_query(name), values, f"_{name[: -len('.sql')]}")
 
 

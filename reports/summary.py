@@ -12,6 +12,10 @@ from typing import Any
 import duckdb
 
 from reports.catalog import Framework, Query, load_query
+from reports.charts.dormant import dormant_chart
+from reports.charts.findings import findings_monthly_chart
+from reports.charts.latency import latency_chart, provision_chart
+from reports.charts.orphan_rate import orphan_rate_chart
 
 __all__ = ["completeness", "management_summary"]
 
@@ -82,8 +86,6 @@ def management_summary(
     values: dict[str, Any],
 ) -> dict[str, Any]:
     """KPIs, charts and the inventory, with the queries they came from."""
-    from reports import charts
-
     queries: list[Query] = []
     data: dict[str, list[dict[str, Any]]] = {}
     for key, name in KPI_QUERIES.items():
@@ -101,27 +103,27 @@ def management_summary(
         (
             "Removal latency after termination, by app (hours)",
             "removal",
-            charts.latency_chart(per_app, sla_hours=values["deprovision_sla_hours"]),
+            latency_chart(per_app, sla_hours=values["deprovision_sla_hours"]),
         ),
         (
             "Time to provision, by app (hours)",
             "provision",
-            charts.provision_chart(per_app_provision),
+            provision_chart(per_app_provision),
         ),
         (
             "Findings by kind, per month of the period",
             "findings_monthly",
-            charts.findings_monthly_chart(data.get("findings_monthly", [])),
+            findings_monthly_chart(data.get("findings_monthly", [])),
         ),
         (
             "Orphaned accounts as a share of active accounts, at each month end",
             "orphan_rate",
-            charts.orphan_rate_chart(orphan),
+            orphan_rate_chart(orphan),
         ),
         (
             "Dormant licences: reclaimable cost per month, by app",
             "dormant",
-            charts.dormant_chart([r for r in dormant if r.get("app") is not None]),
+            dormant_chart([r for r in dormant if r.get("app") is not None]),
         ),
     ]
     kpis = {

@@ -15,25 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from trestle.oscal.assessment_results import Model
 
 from evidence.store.db import open_store
 from reports.build import build_report
-from reports.catalog import load_framework
+from reports.catalog_load import load_framework
 from reports.signing import Signer, load_signer
 from reports.verify import VerifyError, verify_bundle
-from tests.report_store import Store
-from tests.test_reports import END, START, VERSION, tenant
+from tests.report_tenant import END, START, VERSION
 
 NAME = "soc2-2025-11-01-2026-10-31"
-
-
-@pytest.fixture(scope="module")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("store") / "evidence.duckdb"
-    con = open_store(path)
-    tenant(Store(con))
-    con.close()
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +32,8 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> Signer:
     return load_signer(tmp_path_factory.mktemp("key") / "signing-key.pem", create=True)
 
 
-def build(store_path: Path, out: Path, signer: Signer) -> Any:
-    con = open_store(store_path, read_only=True)
+def build(soc2_store: Path, out: Path, signer: Signer) -> Any:
+    con = open_store(soc2_store, read_only=True)
     try:
         return build_report(con, "soc2", START, END, out, tool_version=VERSION, signer=signer)
     finally:
@@ -50,8 +41,8 @@ def build(store_path: Path, out: Path, signer: Signer) -> Any:
 
 
 @pytest.fixture(scope="module")
-def built(store_path: Path, signer: Signer, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build(store_path, tmp_path_factory.mktemp("out"), signer)
+def built(soc2_store: Path, signer: Signer, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return build(soc2_store, tmp_path_factory.mktemp("out"), signer)
 
 
 @pytest.fixture
@@ -142,8 +133,6 @@ def test_the_pdf_signature_validates_and_breaks_on_a_flipped_byte(
 
 
 def test_the_oscal_results_validate_and_agree_with_the_report(built: Any) -> None:
-    from trestle.oscal.assessment_results import Model
-
     doc = json.loads((built.bundle / "assessment-results.json").read_text("utf-8"))
     model = Model.model_validate(doc).assessment_results
     result = model.results[0]
@@ -273,9 +262,9 @@ def test_a_resigned_bundle_with_a_swapped_sample_fails_the_redraw(
 
 
 def test_verify_with_the_store_checks_the_sync_runs(
-    built: Any, store_path: Path, tmp_path: Path
+    built: Any, soc2_store: Path, tmp_path: Path
 ) -> None:
-    con = open_store(store_path, read_only=True)
+    con = open_store(soc2_store, read_only=True)
     try:
         got = lines(built.zip, store=con)
     finally:
@@ -284,7 +273,7 @@ def test_verify_with_the_store_checks_the_sync_runs(
     assert got[-1] == f"ok store: {len(runs)} sync runs have the store's digests and chain hashes"
     # A store whose chain hash of a run differs from the one the bundle recorded.
     db = tmp_path / "changed.duckdb"
-    shutil.copyfile(store_path, db)
+    shutil.copyfile(soc2_store, db)
     con = open_store(db)
     first = runs[0]
     con.execute("UPDATE sync_runs SET chain_hash = 'x' WHERE run_id = $r", {"r": first["run_id"]})
@@ -302,9 +291,9 @@ def test_verify_with_the_store_checks_the_sync_runs(
 
 
 def test_a_rebuild_is_byte_identical_but_for_the_manifest(
-    built: Any, store_path: Path, signer: Signer, tmp_path: Path
+    built: Any, soc2_store: Path, signer: Signer, tmp_path: Path
 ) -> None:
-    again = build(store_path, tmp_path, signer)
+    again = build(soc2_store, tmp_path, signer)
     names = bundle_files(built.bundle)
     assert bundle_files(again.bundle) == names
     differ = [
@@ -322,12 +311,12 @@ def test_a_rebuild_is_byte_identical_but_for_the_manifest(
 
 
 def test_verify_needs_no_store_and_no_network(
-    store_path: Path, signer: Signer, tmp_path: Path
+    soc2_store: Path, signer: Signer, tmp_path: Path
 ) -> None:
     # Built from a copy of the store, which is then deleted; the CLI runs in a fresh process
     # in an empty folder, with no config and no proxy.
     db = tmp_path / "gone.duckdb"
-    shutil.copyfile(store_path, db)
+    shutil.copyfile(soc2_store, db)
     zipped = build(db, tmp_path / "out", signer).zip
     db.unlink()
     work = tmp_path / "elsewhere"

@@ -11,7 +11,7 @@ from evidence.config import Policy, ServiceAccount, TimeBound
 from evidence.detections.loader import load_detections
 from evidence.detections.runner import detect
 from evidence.store.load import commit_batch
-from tests.conftest import batch, events, snap, utc
+from tests.builders import batch, events, snap, utc
 
 NOW = utc(2026, 1, 10)
 T0 = utc(2025, 6, 1)  # the first listing of HR and of aws

@@ -10,7 +10,7 @@ import pytest
 from evidence.config import Policy, ServiceAccount
 from evidence.detections.runner import detect
 from evidence.store.load import commit_batch
-from tests.conftest import batch, snap, utc
+from tests.builders import batch, snap, utc
 
 NOW = utc(2026, 3, 1)
 H = utc(2020, 1, 1)
@@ -22,8 +22,16 @@ POLICY = Policy(
 
 
 def person(pid, email, name, dept="Eng", status="active", term=None):
-    return dict(person_id=pid, email=email, display_name=name, department=dept, title="Dev",
-                status=status, termination_date=term, hire_date=H)
+    return dict(
+        person_id=pid,
+        email=email,
+        display_name=name,
+        department=dept,
+        title="Dev",
+        status=status,
+        termination_date=term,
+        hire_date=H,
+    )
 
 
 PEOPLE = [
@@ -54,8 +62,9 @@ IDP_USERS = [
 
 
 def assign(app, uid, user_name, at=LONG_AGO, status="PROVISIONED"):
-    return dict(app=app, idp_user_id=uid, user_name=user_name, status=status, scope="USER",
-                assigned_at=at)
+    return dict(
+        app=app, idp_user_id=uid, user_name=user_name, status=status, scope="USER", assigned_at=at
+    )
 
 
 ASSIGNMENTS = [
@@ -71,9 +80,15 @@ ASSIGNMENTS = [
 
 
 def acc(account_id, user_name, email=None, active=True, external_id=None, **attrs):
-    return dict(app="github", account_id=account_id, user_name=user_name, email=email,
-                active=active, external_id=external_id,
-                attributes=json.dumps(attrs) if attrs else None)
+    return dict(
+        app="github",
+        account_id=account_id,
+        user_name=user_name,
+        email=email,
+        active=active,
+        external_id=external_id,
+        attributes=json.dumps(attrs) if attrs else None,
+    )
 
 
 ACCOUNTS = [
@@ -118,16 +133,28 @@ def con(store):
     )
     commit_batch(
         store,
-        batch("github", "scim", NOW, snap("accounts", ACCOUNTS, ("github",)),
-              snap("grants", GRANTS, ("github",))),
+        batch(
+            "github",
+            "scim",
+            NOW,
+            snap("accounts", ACCOUNTS, ("github",)),
+            snap("grants", GRANTS, ("github",)),
+        ),
         Policy(),
     )
     # An app only its own export knows: no desired state, so no drift at all.
     commit_batch(
         store,
-        batch("zm", "app_export", NOW,
-              snap("accounts", [dict(app="zm", account_id="z1", user_name="nobody@x.com",
-                                     active=True)], ("zm",))),
+        batch(
+            "zm",
+            "app_export",
+            NOW,
+            snap(
+                "accounts",
+                [dict(app="zm", account_id="z1", user_name="nobody@x.com", active=True)],
+                ("zm",),
+            ),
+        ),
         Policy(),
     )
     detect(store, POLICY)
@@ -181,7 +208,9 @@ def test_attribute_mismatch_exactly(con) -> None:
         "HR record for person E3."
     )
     assert json.loads(rows[0][5])["differs"] == {
-        "email": False, "display_name": True, "department": False
+        "email": False,
+        "display_name": True,
+        "department": False,
     }
 
 
@@ -201,8 +230,14 @@ def test_group_mismatch_exactly(con) -> None:
 
 
 def test_counts_per_subkind(con) -> None:
-    counts = dict(con.execute(
-        "SELECT subkind, count(*) FROM findings WHERE kind = 'drift' GROUP BY 1"
-    ).fetchall())
-    assert counts == {"missing_account": 2, "unassigned_account": 2,
-                      "attribute_mismatch": 2, "group_mismatch": 2}
+    counts = dict(
+        con.execute(
+            "SELECT subkind, count(*) FROM findings WHERE kind = 'drift' GROUP BY 1"
+        ).fetchall()
+    )
+    assert counts == {
+        "missing_account": 2,
+        "unassigned_account": 2,
+        "attribute_mismatch": 2,
+        "group_mismatch": 2,
+    }

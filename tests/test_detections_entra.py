@@ -18,10 +18,11 @@ from connectors.entra.directory import entra_snapshots
 from connectors.entra.mapping import entra_events, entra_records
 from evidence.config import Policy
 from evidence.detections.runner import detect
+from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from reports.catalog import load_query
 from reports.population import run_query
-from tests.conftest import batch, snap, utc
+from tests.builders import batch, snap, utc
 
 T = utc(2026, 1, 10, 23, 59, 59)
 H = utc(2020, 1, 1)
@@ -193,8 +194,6 @@ def entra_batch():
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
-    from evidence.store.db import open_store
-
     store = open_store(tmp_path_factory.mktemp("entra") / "e.duckdb")
     commit_batch(store, batch("hr", "hris", NOW, snap("people", PEOPLE)), Policy())
     commit_batch(store, entra_batch(), Policy())

@@ -9,7 +9,7 @@ import pytest
 from evidence.config import Policy, ServiceAccount, SodRule
 from evidence.detections.runner import detect
 from evidence.store.load import commit_batch
-from tests.conftest import batch, events, snap, utc
+from tests.builders import batch, events, snap, utc
 
 NOW = utc(2026, 1, 10)
 OLD = utc(2025, 6, 1)  # more than 90 days before NOW

@@ -20,7 +20,7 @@ from evidence.store.load import commit_batch
 from reports.build import build_report
 from reports.catalog import load_query
 from reports.population import run_query
-from tests.conftest import batch, events, snap, utc
+from tests.builders import batch, events, snap, utc
 
 T = utc(2025, 12, 2)  # every termination
 H = utc(2020, 1, 1)

@@ -23,7 +23,7 @@ from evidence.siem.sinks.base import Doc, SendResult
 from evidence.siem.sinks.ndjson import NdjsonSink
 from evidence.store.db import open_store, store_session
 from evidence.store.load import commit_batch
-from tests.conftest import batch, snap
+from tests.builders import batch, snap
 from tests.siem_builders import add_events, cursor
 
 

@@ -7,7 +7,7 @@ import pytest
 from evidence.config import AcceptedRisk, Policy, ServiceAccount
 from evidence.detections.runner import detect
 from evidence.store.load import commit_batch
-from tests.conftest import batch, snap, utc
+from tests.builders import batch, snap, utc
 
 NOW = utc(2026, 1, 10)
 H = utc(2020, 1, 1)

@@ -18,7 +18,7 @@ from evidence.detections.loader import load_detections
 from evidence.detections.runner import detect
 from evidence.matching import build_account_owners
 from evidence.store.load import commit_batch
-from tests.conftest import batch, snap, utc
+from tests.builders import batch, snap, utc
 
 T0 = utc(2026, 1, 1)
 APPS = ("GitHub", "Slack", "Jira")

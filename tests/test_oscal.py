@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from reports import oscal
-from reports.catalog import load_framework
+from reports.catalog_load import load_framework
 
 TRESTLE = "compliance-trestle==5.2.0"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

@@ -18,9 +18,8 @@ import yaml
 from evidence.config import Policy, SodRule, SodSide
 from evidence.store.db import open_store
 from reports.catalog import load_query
-from reports.context import PARAMETERS, install_tables, query_values
-from reports.population import run_query
-from tests.report_store import Store, eod, ts
+from reports.context import PARAMETERS
+from tests.builders import Store, eod, report_query, ts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2026, 7, 1, tzinfo=UTC)
@@ -41,11 +40,15 @@ def run(
     as_of: datetime = AS_OF,
     evidence_until: datetime = EVIDENCE_UNTIL,
 ) -> list[dict[str, Any]]:
-    install_tables(con, policy)
-    values = query_values(
-        policy, period_start=START, period_end=END, as_of=as_of, evidence_until=evidence_until
-    )
-    return run_query(con, load_query(name), values).dicts()
+    return report_query(
+        con,
+        name,
+        policy,
+        period_start=START,
+        period_end=END,
+        as_of=as_of,
+        evidence_until=evidence_until,
+    ).dicts()
 
 
 def person(
@@ -114,46 +117,6 @@ def grant(
         valid_from=since,
         valid_to=until,
         expires_at=expires,
-    )
-
-
-def finding(
-    s: Store,
-    finding_id: str,
-    kind: str,
-    subkind: str,
-    *,
-    app: str,
-    account_id: str,
-    person_id: str | None,
-    first_seen: str,
-    status: str = "open",
-    entitlement: str | None = None,
-    rule: str | None = None,
-    resolved: str | None = None,
-    ticket: str | None = None,
-    owner: str | None = None,
-    until: str | None = None,
-) -> None:
-    s.row(
-        "findings",
-        finding_id=finding_id,
-        kind=kind,
-        subkind=subkind,
-        severity="high",
-        status=status,
-        app=app,
-        account_id=account_id,
-        account=account_id,
-        person_id=person_id,
-        entitlement=entitlement,
-        rule=rule,
-        first_seen_at=ts(first_seen),
-        last_seen_at=ts(first_seen),
-        resolved_at=ts(resolved) if resolved else None,
-        accepted_ticket=ticket,
-        accepted_owner=owner,
-        accepted_until=ts(until) if until else None,
     )
 
 
@@ -261,8 +224,7 @@ def privileged_tenant(s: Store) -> None:
     account(s, "jira", "J1", "ivy", "00u1", matched_by="login")
     grant(s, "jira", "J1", "jira-admins")
 
-    finding(
-        s,
+    s.finding(
         "f-exp",
         "creep",
         "expired_grant",
@@ -272,8 +234,7 @@ def privileged_tenant(s: Store) -> None:
         entitlement="prod-admin",
         first_seen="2026-04-01T06:00:00Z",
     )
-    finding(
-        s,
+    s.finding(
         "f-read",
         "creep",
         "expired_grant",
@@ -287,8 +248,7 @@ def privileged_tenant(s: Store) -> None:
         owner="E9",
         until="2026-12-31T00:00:00Z",
     )
-    finding(
-        s,
+    s.finding(
         "f-acc",
         "creep",
         "privilege_accumulation",
@@ -302,8 +262,7 @@ def privileged_tenant(s: Store) -> None:
         until="2026-09-30T00:00:00Z",
     )
     # Resolved before the period: not an exception of this period.
-    finding(
-        s,
+    s.finding(
         "f-old",
         "creep",
         "expired_grant",
@@ -313,11 +272,10 @@ def privileged_tenant(s: Store) -> None:
         entitlement="admin-ends-after-start",
         first_seen="2025-11-01T06:00:00Z",
         status="resolved",
-        resolved="2025-12-31T06:00:00Z",
+        resolved_at="2025-12-31T06:00:00Z",
     )
     # Raised after the period: not this period's exception.
-    finding(
-        s,
+    s.finding(
         "f-after",
         "creep",
         "expired_grant",
@@ -328,8 +286,7 @@ def privileged_tenant(s: Store) -> None:
         first_seen="2026-07-05T06:00:00Z",
     )
     # An expired unprivileged grant of the accumulating account: the accumulation is not its.
-    finding(
-        s,
+    s.finding(
         "f-triage",
         "creep",
         "expired_grant",
@@ -339,7 +296,7 @@ def privileged_tenant(s: Store) -> None:
         entitlement="triage",
         first_seen="2026-02-10T06:00:00Z",
         status="resolved",
-        resolved="2026-02-20T06:00:00Z",
+        resolved_at="2026-02-20T06:00:00Z",
     )
 
 
@@ -625,8 +582,7 @@ def test_privileged_access_judged_at_the_cut_off(store: Any) -> None:
     # Findings naming what the listings do not show held in the period: listed all the same.
     account(s, "github", "H1", "alice-old", "E1")
     grant(s, "github", "H1", "admin", until="2025-12-20T00:00:00Z")
-    finding(
-        s,
+    s.finding(
         "f-acc2",
         "creep",
         "privilege_accumulation",
@@ -635,12 +591,11 @@ def test_privileged_access_judged_at_the_cut_off(store: Any) -> None:
         person_id="E1",
         first_seen="2025-12-10T06:00:00Z",
         status="resolved",
-        resolved="2026-01-05T06:00:00Z",
+        resolved_at="2026-01-05T06:00:00Z",
     )
     account(s, "aws", "Q1", "alice", "E1")
     grant(s, "aws", "Q1", "temp-access", until="2025-12-01T00:00:00Z")
-    finding(
-        s,
+    s.finding(
         "f-q",
         "creep",
         "expired_grant",
@@ -772,8 +727,7 @@ def movers_tenant(s: Store) -> None:
     grant(s, "github", "MG", "sales-report", until="2026-04-15T00:00:00Z")  # dropped late
     grant(s, "github", "MG", "eng-repo", "2026-03-02T06:00:00Z")  # the new role's
     # A finding resolved in the period but before the move is not about the move.
-    finding(
-        s,
+    s.finding(
         "f-mia-old",
         "creep",
         "mover_residual",
@@ -783,11 +737,10 @@ def movers_tenant(s: Store) -> None:
         entitlement="all-hands",
         first_seen="2026-01-10T06:00:00Z",
         status="resolved",
-        resolved="2026-02-15T06:00:00Z",
+        resolved_at="2026-02-15T06:00:00Z",
     )
     # Raised after the evidence cut-off: not read.
-    finding(
-        s,
+    s.finding(
         "f-mia-late",
         "creep",
         "mover_residual",
@@ -799,8 +752,7 @@ def movers_tenant(s: Store) -> None:
     )
     account(s, "github", "MS", "svc-sales", "M1", matched_by="service_account")
     grant(s, "github", "MS", "sales-crm")  # a service account is not the person's access
-    finding(
-        s,
+    s.finding(
         "f-mia",
         "creep",
         "mover_residual",
@@ -811,8 +763,7 @@ def movers_tenant(s: Store) -> None:
         first_seen="2026-04-02T06:00:00Z",
     )
     # Monitoring also flagged an entitlement granted after the move: listed all the same.
-    finding(
-        s,
+    s.finding(
         "f-mia-eng",
         "creep",
         "mover_residual",
@@ -832,8 +783,7 @@ def movers_tenant(s: Store) -> None:
     )
     account(s, "slack", "N1", "noah", "M2")
     grant(s, "slack", "N1", "finance-ch")
-    finding(
-        s,
+    s.finding(
         "f-noah",
         "creep",
         "mover_residual",
@@ -858,8 +808,7 @@ def movers_tenant(s: Store) -> None:
     account(s, "slack", "O1", "olive", "M3")
     grant(s, "slack", "O1", "sales-ch")
     # Raised after the period for a move outside it: not in the population.
-    finding(
-        s,
+    s.finding(
         "f-olive",
         "creep",
         "mover_residual",
@@ -879,8 +828,7 @@ def movers_tenant(s: Store) -> None:
     )
     account(s, "slack", "P1", "paul", "M4")
     grant(s, "slack", "P1", "sales-ch")
-    finding(
-        s,
+    s.finding(
         "f-paul",
         "creep",
         "mover_residual",
@@ -901,8 +849,7 @@ def movers_tenant(s: Store) -> None:
     account(s, "slack", "Q1", "quinn", "M5")
     grant(s, "slack", "Q1", "sales-ch")
     grant(s, "slack", "Q1", "eng-wiki", "2026-02-01T00:00:00Z")  # granted at the move
-    finding(
-        s,
+    s.finding(
         "f-quinn",
         "creep",
         "mover_residual",
@@ -912,7 +859,7 @@ def movers_tenant(s: Store) -> None:
         entitlement="sales-ch",
         first_seen="2025-11-01T06:00:00Z",
         status="resolved",
-        resolved="2025-12-15T06:00:00Z",
+        resolved_at="2025-12-15T06:00:00Z",
     )
     # Rita's 30 days end after the evidence cut-off: not judged yet.
     person(
@@ -959,8 +906,7 @@ def movers_tenant(s: Store) -> None:
     )
     account(s, "slack", "U1", "uma", "M9")
     grant(s, "slack", "U1", "sales-ch")
-    finding(
-        s,
+    s.finding(
         "f-uma",
         "creep",
         "mover_residual",
@@ -1221,8 +1167,7 @@ def sod_tenant(s: Store) -> None:
     grant(s, "github", "GS", "Release-Managers")
     account(s, "netsuite", "NS", "sara@example.com", "S1")
     grant(s, "netsuite", "NS", "ap approver ", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z")
-    finding(
-        s,
+    s.finding(
         "f-sara",
         "sod",
         "toxic_combination",
@@ -1240,8 +1185,7 @@ def sod_tenant(s: Store) -> None:
     person(s, "S2", "Tom Apart")
     account(s, "github", "GT", "tom", "S2")
     grant(s, "github", "GT", "release-managers", until="2026-02-01T00:00:00Z")
-    finding(
-        s,
+    s.finding(
         "f-tom",
         "sod",
         "toxic_combination",
@@ -1251,7 +1195,7 @@ def sod_tenant(s: Store) -> None:
         rule="release-and-approve",
         first_seen="2025-11-01T06:00:00Z",
         status="resolved",
-        resolved="2025-12-01T06:00:00Z",
+        resolved_at="2025-12-01T06:00:00Z",
     )
     account(s, "netsuite", "NT", "tom@example.com", "S2")
     grant(s, "netsuite", "NT", "AP Approver", "2026-02-01T00:00:00Z")
@@ -1260,8 +1204,7 @@ def sod_tenant(s: Store) -> None:
     account(s, "github", "GU", "uma", "S3")
     grant(s, "github", "GU", "deployers")
     grant(s, "github", "GU", "reviewers", until="2025-12-01T00:00:00Z")
-    finding(
-        s,
+    s.finding(
         "f-uma",
         "sod",
         "toxic_combination",
@@ -1271,7 +1214,7 @@ def sod_tenant(s: Store) -> None:
         rule="deploy-and-review",
         first_seen="2025-10-02T06:00:00Z",
         status="resolved",
-        resolved="2026-01-05T06:00:00Z",
+        resolved_at="2026-01-05T06:00:00Z",
     )
     # Vic left before the period, his accounts still hold both: only the finding lists him.
     person(s, "S4", "Vic Gone", {"status": "terminated", "termination": eod("2025-12-15")})
@@ -1279,8 +1222,7 @@ def sod_tenant(s: Store) -> None:
     grant(s, "github", "GV", "release-managers")
     account(s, "netsuite", "NV", "vic@example.com", "S4")
     grant(s, "netsuite", "NV", "AP Approver")
-    finding(
-        s,
+    s.finding(
         "f-vic",
         "sod",
         "toxic_combination",
@@ -1297,8 +1239,7 @@ def sod_tenant(s: Store) -> None:
     # ... also on an account never listed active, and a finding after the period.
     account(s, "netsuite", "NW", "walt@example.com", "S5", active=False)
     grant(s, "netsuite", "NW", "AP Approver")
-    finding(
-        s,
+    s.finding(
         "f-walt",
         "sod",
         "toxic_combination",
@@ -1308,8 +1249,7 @@ def sod_tenant(s: Store) -> None:
         rule="release-and-approve",
         first_seen="2026-07-02T06:00:00Z",
     )
-    finding(
-        s,
+    s.finding(
         "f-legacy",
         "sod",
         "toxic_combination",

@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from reports.catalog import (
-    Sampling,
+from reports.catalog import Sampling, make_query
+from reports.catalog_load import (
     frameworks,
     load_framework,
     load_test,
-    make_query,
     parse_framework,
     parse_test,
 )
-from reports.catalog import tests as library_tests
+from reports.catalog_load import tests as library_tests
 from reports.context import PARAMETERS
 from reports.errors import ReportError
 

@@ -1,6 +1,6 @@
 """The management summary's KPI queries and charts.
 
-The queries run on real DuckDB stores built with exact rows (tests/report_store.py) and are
+The queries run on real DuckDB stores built with exact rows (tests/builders.py) and are
 checked row by row, boundaries included. The charts are checked as an auditor's tooling would
 meet them: the SVG parses as XML, is byte-identical across calls, processes and time zones,
 carries data as literal text, and renders in a WeasyPrint PDF whose text pdftotext reads.
@@ -25,14 +25,21 @@ from typing import Any
 
 import duckdb
 import pytest
+import weasyprint
 
 from evidence.config import Policy
 from evidence.store.db import open_store
-from reports import charts
+from evidence.store.schema import migrate
 from reports.catalog import load_query
-from reports.context import install_tables, query_values
+from reports.charts.dormant import dormant_chart
+from reports.charts.drawing import KIND_COLOURS
+from reports.charts.findings import findings_monthly_chart
+from reports.charts.latency import latency_chart, provision_chart
+from reports.charts.orphan_rate import orphan_rate_chart
+from reports.context import PARAMETERS, install_tables, query_values
 from reports.population import Table, run_query
-from tests.report_store import Store, ts
+from reports.render import FONT_DIR
+from tests.builders import Store, report_query, ts
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -59,16 +66,15 @@ def kpi(
     evidence_until: str,
     policy: Policy | None = None,
 ) -> Table:
-    policy = policy or Policy()
-    install_tables(store.con, policy)
-    values = query_values(
+    return report_query(
+        store.con,
+        name,
         policy,
         period_start=ts(start),
         period_end=ts(end),
         as_of=ts(as_of),
         evidence_until=ts(evidence_until),
     )
-    return run_query(store.con, load_query(name), values)
 
 
 def finding(
@@ -552,11 +558,11 @@ def dormant_rows() -> list[dict[str, Any]]:
 
 
 CHARTS: dict[str, tuple[Callable[..., str], Callable[[], list[dict[str, Any]]]]] = {
-    "latency": (charts.latency_chart, latency_rows),
-    "provision": (charts.provision_chart, latency_rows),
-    "findings_monthly": (charts.findings_monthly_chart, findings_rows),
-    "orphan_rate": (charts.orphan_rate_chart, orphan_rows),
-    "dormant": (charts.dormant_chart, dormant_rows),
+    "latency": (latency_chart, latency_rows),
+    "provision": (provision_chart, latency_rows),
+    "findings_monthly": (findings_monthly_chart, findings_rows),
+    "orphan_rate": (orphan_rate_chart, orphan_rows),
+    "dormant": (dormant_chart, dormant_rows),
 }
 EMPTY = {
     "latency": "No account removal after a termination was measured in the period.",
@@ -630,12 +636,13 @@ def test_charts_leave_matplotlib_as_they_found_it() -> None:
     program = (
         "import sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "import reports.charts as c\n"
+        "from reports.charts.findings import findings_monthly_chart\n"
+        "from reports.charts.latency import latency_chart\n"
         "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
         "import matplotlib\n"
         "before = matplotlib.rcParams.copy()\n"
-        "c.latency_chart([{'app': 'a', 'p50_hours': 1.0, 'p90_hours': 2.0}])\n"
-        "c.findings_monthly_chart([])\n"
+        "latency_chart([{'app': 'a', 'p50_hours': 1.0, 'p90_hours': 2.0}])\n"
+        "findings_monthly_chart([])\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
         "after = matplotlib.rcParams.copy()\n"
         # Reading `backend` would resolve it (importing pyplot): compare everything else.
@@ -664,14 +671,14 @@ def test_chart_of_nothing_says_so(name: str) -> None:
 
 def test_charts_with_only_unmeasured_rows_are_empty() -> None:
     assert (
-        svg_texts(charts.latency_chart([{"app": "a", "p50_hours": None, "p90_hours": None}]))[0]
+        svg_texts(latency_chart([{"app": "a", "p50_hours": None, "p90_hours": None}]))[0]
         == (EMPTY["latency"])
     )
     only_unpriced = [
         {"app": "jira", "dormant_accounts": 4, "reclaimable_per_month": None},
         {"app": None, "dormant_accounts": 4, "reclaimable_per_month": None},
     ]
-    assert prose(charts.dormant_chart(only_unpriced)) == (
+    assert prose(dormant_chart(only_unpriced)) == (
         EMPTY["dormant"] + " 4 dormant accounts in 1 app without a configured licence cost "
         "not shown."
     )
@@ -707,7 +714,7 @@ def test_names_are_drawn_as_literal_text(name: str, label: str) -> None:
 
 
 def test_control_characters_and_long_names_do_not_break_the_svg() -> None:
-    svg = charts.latency_chart(
+    svg = latency_chart(
         [
             {"app": "bad\x00\x1bname\nhere", "p50_hours": 1.0, "p90_hours": 2.0},
             {"app": "x" * 40, "p50_hours": 1.0, "p90_hours": 3.0},
@@ -719,7 +726,7 @@ def test_control_characters_and_long_names_do_not_break_the_svg() -> None:
 
 
 def test_ranked_charts_show_the_top_15_and_say_what_they_leave_out() -> None:
-    svg = charts.latency_chart(latency_rows())
+    svg = latency_chart(latency_rows())
     shown = lines(svg)
     # Highest p90 first: the last 15 of APPS; slack, github and zoom are left out.
     assert {"a$b$c", "tableau", "jira", "salesforce-production-emea-inst…", HOSTILE} <= shown
@@ -731,7 +738,7 @@ def test_ranked_charts_show_the_top_15_and_say_what_they_leave_out() -> None:
     assert {"p50 (median)", "p90", "Hours from termination to removal"} <= shown
     assert "129.0" in shown and "18.5" in shown  # a$b$c's p90 and p50 labels
 
-    dormant_svg = charts.dormant_chart(dormant_rows())
+    dormant_svg = dormant_chart(dormant_rows())
     dormant = lines(dormant_svg)
     # 13 priced apps (every fourth has no cost): all drawn; the total row is not an app.
     assert ("45 dormant accounts in 5 apps without a configured licence cost not shown.") in prose(
@@ -740,14 +747,14 @@ def test_ranked_charts_show_the_top_15_and_say_what_they_leave_out() -> None:
     assert "157.50 (18 seats)" in dormant and "17.50 (2 seats)" in dormant
     assert "slack" not in dormant and "github" in dormant
 
-    few = lines(charts.latency_chart(latency_rows()[:3], sla_hours=24))
+    few = lines(latency_chart(latency_rows()[:3], sla_hours=24))
     assert "SLA 24 h" in few and not any(t.startswith("The ") for t in few)
 
 
 def test_findings_chart_stacks_kinds_in_a_fixed_order() -> None:
-    svg = charts.findings_monthly_chart(findings_rows())
+    svg = findings_monthly_chart(findings_rows())
     texts = svg_texts(svg)
-    legend = [t for t in texts if t in {*charts.KIND_COLOURS, "_private"}]
+    legend = [t for t in texts if t in {*KIND_COLOURS, "_private"}]
     assert legend == ["orphan", "sla", "drift", "creep", "sod", "duplicate", "dormant", "_private"]
     assert {"opened in the month", "resolved in the month", "Findings"} <= set(texts)
     # The year is named where it starts or changes, under the month.
@@ -757,7 +764,7 @@ def test_findings_chart_stacks_kinds_in_a_fixed_order() -> None:
 
 
 def test_orphan_chart_labels_points_and_the_cut_off() -> None:
-    svg = charts.orphan_rate_chart(orphan_rows())
+    svg = orphan_rate_chart(orphan_rows())
     texts, words = set(svg_texts(svg)), prose(svg)
     assert "Nov 2025 Dec Jan 2026 Feb Mar Apr May Jun Jul Aug Sep 31 Oct cut-off" in words
     assert {"2.0%", "2.4%", "Orphaned / active accounts"} <= texts
@@ -796,11 +803,11 @@ def test_charts_draw_the_query_rows(store: Store) -> None:
     monthly = kpi(s, "kpi_findings_monthly.sql", **common).dicts()
     orphan = kpi(s, "kpi_orphan_rate.sql", **common).dicts()
     dormant = kpi(s, "kpi_dormant_licences.sql", **common).dicts()
-    assert "Jan 2026 Feb Mar" in prose(charts.findings_monthly_chart(monthly))
-    assert {"orphan", "dormant"} <= lines(charts.findings_monthly_chart(monthly))
-    orphan_svg = charts.orphan_rate_chart(orphan)
+    assert "Jan 2026 Feb Mar" in prose(findings_monthly_chart(monthly))
+    assert {"orphan", "dormant"} <= lines(findings_monthly_chart(monthly))
+    orphan_svg = orphan_rate_chart(orphan)
     assert "Jan 2026 Feb 20 Mar cut-off" in prose(orphan_svg) and "100.0%" in lines(orphan_svg)
-    assert {"slack", "8.75 (1 seat)"} <= set(svg_texts(charts.dormant_chart(dormant)))
+    assert {"slack", "8.75 (1 seat)"} <= set(svg_texts(dormant_chart(dormant)))
 
 
 # --------------------------------------------------------------------------- in the PDF
@@ -808,12 +815,8 @@ def test_charts_draw_the_query_rows(store: Store) -> None:
 
 def test_charts_render_in_a_weasyprint_pdf(tmp_path: Path) -> None:
     """All charts in one A4 page set, as the summary embeds them: each SVG behind an <img>."""
-    import weasyprint
-
-    from reports.render import FONT_DIR
-
     figures = {name: chart(rows()) for name, (chart, rows) in CHARTS.items()}
-    figures["empty"] = charts.orphan_rate_chart([])
+    figures["empty"] = orphan_rate_chart([])
     body = "".join(
         f"<figure><figcaption>{html.escape(name)}</figcaption><img alt='' src='data:image/svg+xml;"
         f"base64,{base64.b64encode(svg.encode()).decode()}'></figure>"
@@ -857,8 +860,6 @@ def test_charts_render_in_a_weasyprint_pdf(tmp_path: Path) -> None:
 
 
 def test_query_files_use_only_report_parameters() -> None:
-    from reports.context import PARAMETERS
-
     for name in ("kpi_findings_monthly.sql", "kpi_orphan_rate.sql", "kpi_dormant_licences.sql"):
         query = load_query(name)
         assert set(query.parameters) <= set(PARAMETERS), name
@@ -866,8 +867,6 @@ def test_query_files_use_only_report_parameters() -> None:
 
 
 def test_queries_run_on_an_empty_in_memory_store() -> None:
-    from evidence.store.schema import migrate
-
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'America/New_York'")  # month boundaries are UTC's regardless
     migrate(con)

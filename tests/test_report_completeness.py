@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 
-from evidence.config import Policy, SourceConfig, source_config
+from evidence.config import SourceConfig, source_config
 from evidence.store.db import open_store
-from reports.catalog import load_query
-from reports.context import install_tables, query_values
-from reports.population import Table, run_query
-from tests.report_store import Store, eod, ts
+from reports.population import Table
+from tests.builders import Store, eod, report_query, ts
 
 START = ts("2026-01-01T00:00:00Z")
 END = ts("2026-07-01T00:00:00Z")
@@ -32,12 +30,15 @@ def query(
     evidence_until: datetime,
     sources: Sequence[SourceConfig] | None = None,
 ) -> Table:
-    policy = Policy()
-    install_tables(store.con, policy, sources)
-    values = query_values(
-        policy, period_start=START, period_end=END, as_of=as_of, evidence_until=evidence_until
+    return report_query(
+        store.con,
+        name,
+        period_start=START,
+        period_end=END,
+        as_of=as_of,
+        evidence_until=evidence_until,
+        sources=sources,
     )
-    return run_query(store.con, load_query(name), values)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The `monitoring` and `log_integrity` report tests, and failed sync runs on record.
 
-Monitoring stores are hand-built rows (tests/report_store.py). Log-integrity stores are
+Monitoring stores are hand-built rows (tests/builders.py). Log-integrity stores are
 written by the store's own writer (`finish_run`, `record_failed_run`), so digests and chain
 hashes are the real ones; the expected values are recomputed here in Python, independently
 of the SQL.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any
 import duckdb
 import pytest
 
+import evidence.sync as sync_mod
 from evidence.config import Config, Policy, SourceConfig, StoreConfig, source_config
+from evidence.errors import StoreError
 from evidence.store.db import open_store
 from evidence.store.load import create_events_in, finish_run, record_failed_run
 from evidence.store.verify import verify_store
@@ -26,7 +29,8 @@ from evidence.sync import sync_sources
 from reports.catalog import load_query
 from reports.context import install_tables, query_values
 from reports.population import run_query
-from tests.report_store import Store, ts
+from tests.builders import Store, report_query, ts
+from tests.servers.okta_standin import Fault, OktaStandin
 
 # --------------------------------------------------------------------------- helpers
 
@@ -46,13 +50,17 @@ def run(
     evidence_until: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run a report query the way a report build does; evidence_until defaults to the store's."""
-    policy = policy or Policy()
-    install_tables(con, policy, sources)
     until = ts(evidence_until) if evidence_until else store_until(con)
-    values = query_values(
-        policy, period_start=ts(start), period_end=ts(end), as_of=until, evidence_until=until
-    )
-    return run_query(con, load_query(name), values).dicts()
+    return report_query(
+        con,
+        name,
+        policy,
+        period_start=ts(start),
+        period_end=ts(end),
+        as_of=until,
+        evidence_until=until,
+        sources=sources,
+    ).dicts()
 
 
 def store_until(con: duckdb.DuckDBPyConnection) -> datetime:
@@ -415,8 +423,6 @@ def test_monitoring_of_an_empty_store(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_monitoring_is_set_based_at_scale(con: duckdb.DuckDBPyConnection) -> None:
     """365 days x 300 sources with a sync every 6 h (438,000 runs) and hourly detect runs."""
-    import time
-
     con.execute(
         """
         INSERT INTO sync_runs (run_id, source, kind, mode, started_at, as_of, status)
@@ -984,8 +990,6 @@ def test_a_failed_run_rerun_only_after_the_cut_off(con: duckdb.DuckDBPyConnectio
 
 def test_log_integrity_cost_on_two_million_events(con: duckdb.DuckDBPyConnection) -> None:
     """2M events in 2,000 runs, a period holding a quarter of them: only those are re-hashed."""
-    import time
-
     # Synthetic runs and events in SQL, without digests: every row is an exception, which
     # costs the query the same as a clean store.
     con.execute(
@@ -1079,8 +1083,6 @@ def test_a_run_failing_at_commit_records_the_observation_it_held(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure while committing an export's batch: the failed run's as_of is the batch's."""
-    import evidence.sync as sync_mod
-    from evidence.errors import StoreError
 
     def refuse(*args: Any, **kw: Any) -> Any:
         raise StoreError("store refused the batch")
@@ -1106,8 +1108,6 @@ def test_a_failed_live_log_run_records_where_it_started(
 ) -> None:
     """A live back-fill that fails midway: its committed runs chain their cursors, the failed
     attempt is on record with its starting cursor and no secret, and the re-run continues."""
-    from tests.servers.okta_standin import Fault, OktaStandin
-
     token = "00-monitoring-test-token"
     monkeypatch.setenv("OKTA_TOKEN", token)
     with OktaStandin(token) as okta:

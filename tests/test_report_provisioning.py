@@ -17,9 +17,9 @@ import yaml
 from evidence.config import Policy
 from evidence.store.db import open_store
 from reports.catalog import load_query
-from reports.context import PARAMETERS, install_tables, query_values
-from reports.population import Table, run_query
-from tests.report_store import Store, eod, ts
+from reports.context import PARAMETERS, install_tables
+from reports.population import Table
+from tests.builders import Store, eod, report_query, ts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2026, 7, 1, tzinfo=UTC)
@@ -155,14 +155,15 @@ class Tenant(Store):
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, **period: datetime) -> Table:
-    values = query_values(
+    return report_query(
+        con,
+        name,
         POLICY,
         period_start=period.get("start", START),
         period_end=period.get("end", END),
         as_of=period.get("as_of", AS_OF),
         evidence_until=period.get("until", UNTIL),
     )
-    return run_query(con, load_query(name), values)
 
 
 # --------------------------------------------------------------------------- provisioning

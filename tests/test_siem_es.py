@@ -37,7 +37,7 @@ from evidence.siem.sinks import es_template
 from evidence.siem.sinks.base import Doc, SendResult
 from evidence.siem.sinks.elasticsearch import ElasticsearchSink, classify, open_elasticsearch
 from evidence.store.db import open_store
-from tests.conftest import detected_tenant
+from tests.builders import detected_tenant
 from tests.es.node import EsProcess
 from tests.servers.stub_http import free_port
 from tests.siem_builders import ENTRA_RECORD, add_event, add_events, load_okta, reference

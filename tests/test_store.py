@@ -20,7 +20,7 @@ from evidence.store.load import commit_batch
 from evidence.store.models import TABLES
 from evidence.store.schema import MIGRATIONS, SCHEMA_VERSION, current_version, migrate
 from evidence.store.verify import verify_store
-from tests.conftest import batch, events, snap, utc
+from tests.builders import batch, events, snap, utc
 
 T0 = utc(2026, 1, 1)
 T1 = utc(2026, 1, 2)

@@ -4,10 +4,9 @@ and truth = what the finding definitions derive from the tenant (nothing more, n
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,28 +14,10 @@ import pytest
 from connectors.synthetic import build_tenant, generate_tenant
 from connectors.synthetic.oracle import expected_findings
 from evidence.config import load_config
+from tests.synthetic_cases import AS_OF, SMALL, SUBKINDS, load, tree_digest
 
-AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-SUBKINDS = {
-    ("orphan", "terminated_active"), ("orphan", "unmatched"),
-    ("drift", "missing_account"), ("drift", "unassigned_account"),
-    ("drift", "attribute_mismatch"), ("drift", "group_mismatch"),
-    ("creep", "mover_residual"), ("creep", "peer_outlier"), ("creep", "expired_grant"),
-    ("creep", "privilege_accumulation"), ("dormant", "no_login"), ("sla", "deprovision_late"),
-    ("sod", "toxic_combination"), ("duplicate", "multiple_accounts"),
-}
-SMALL = {"people": 200, "apps": 8}
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def load(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -75,20 +56,30 @@ def test_truth_covers_every_subkind(size: str, request: pytest.FixtureRequest) -
             counts[(f["kind"], f["subkind"])] = counts.get((f["kind"], f["subkind"]), 0) + 1
         assert min(counts.values()) >= 2, counts
     assert [f for f in truth if f.get("status") == "accepted"][0]["kind"] == "orphan"
-    keys = [(f["kind"], f["subkind"], f["app"], f["account"], f.get("entitlement", ""),
-             f.get("rule", "")) for f in truth]
+    keys = [
+        (
+            f["kind"],
+            f["subkind"],
+            f["app"],
+            f["account"],
+            f.get("entitlement", ""),
+            f.get("rule", ""),
+        )
+        for f in truth
+    ]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     for f in truth:
         assert set(f) <= {"kind", "subkind", "app", "account", "entitlement", "rule", "status"}
-        if f["subkind"] in ("group_mismatch", "mover_residual", "peer_outlier",
-                            "expired_grant"):
+        if f["subkind"] in ("group_mismatch", "mover_residual", "peer_outlier", "expired_grant"):
             assert f["entitlement"]
         if f["kind"] == "sod":
             assert f["rule"]
 
 
-@pytest.mark.parametrize(("seed", "people", "apps"),
-                         [(7, 200, 8), (3, 200, 8), (11, 400, 12), (5, 120, 5), (7, 2000, 25)])
+@pytest.mark.parametrize(
+    ("seed", "people", "apps"),
+    [(7, 200, 8), (3, 200, 8), (11, 400, 12), (5, 120, 5), (7, 2000, 25)],
+)
 def test_truth_is_exactly_what_the_definitions_find(seed: int, people: int, apps: int) -> None:
     t = build_tenant(seed=seed, people=people, apps=apps)
 
@@ -117,16 +108,17 @@ def _accounts(out: Path) -> dict[str, dict[str, bool]]:
         else:
             with src.path.open(newline="", encoding="utf-8") as fh:
                 for r in csv.DictReader(fh):
-                    rows[r[src.columns["user_name"]]] = src.active_values[
-                        r[src.columns["active"]]]
+                    rows[r[src.columns["user_name"]]] = src.active_values[r[src.columns["active"]]]
     return found
 
 
 def _assigned(out: Path) -> dict[str, set[str]]:
     okta = out / "sources" / "okta"
     labels = {a["id"]: a["label"].lower() for a in load(okta / "apps.json")}
-    return {labels[p.stem]: {u["credentials"]["userName"] for u in load(p)}
-            for p in (okta / "app_users").glob("*.json")}
+    return {
+        labels[p.stem]: {u["credentials"]["userName"] for u in load(p)}
+        for p in (okta / "app_users").glob("*.json")
+    }
 
 
 @pytest.mark.parametrize("size", ["small", "default"])
@@ -161,7 +153,11 @@ def test_config_loads_and_points_at_the_exports(small: Path) -> None:
     assert any(lbl not in by_app and lbl.lower() in by_app for lbl in okta_labels)
     p = cfg.policy
     assert (p.grace_hours, p.dormant_days, p.peer_min_group, p.privilege_growth_max) == (
-        24, 90, 10, 2)
+        24,
+        90,
+        10,
+        2,
+    )
     assert p.service_accounts and p.sod and p.time_bound and len(p.accepted_risks) == 1
     assert all(a in scim | exports for a in p.license_cost)
     assert [k.kind for k in cfg.sinks] == ["ndjson"] and cfg.sinks[0].format == "ecs"
@@ -226,11 +222,35 @@ def test_scim_exports(small: Path) -> None:
 def test_okta_exports(small: Path) -> None:
     okta = small / "sources" / "okta"
     users = load(okta / "users.json")
-    user_keys = {"id", "status", "created", "activated", "statusChanged", "lastLogin",
-                 "lastUpdated", "passwordChanged", "type", "profile", "credentials", "_links"}
+    user_keys = {
+        "id",
+        "status",
+        "created",
+        "activated",
+        "statusChanged",
+        "lastLogin",
+        "lastUpdated",
+        "passwordChanged",
+        "type",
+        "profile",
+        "credentials",
+        "_links",
+    }
     assert all(set(u) == user_keys for u in users)
-    assert all({"login", "email", "firstName", "lastName", "displayName", "employeeNumber",
-                "department", "title"} <= set(u["profile"]) for u in users)
+    assert all(
+        {
+            "login",
+            "email",
+            "firstName",
+            "lastName",
+            "displayName",
+            "employeeNumber",
+            "department",
+            "title",
+        }
+        <= set(u["profile"])
+        for u in users
+    )
     statuses = {u["status"] for u in users}
     assert {"ACTIVE", "SUSPENDED", "DEPROVISIONED"} <= statuses
     uids = {u["id"] for u in users}
@@ -243,8 +263,19 @@ def test_okta_exports(small: Path) -> None:
     for path in (okta / "app_users").glob("*.json"):
         assert path.stem in app_ids
         for x in load(path):
-            assert {"id", "externalId", "created", "lastUpdated", "scope", "status",
-                    "statusChanged", "syncState", "credentials", "profile", "_links"} <= set(x)
+            assert {
+                "id",
+                "externalId",
+                "created",
+                "lastUpdated",
+                "scope",
+                "status",
+                "statusChanged",
+                "syncState",
+                "credentials",
+                "profile",
+                "_links",
+            } <= set(x)
             assert x["id"] in uids and x["scope"] in ("USER", "GROUP")
             assert x["credentials"]["userName"]
     pushes = list((okta / "group_push").glob("*.json"))
@@ -259,9 +290,24 @@ def test_okta_system_log(small: Path) -> None:
     logs = load(small / "sources" / "okta" / "logs.json")
     people = len(load(small / "sources" / "okta" / "users.json"))
     assert 10 * people <= len(logs) <= 25 * people
-    keys = {"uuid", "published", "eventType", "version", "severity", "legacyEventType",
-            "displayMessage", "actor", "client", "authenticationContext", "outcome", "target",
-            "transaction", "debugContext", "securityContext", "request"}
+    keys = {
+        "uuid",
+        "published",
+        "eventType",
+        "version",
+        "severity",
+        "legacyEventType",
+        "displayMessage",
+        "actor",
+        "client",
+        "authenticationContext",
+        "outcome",
+        "target",
+        "transaction",
+        "debugContext",
+        "securityContext",
+        "request",
+    }
     assert len({e["uuid"] for e in logs}) == len(logs)
     assert [e["published"] for e in logs] == sorted(e["published"] for e in logs)
     lo, hi = AS_OF - timedelta(days=365), AS_OF
@@ -276,12 +322,22 @@ def test_okta_system_log(small: Path) -> None:
         for target in e["target"] or []:
             assert {"id", "type", "alternateId", "displayName", "detailEntry"} <= set(target)
     types = {e["eventType"] for e in logs}
-    assert {"user.lifecycle.create", "user.lifecycle.activate", "user.lifecycle.deactivate",
-            "user.lifecycle.suspend", "user.session.start", "user.authentication.sso",
-            "user.authentication.auth_via_mfa", "group.user_membership.add",
-            "group.user_membership.remove", "application.user_membership.add",
-            "application.user_membership.remove", "application.provision.user.push",
-            "application.provision.user.deactivate", "user.account.update_profile"} <= types
+    assert {
+        "user.lifecycle.create",
+        "user.lifecycle.activate",
+        "user.lifecycle.deactivate",
+        "user.lifecycle.suspend",
+        "user.session.start",
+        "user.authentication.sso",
+        "user.authentication.auth_via_mfa",
+        "group.user_membership.add",
+        "group.user_membership.remove",
+        "application.user_membership.add",
+        "application.user_membership.remove",
+        "application.provision.user.push",
+        "application.provision.user.deactivate",
+        "user.account.update_profile",
+    } <= types
     secret = [e for e in logs if {"token", "clientSecret"} & set(e["debugContext"]["debugData"])]
     assert secret
 
@@ -328,16 +384,27 @@ def test_the_pipeline_finds_the_truth(small: Path, tmp_path: Path) -> None:
     try:
         assert all(o.ok for o in sync_sources(con, cfg)), "sync failed"
         detect(con, cfg.policy)
-        rows = con.execute("SELECT kind, subkind, app, account, entitlement, rule, status "
-                           "FROM findings").fetchall()
+        rows = con.execute(
+            "SELECT kind, subkind, app, account, entitlement, rule, status FROM findings"
+        ).fetchall()
     finally:
         con.close()
     kinds = {r[0] for r in rows}
     assert "orphan" in kinds
     found = sorted(rows)
-    truth = sorted((f["kind"], f["subkind"], f["app"], f["account"], f.get("entitlement"),
-                    f.get("rule"), f.get("status", "open"))
-                   for f in load(small / "truth.json") if f["kind"] in kinds)
+    truth = sorted(
+        (
+            f["kind"],
+            f["subkind"],
+            f["app"],
+            f["account"],
+            f.get("entitlement"),
+            f.get("rule"),
+            f.get("status", "open"),
+        )
+        for f in load(small / "truth.json")
+        if f["kind"] in kinds
+    )
     assert found == truth
 
 

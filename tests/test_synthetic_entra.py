@@ -17,7 +17,7 @@ import pytest
 from connectors.synthetic import build_tenant, generate_tenant
 from connectors.synthetic.oracle import expected_findings
 from evidence.config import load_config
-from tests.test_synthetic import AS_OF, SMALL, SUBKINDS, load, tree_digest
+from tests.synthetic_cases import AS_OF, SMALL, SUBKINDS, load, tree_digest
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 DIRECTORY = {"Microsoft Entra ID", "Azure Active Directory"}

@@ -20,7 +20,7 @@ __all__ = ["report", "verify"]
 
 # The reports load WeasyPrint and the PDF stack: only `report` and `verify BUNDLE` need them.
 build = lazy_module("reports.build")
-catalog = lazy_module("reports.catalog")
+catalog = lazy_module("reports.catalog_load")
 signing = lazy_module("reports.signing")
 bundle_verify = lazy_module("reports.verify")
 store_verify = lazy_module("evidence.store.verify")

@@ -20,7 +20,7 @@ from evidence.errors import ConfigError, EvidenceError
 from evidence.siem.forwarder import forward, streams
 from evidence.store.db import store_session
 from reports.build import build_reports
-from reports.catalog import frameworks
+from reports.catalog_load import frameworks
 from reports.signing import default_key_path, load_signer
 
 __all__ = ["run_demo"]

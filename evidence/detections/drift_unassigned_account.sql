@@ -24,12 +24,16 @@ SELECT
     format('Account {} in {} is active, but {} has no current assignment of {} for its owner {}.',
            o.user_name, o.app, m.idp_source, m.idp_app, o.person_id) AS explanation,
     json_object(
+-- shared: account_evidence
+-- The account and its owner as the evidence of a finding on one account of `o`
+-- (duplicate_multiple_accounts.sql includes these lines).
         'account', json_object('app', o.app, 'account_id', o.account_id,
                                'user_name', o.user_name, 'email', o.email,
                                'external_id', o.external_id, 'valid_from', o.valid_from),
         'person', json_object('person_id', o.person_id, 'kind', o.person_kind,
                               'status', o.person_status),
         'matched_by', o.matched_by,
+-- end shared: account_evidence
         'idp_users', (SELECT coalesce(list(DISTINCT l.user_id ORDER BY l.user_id), [])
                       FROM _account_idp l
                       WHERE l.app = o.app AND l.account_id = o.account_id),

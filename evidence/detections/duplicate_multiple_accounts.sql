@@ -38,22 +38,17 @@ dup AS (
     FROM held h JOIN grouped g USING (app, person_id)
 )
 SELECT
-    d.app,
-    d.account_id,
-    d.user_name AS account,
-    d.person_id,
+    o.app,
+    o.account_id,
+    o.user_name AS account,
+    o.person_id,
     NULL AS entitlement,
     NULL AS rule,
     format('Account {} in {} is one of {} active accounts held by person {} in that app ({}).',
-           d.user_name, d.app, d.n, d.person_id, d.names) AS explanation,
+           o.user_name, o.app, o.n, o.person_id, o.names) AS explanation,
     json_object(
-        'account', json_object('app', d.app, 'account_id', d.account_id,
-                               'user_name', d.user_name, 'email', d.email,
-                               'external_id', d.external_id, 'valid_from', d.valid_from),
-        'person', json_object('person_id', d.person_id, 'kind', d.person_kind,
-                              'status', d.person_status),
-        'matched_by', d.matched_by,
-        'accounts', d.accounts
+-- include: drift_unassigned_account.sql account_evidence
+        'accounts', o.accounts
     ) AS evidence
-FROM dup d
-WHERE d.n > 1
+FROM dup o
+WHERE o.n > 1

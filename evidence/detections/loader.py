@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from evidence.errors import ConfigError
+from evidence.sql import load_sql
 
 __all__ = ["Detection", "load_detections", "parse_detection", "SEVERITIES"]
 
@@ -62,10 +63,10 @@ def parse_detection(name: str, text: str) -> Detection:
 
 
 def load_detections() -> list[Detection]:
-    """Every detection shipped in evidence/detections, sorted by id."""
+    """Every detection shipped in evidence/detections, sorted by id, include-blocks filled in."""
     root = resources.files("evidence.detections")
     found = [
-        parse_detection(entry.name, entry.read_text(encoding="utf-8"))
+        parse_detection(entry.name, load_sql("evidence.detections", entry.name))
         for entry in root.iterdir()
         if entry.name.endswith(".sql")
     ]

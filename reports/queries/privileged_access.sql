@@ -86,41 +86,7 @@ grant_versions AS (
     WHERE g.valid_from <= b.evidence_until
       AND g.entitlement NOT IN (SELECT entitlement FROM priv_ents)
 ),
-account_versions AS (
-    SELECT a.app, a.account_id, a.user_name, a.valid_from,
-           CASE WHEN a.valid_to <= b.evidence_until THEN a.valid_to
-                ELSE CAST('infinity' AS TIMESTAMPTZ) END AS valid_to
-    FROM accounts a
-    SEMI JOIN (SELECT DISTINCT app, account_id FROM grant_versions) k USING (app, account_id),
-    bounds b
-    WHERE a.valid_from <= b.evidence_until AND coalesce(a.active, true)
-),
--- A grant gives access while its account is listed active: the two intervals' intersection.
-pieces AS (
-    SELECT g.app, g.account_id, g.entitlement, g.expires_at, a.user_name,
-           greatest(g.valid_from, a.valid_from) AS piece_from,
-           least(g.valid_to, a.valid_to) AS piece_to
-    FROM grant_versions g
-    JOIN account_versions a
-      ON a.app = g.app AND a.account_id = g.account_id
-     AND a.valid_from < g.valid_to AND g.valid_from < a.valid_to
-),
--- Gaps and islands: a piece starts a new holding unless an earlier one reaches it.
-starts AS (
-    SELECT p.*,
-           coalesce(max(p.piece_to) OVER (
-               PARTITION BY p.app, p.account_id, p.entitlement ORDER BY p.piece_from, p.piece_to
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < p.piece_from, true)
-               AS is_start
-    FROM pieces p
-),
-numbered AS (
-    SELECT s.*,
-           sum(CAST(s.is_start AS INTEGER)) OVER (
-               PARTITION BY s.app, s.account_id, s.entitlement ORDER BY s.piece_from, s.piece_to
-               ROWS UNBOUNDED PRECEDING) AS island
-    FROM starts s
-),
+-- include: role_changes.sql holding_islands
 islands AS (
     SELECT app, account_id, entitlement, island,
            min(piece_from) AS held_from, max(piece_to) AS held_to,
@@ -155,6 +121,8 @@ items AS (
 -- Owners' records as known at the data cut-off. HR: the latest version of each record (a
 -- record a later export dropped keeps its last one), then each person's best record as the
 -- matcher ranks them (an active employment over a leave over a terminated one, latest hire).
+-- segregation_of_duties.sql includes the block below.
+-- shared: people_roster
 hr AS (
     SELECT p.source, p.person_id, p.hire_date, p.display_name, p.status, p.termination_date
     FROM people p, bounds b
@@ -207,6 +175,7 @@ roster AS (
     SELECT * FROM (SELECT * FROM hr_best UNION ALL SELECT * FROM idp_best)
     QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY kind_rank) = 1
 ),
+-- end shared: people_roster
 judged AS (
     SELECT i.app, i.account_id, i.entitlement,
            coalesce(h.user_name, o.user_name, i.account_id) AS account,

@@ -49,6 +49,8 @@ bounds AS (
 -- shared: population
 -- Monitoring's verdicts in the period, one sentence per account.
 flagged AS (
+-- shared: finding_list
+    -- Each account's findings as one sentence (unique_ids.sql includes these lines).
     SELECT f.app, f.account_id, max(f.account) AS account,
            string_agg(f.kind || '/' || f.subkind || ' ' || f.finding_id || ' on '
                       || strftime(timezone('UTC', f.first_seen_at), '%Y-%m-%d') || ' (status '
@@ -63,6 +65,7 @@ flagged AS (
                          ELSE '' END || ')',
                       '; ' ORDER BY f.first_seen_at, f.finding_id) AS finding
     FROM findings f
+-- end shared: finding_list
     WHERE ((f.kind = 'orphan' AND f.subkind = 'unmatched')
            OR (f.kind = 'drift' AND f.subkind = 'unassigned_account'))
       AND f.app IS NOT NULL AND f.account_id IS NOT NULL

@@ -99,6 +99,9 @@ grant_versions AS (
     FROM grants g SEMI JOIN keys USING (app, account_id), bounds b
     WHERE g.valid_from <= b.evidence_until
 ),
+-- privileged_access.sql and segregation_of_duties.sql include the block below: the
+-- holdings of grant_versions, numbered into islands of continuous holding.
+-- shared: holding_islands
 account_versions AS (
     SELECT a.app, a.account_id, a.user_name, a.valid_from,
            CASE WHEN a.valid_to <= b.evidence_until THEN a.valid_to
@@ -108,9 +111,10 @@ account_versions AS (
     bounds b
     WHERE a.valid_from <= b.evidence_until AND coalesce(a.active, true)
 ),
--- A grant gives access while its account is listed active: the two intervals' intersection.
+-- A grant gives access while its account is listed active: the two intervals' intersection;
+-- the grant's other columns (the including query's grant_versions chooses them) ride along.
 pieces AS (
-    SELECT g.app, g.account_id, g.entitlement, a.user_name,
+    SELECT g.* EXCLUDE (valid_from, valid_to), a.user_name,
            greatest(g.valid_from, a.valid_from) AS piece_from,
            least(g.valid_to, a.valid_to) AS piece_to
     FROM grant_versions g
@@ -134,6 +138,7 @@ numbered AS (
                ROWS UNBOUNDED PRECEDING) AS island
     FROM starts s
 ),
+-- end shared: holding_islands
 holdings AS (
     SELECT app, account_id, entitlement,
            min(piece_from) AS held_from, max(piece_to) AS held_to,

@@ -55,41 +55,7 @@ grant_versions AS (
     bounds b
     WHERE g.valid_from <= b.evidence_until
 ),
-account_versions AS (
-    SELECT a.app, a.account_id, a.user_name, a.valid_from,
-           CASE WHEN a.valid_to <= b.evidence_until THEN a.valid_to
-                ELSE CAST('infinity' AS TIMESTAMPTZ) END AS valid_to
-    FROM accounts a
-    SEMI JOIN (SELECT DISTINCT app, account_id FROM grant_versions) k USING (app, account_id),
-    bounds b
-    WHERE a.valid_from <= b.evidence_until AND coalesce(a.active, true)
-),
--- A grant gives access while its account is listed active: the two intervals' intersection.
-pieces AS (
-    SELECT g.app, g.account_id, g.entitlement, g.app_key, g.ent_key, a.user_name,
-           greatest(g.valid_from, a.valid_from) AS piece_from,
-           least(g.valid_to, a.valid_to) AS piece_to
-    FROM grant_versions g
-    JOIN account_versions a
-      ON a.app = g.app AND a.account_id = g.account_id
-     AND a.valid_from < g.valid_to AND g.valid_from < a.valid_to
-),
--- Gaps and islands: a piece starts a new holding unless an earlier one reaches it.
-starts AS (
-    SELECT p.*,
-           coalesce(max(p.piece_to) OVER (
-               PARTITION BY p.app, p.account_id, p.entitlement ORDER BY p.piece_from, p.piece_to
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < p.piece_from, true)
-               AS is_start
-    FROM pieces p
-),
-numbered AS (
-    SELECT s.*,
-           sum(CAST(s.is_start AS INTEGER)) OVER (
-               PARTITION BY s.app, s.account_id, s.entitlement ORDER BY s.piece_from, s.piece_to
-               ROWS UNBOUNDED PRECEDING) AS island
-    FROM starts s
-),
+-- include: role_changes.sql holding_islands
 islands AS (
     SELECT app, account_id, entitlement, app_key, ent_key,
            arg_max(user_name, struct_pack(f := piece_from, u := user_name)) AS user_name,
@@ -109,55 +75,7 @@ holdings AS (
 ),
 -- People's best record known at the data cut-off (as the matcher ranks HR records; IdP-only
 -- people by their canonical lifecycle, ended as the matcher dates it).
-hr AS (
-    SELECT p.source, p.person_id, p.hire_date, p.display_name, p.status, p.termination_date
-    FROM people p, bounds b
-    WHERE p.valid_from <= b.as_of
-    QUALIFY row_number() OVER (
-        PARTITION BY p.source, p.person_id, p.hire_date ORDER BY p.valid_from DESC) = 1
-),
-hr_best AS (
-    SELECT person_id, 0 AS kind_rank, display_name, status,
-           CASE WHEN status = 'terminated' THEN termination_date END AS ended_at
-    FROM hr
-    QUALIFY row_number() OVER (
-        PARTITION BY person_id
-        ORDER BY CASE status WHEN 'active' THEN 0 WHEN 'leave' THEN 1 ELSE 2 END,
-                 hire_date DESC NULLS LAST, termination_date DESC NULLS LAST, source) = 1
-),
-idp_versions AS (
-    SELECT i.source, i.user_id, i.valid_from, i.status_changed_at, i.lifecycle,
-           coalesce(i.display_name, i.login) AS display_name,
-           coalesce(i.lifecycle IN ('deprovisioned', 'deleted'), false) AS ended
-    FROM idp_users i
-    SEMI JOIN (SELECT user_id FROM idp_user_owners WHERE person_id IS NULL) o USING (user_id),
-    bounds b
-    WHERE i.valid_from <= b.as_of
-),
-idp_runs AS (
-    SELECT v.*,
-           max(v.valid_from) FILTER (WHERE NOT v.ended)
-               OVER (PARTITION BY v.source, v.user_id) AS last_live
-    FROM idp_versions v
-),
-idp_best AS (
-    SELECT user_id AS person_id, 1 AS kind_rank, display_name,
-           CASE WHEN ended THEN 'terminated' WHEN lifecycle = 'suspended' THEN 'leave'
-                ELSE 'active' END AS status,
-           CASE WHEN ended THEN least(status_changed_at, end_from) END AS ended_at
-    FROM (
-        SELECT r.*,
-               min(r.valid_from) FILTER (
-                   WHERE r.ended AND r.valid_from > coalesce(r.last_live, '-infinity'))
-                   OVER (PARTITION BY r.source, r.user_id) AS end_from
-        FROM idp_runs r
-    )
-    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY valid_from DESC, source) = 1
-),
-roster AS (
-    SELECT * FROM (SELECT * FROM hr_best UNION ALL SELECT * FROM idp_best)
-    QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY kind_rank) = 1
-),
+-- include: privileged_access.sql people_roster
 -- Side a: one row per (rule, person, account), its holdings' span; people terminated before
 -- the period are out (an unknown person is kept: nothing proves they were gone).
 a_side AS (

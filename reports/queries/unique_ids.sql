@@ -35,20 +35,7 @@ active_at AS (
     GROUP BY a.app, a.account_id
 ),
 flagged AS (
-    SELECT f.app, f.account_id, max(f.account) AS account,
-           string_agg(f.kind || '/' || f.subkind || ' ' || f.finding_id || ' on '
-                      || strftime(timezone('UTC', f.first_seen_at), '%Y-%m-%d') || ' (status '
-                      || f.status
-                      || CASE WHEN f.status = 'accepted' THEN
-                             ', accepted risk ' || coalesce(f.accepted_ticket, 'without ticket')
-                             || ' owned by ' || coalesce(f.accepted_owner, 'nobody')
-                             || coalesce(' until '
-                                || strftime(timezone('UTC', f.accepted_until), '%Y-%m-%d'), '')
-                         WHEN f.resolved_at IS NOT NULL THEN
-                             ' on ' || strftime(timezone('UTC', f.resolved_at), '%Y-%m-%d')
-                         ELSE '' END || ')',
-                      '; ' ORDER BY f.first_seen_at, f.finding_id) AS finding
-    FROM findings f
+-- include: provisioning.sql finding_list
     WHERE ((f.kind = 'duplicate' AND f.subkind = 'multiple_accounts')
            OR (f.kind = 'orphan' AND f.subkind = 'unmatched'))
       AND f.app IS NOT NULL AND f.account_id IS NOT NULL

@@ -456,7 +456,8 @@ def _report_child(db: str, apps: int, names: list[str], out: str, q: mp.Queue) -
     """One report build in a process of its own, so its peak RSS is the report's."""
 
     from evidence.store.db import open_store
-    from reports.build import build_reports, pdf_signer
+    from reports.build import build_reports
+    from reports.seal import pdf_signer
     from reports.signing import load_signer
     from tests.bench.detect_tenant import bench_policy
 

@@ -1,25 +1,101 @@
-"""Exact rows into a real store, for the report tests: one helper per table the reports read.
-
-Shared by every report test module, so that each hand-built store reads the same way.
+"""Builders of test data, one copy each: canonical batches as connectors yield them (`snap`,
+`events`, `batch`), exact rows into a real store for the report tests (`Store`), a report query
+run as a build runs it (`report_query`), and a synthetic tenant synced and detected
+(`detected_tenant`). Test modules import these from here, never from one another.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+
+from connectors.okta.mapping import okta_lifecycle
+from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
+from connectors.synthetic import generate_tenant
+from evidence.config import Policy, SourceConfig, load_config
+from evidence.detections.runner import detect
+from evidence.store.db import open_store
+from evidence.sync import sync_sources
+from reports.catalog import load_query
+from reports.context import install_tables, query_values
+from reports.population import Table, run_query
+
+# --------------------------------------------------------------------------- instants
+
+
+def utc(*args: int) -> datetime:
+    """`datetime(*args)` in UTC."""
+    return datetime(*args, tzinfo=UTC)
 
 
 def ts(text: str) -> datetime:
+    """An RFC 3339 text as a UTC instant."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def eod(day: str) -> datetime:
     """A bare termination date: the end of that day (ARCHITECTURE.md), in UTC."""
     return ts(day + "T23:59:59.999999Z")
+
+
+def sha(text: str) -> str:
+    """The SHA-256 of `text` (UTF-8), in hex."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- canonical batches
+
+
+def snap(table: str, rows: list[dict], apps: tuple[str, ...] | None = None) -> Snapshot:
+    """A snapshot of `table` with these rows, as a connector yields it."""
+    if table == "idp_users":
+        # Hand-built IdP users are Okta's unless they say otherwise: the lifecycle follows
+        # their status as the Okta connector maps it.
+        rows = [{"lifecycle": okta_lifecycle(r.get("status")), **r} for r in rows]
+    return Snapshot(table, pa.Table.from_pylist(rows, schema=SNAPSHOT_SCHEMAS[table]), apps)
+
+
+def events(rows: list[dict]) -> pa.Table:
+    """Event rows in the canonical schema, unnamed columns null."""
+    base = {name: None for name in EVENT_SCHEMA.names}
+    return pa.Table.from_pylist([{**base, **r} for r in rows], schema=EVENT_SCHEMA)
+
+
+def batch(
+    source: str,
+    kind: str,
+    as_of: datetime,
+    *snaps: Snapshot,
+    ev: pa.Table | None = None,
+    tenant: str | None = None,
+) -> SourceBatch:
+    """One source's batch of snapshots (and events), as sync commits it."""
+    b = SourceBatch(
+        source=source, kind=kind, tenant=tenant or source, as_of=as_of, snapshots=list(snaps)
+    )
+    if ev is not None:
+        b.events = ev
+    return b
+
+
+def detected_tenant(folder: Path, seed: int, people: int = 200, apps: int = 8) -> Path:
+    """A synthetic tenant generated into `folder`, synced and detected; its store's path."""
+    generate_tenant(folder, seed=seed, people=people, apps=apps)
+    cfg = load_config(folder / "evidence.toml")
+    con = open_store(cfg.store.path)
+    try:
+        assert all(o.ok for o in sync_sources(con, cfg))
+        detect(con, cfg.policy)
+    finally:
+        con.close()
+    return cfg.store.path
 
 
 # --------------------------------------------------------------------------- store builders
@@ -184,7 +260,7 @@ class Store:
         finding_id: str,
         kind: str,
         subkind: str,
-        status: str,
+        status: str = "open",
         *,
         app: str,
         account_id: str,
@@ -194,13 +270,20 @@ class Store:
         ticket: str | None = None,
         owner: str | None = None,
         until: str | None = None,
+        entitlement: str | None = None,
+        rule: str | None = None,
     ) -> None:
+        """A finding of severity high, last seen when first seen; an accepted risk has a
+        ticket, an owner and an expiry (`until`)."""
         self.con.execute(
             "INSERT INTO findings (finding_id, kind, subkind, severity, status, app, account_id, "
-            "account, person_id, first_seen_at, last_seen_at, resolved_at, accepted_ticket, "
-            "accepted_owner, accepted_until) VALUES ($id, $kind, $sub, 'high', $status, $app, "
-            "$acc, $acc, $pid, $seen, $seen, $res, $ticket, $owner, $until)",
+            "account, person_id, entitlement, rule, first_seen_at, last_seen_at, resolved_at, "
+            "accepted_ticket, accepted_owner, accepted_until) VALUES ($id, $kind, $sub, 'high', "
+            "$status, $app, $acc, $acc, $pid, $ent, $rule, $seen, $seen, $res, $ticket, $owner, "
+            "$until)",
             {
+                "ent": entitlement,
+                "rule": rule,
                 "id": finding_id,
                 "kind": kind,
                 "sub": subkind,
@@ -286,3 +369,41 @@ class Store:
             "INSERT INTO detect_runs VALUES ($id, $at, $at, $at, '{}'::JSON, 'test', $c::JSON)",
             {"id": run_id, "at": at, "c": json.dumps(counts or {})},
         )
+
+
+# --------------------------------------------------------------------------- report queries
+
+
+def store_file(path: Path, build: Callable[[Store], None]) -> Path:
+    """A store file at `path` holding the rows `build` writes; the path."""
+    con = open_store(path)
+    try:
+        build(Store(con))
+    finally:
+        con.close()
+    return path
+
+
+def report_query(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    policy: Policy | None = None,
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    as_of: datetime,
+    evidence_until: datetime,
+    sources: Sequence[SourceConfig] | None = None,
+) -> Table:
+    """Run the report query `name` as a build runs it: the report's tables installed for
+    `policy` (default `[policy]`) and `sources`, the values of the period and cut-offs."""
+    policy = policy or Policy()
+    install_tables(con, policy, sources)
+    values = query_values(
+        policy,
+        period_start=period_start,
+        period_end=period_end,
+        as_of=as_of,
+        evidence_until=evidence_until,
+    )
+    return run_query(con, load_query(name), values)
