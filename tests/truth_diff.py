@@ -59,8 +59,15 @@ def diff(seed: int, people: int, apps: int, kinds: set[str] | None, idp: str = "
             con.close()
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     want = Counter(
-        (f["kind"], f["subkind"], f["app"], f["account"], f.get("entitlement"), f.get("rule"),
-         f.get("status", "open"))
+        (
+            f["kind"],
+            f["subkind"],
+            f["app"],
+            f["account"],
+            f.get("entitlement"),
+            f.get("rule"),
+            f.get("status", "open"),
+        )
         for f in truth
         if kinds is None or f["kind"] in kinds
     )
@@ -70,8 +77,10 @@ def diff(seed: int, people: int, apps: int, kinds: set[str] | None, idp: str = "
         w = Counter({k: n for k, n in want.items() if k[:2] == sub})
         g = Counter({k: n for k, n in got.items() if k[:2] == sub})
         missing, extra = w - g, g - w
-        print(f"{sub[0]}/{sub[1]}: truth {sum(w.values())}, found {sum(g.values())}"
-              + ("" if not (missing or extra) else "  <-- differs"))
+        print(
+            f"{sub[0]}/{sub[1]}: truth {sum(w.values())}, found {sum(g.values())}"
+            + ("" if not (missing or extra) else "  <-- differs")
+        )
         for k in sorted(missing, key=str):
             print("   missing", k[2:])
         for k in sorted(extra, key=str):

@@ -85,22 +85,22 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
         SELECT 'app' || a, $now, NULL, 0, md5(i::VARCHAR || '-' || a || '-' || k),
                'app' || a, 'acc' || i || CASE WHEN k = 1 THEN 'b' ELSE '' END,
                CASE WHEN k = 1 THEN 'p' || i || '.alt'
-                    WHEN {_h('ghost', 500)} = 0 THEN 'ghost' || i
-                    WHEN {_h('ext', 3)} = 0 THEN 'u' || i
+                    WHEN {_h("ghost", 500)} = 0 THEN 'ghost' || i
+                    WHEN {_h("ext", 3)} = 0 THEN 'u' || i
                     WHEN i % 50 = 0 THEN ' OLD' || i || '@Example.com'
                     ELSE ' P' || i || '@Example.com ' END,
                CASE WHEN k = 1 THEN 'p' || i || '@example.com' END,
-               CASE WHEN k = 0 AND {_h('ghost', 500)} <> 0 AND {_h('ext', 3)} = 0
+               CASE WHEN k = 0 AND {_h("ghost", 500)} <> 0 AND {_h("ext", 3)} = 0
                     THEN '00u' || i END,
-               k = 1 OR NOT ({_h('off', 50)} = 0 OR (i % 10 = 0 AND {_h('left', 8)} <> 0)),
-               CASE WHEN {_h('ll', 4)} = 0
-                    THEN $now - to_days(CAST({_h('lld', 150)} AS INTEGER)) END,
+               k = 1 OR NOT ({_h("off", 50)} = 0 OR (i % 10 = 0 AND {_h("left", 8)} <> 0)),
+               CASE WHEN {_h("ll", 4)} = 0
+                    THEN $now - to_days(CAST({_h("lld", 150)} AS INTEGER)) END,
                CASE WHEN a % 2 = 0 THEN json_object(
                    'display_name', 'Person ' || i,
-                   'department', 'dept' || ((i + CASE WHEN {_h('attr', 301)} = 0 THEN 1 ELSE 0 END)
+                   'department', 'dept' || ((i + CASE WHEN {_h("attr", 301)} = 0 THEN 1 ELSE 0 END)
                                             % 40)) END
         FROM range($people) t(i), range($apps) s(a), range(2) d(k)
-        WHERE {_HAS} AND (k = 0 OR {_h('dup', 400)} = 0)
+        WHERE {_HAS} AND (k = 0 OR {_h("dup", 400)} = 0)
         """,
         p,
     )
@@ -142,17 +142,17 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
                 WHEN a = 0 THEN list_filter([
                     'dept-' || (i % 40),
                     CASE WHEN {MOVER} AND {KEEPER} THEN 'dept-' || ((i + 1) % 40) END,
-                    CASE WHEN {_h('rare', 400)} = 0 THEN 'rare-' || (i % 5) END],
+                    CASE WHEN {_h("rare", 400)} = 0 THEN 'rare-' || (i % 5) END],
                     lambda x: x IS NOT NULL)
                 ELSE list_filter([
-                    CASE WHEN {_h('g', 5)} < 2 THEN
-                        CASE WHEN {_h('adm', 25)} = 0 THEN 'admin-' || (a % 3)
+                    CASE WHEN {_h("g", 5)} < 2 THEN
+                        CASE WHEN {_h("adm", 25)} = 0 THEN 'admin-' || (a % 3)
                              ELSE 'role' || (i % 40) END END,
-                    CASE WHEN a % 3 <> 0 AND i % 40 < 4 AND {_h('gm', 97)} <> 0
+                    CASE WHEN a % 3 <> 0 AND i % 40 < 4 AND {_h("gm", 97)} <> 0
                          THEN 'group' || (i % 40) END,
-                    CASE WHEN a % 3 = 1 AND {_h('pa', 1000)} = 0 THEN 'admin-x' END,
-                    CASE WHEN a % 3 = 1 AND {_h('pa', 1000)} = 0 THEN 'admin-y' END,
-                    CASE WHEN a % 3 = 1 AND {_h('pa', 1000)} = 0 THEN 'admin-z' END],
+                    CASE WHEN a % 3 = 1 AND {_h("pa", 1000)} = 0 THEN 'admin-x' END,
+                    CASE WHEN a % 3 = 1 AND {_h("pa", 1000)} = 0 THEN 'admin-y' END,
+                    CASE WHEN a % 3 = 1 AND {_h("pa", 1000)} = 0 THEN 'admin-z' END],
                     lambda x: x IS NOT NULL) END) AS e
             {_PAIRS}
         )
@@ -168,7 +168,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
                                  idp_user_id, user_name, status, scope, assigned_at)
         SELECT 'okta', $now, NULL, 0, md5('s' || i || '-' || a), 'App' || a, '00u' || i,
                'p' || i || '@example.com', 'PROVISIONED', 'USER', TIMESTAMPTZ '2024-01-01'
-        {_PAIRS} AND a % 3 <> 0 AND {_h('asg', 97)} <> 0
+        {_PAIRS} AND a % 3 <> 0 AND {_h("asg", 97)} <> 0
         """,
         p,
     )
@@ -212,9 +212,9 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
                    CASE WHEN k < 3 THEN $now - to_hours(CAST(hash(i, a, k) % 2880 AS BIGINT))
                         WHEN k = 3 THEN TIMESTAMPTZ '2024-01-01'
                         WHEN k = 4 THEN {TERMINATED} + to_hours(CAST(
-                            CASE WHEN {_h('late', 10)} = 0 THEN 25 + {_h('dl', 48)}
-                                 ELSE {_h('dl', 24)} END AS BIGINT))
-                        WHEN k = 5 THEN $now - to_days(CAST(1 + {_h('ag', 80)} AS INTEGER))
+                            CASE WHEN {_h("late", 10)} = 0 THEN 25 + {_h("dl", 48)}
+                                 ELSE {_h("dl", 24)} END AS BIGINT))
+                        WHEN k = 5 THEN $now - to_days(CAST(1 + {_h("ag", 80)} AS INTEGER))
                         ELSE $now - to_days(30) END AS t_at,
                    CASE WHEN k < 3 THEN 'account.login' WHEN k = 3 THEN 'app.assign'
                         WHEN k = 4 THEN 'account.deactivate' ELSE 'group.member.add' END
@@ -227,8 +227,8 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
             FROM range($people) t(i), range($apps) s(a), range(7) e(k)
             WHERE {_HAS}
               AND CASE k WHEN 3 THEN a % 3 <> 0
-                         WHEN 4 THEN i % 10 = 0 AND {_h('left', 8)} <> 0
-                         WHEN 5 THEN a <> 0 AND {_h('g', 5)} < 2 AND {_h('adm', 25)} = 0
+                         WHEN 4 THEN i % 10 = 0 AND {_h("left", 8)} <> 0
+                         WHEN 5 THEN a <> 0 AND {_h("g", 5)} < 2 AND {_h("adm", 25)} = 0
                          WHEN 6 THEN a % 3 <> 0 AND i % 40 < 4
                          ELSE true END
             UNION ALL
@@ -236,7 +236,7 @@ def build_tenant(con, people: int, apps: int, *, full: bool = True) -> None:  # 
             SELECT i, a, 7 + x, 'app' || a, $now - to_days(30), 'group.member.add', NULL,
                    'app' || a, 'acc' || i, 'admin-' || chr(CAST(120 + x AS INTEGER))
             FROM range($people) t(i), range($apps) s(a), range(3) y(x)
-            WHERE {_HAS} AND a % 3 = 1 AND {_h('pa', 1000)} = 0
+            WHERE {_HAS} AND a % 3 = 1 AND {_h("pa", 1000)} = 0
         )
         """,
         p,
@@ -275,10 +275,17 @@ def bench_policy(apps: int):  # noqa: ANN201
 
     return Policy.model_validate(
         {
-            "sod": [{"name": "rare-with-dept", "a": {"app": "app0", "entitlement": "rare-1"},
-                     "b": {"app": "app0", "entitlement": "dept-1"}}],
-            "time_bound": [{"app": f"app{a}", "entitlement": "admin-0", "max_days": 7}
-                           for a in range(3, apps, 3)],
+            "sod": [
+                {
+                    "name": "rare-with-dept",
+                    "a": {"app": "app0", "entitlement": "rare-1"},
+                    "b": {"app": "app0", "entitlement": "dept-1"},
+                }
+            ],
+            "time_bound": [
+                {"app": f"app{a}", "entitlement": "admin-0", "max_days": 7}
+                for a in range(3, apps, 3)
+            ],
         }
     )
 
@@ -287,8 +294,10 @@ def bench_policy(apps: int):  # noqa: ANN201
 # finding subkind, counts only: no explanations, evidence, upsert or events. They rely on how
 # this tenant is built (one HR record per person, identifiers as above); on it they must count
 # exactly what the detections find, which the benchmark checks.
-_JUDGED = ("o.person_id IS NOT NULL AND NOT coalesce(o.status = 'terminated' "
-           "AND o.term + INTERVAL 24 HOUR < $now, false)")
+_JUDGED = (
+    "o.person_id IS NOT NULL AND NOT coalesce(o.status = 'terminated' "
+    "AND o.term + INTERVAL 24 HOUR < $now, false)"
+)
 BARE_QUERIES: dict[str, str] = {
     "_owner": """
         CREATE OR REPLACE TEMP TABLE b_owner AS
