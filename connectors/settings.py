@@ -90,7 +90,8 @@ class HttpSettings(SourceSettings):
     private_key_env: str | None = None
     private_key_file: str | None = None
     token_url: str | None = None
-    scope: str | None = None
+    scope: str | None = None  # OAuth scopes, space-separated as RFC 6749 sends them ...
+    scopes: list[str] | None = None  # ... or as a list (ARCHITECTURE.md's Okta example)
     ca_bundle: str | None = None
     max_attempts: int | None = Field(default=None, ge=1)  # per request, retries included
     max_requests: int | None = Field(default=None, ge=1)  # per run, retries included

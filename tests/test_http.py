@@ -684,3 +684,21 @@ def test_proxy_from_environment(
     client = build_client(source(), base_url="http://127.0.0.9:1", auth=None, sleep=ft.sleep)
     assert get_json(client, "/via-proxy", source="okta-prod")[0] == ["proxied"]
     assert srv.requests[0].path == "http://127.0.0.9:1/via-proxy"
+
+
+@pytest.mark.parametrize(
+    ("keys", "sent"),
+    [
+        ({}, "https://graph.microsoft.com/.default"),
+        ({"scope": "okta.logs.read okta.users.read"}, "okta.logs.read okta.users.read"),
+        ({"scopes": ["okta.logs.read", "okta.users.read"]}, "okta.logs.read okta.users.read"),
+    ],
+)
+def test_oauth_scope_from_the_source(
+    keys: dict[str, Any], sent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLIENT_SECRET", "s3cr3t-value")
+    src = source(auth="oauth", client_id="id", client_secret_env="CLIENT_SECRET",
+                 token_url="https://login.example.com/token", **keys)  # fmt: skip
+    auth = auth_from_source(src, scope="https://graph.microsoft.com/.default")
+    assert isinstance(auth, ClientCredentialsAuth) and auth.scope == sent

@@ -580,7 +580,7 @@ def test_secrets_stay_out_of_messages(
         ({"url": None}, "needs `url`"),
         ({"url": "http://elastic:pw@127.0.0.1:9200"}, "no credentials in url"),
         ({"url": "http://siem.example:9200", "api_key_env": "TEST_ES_KEY"}, "plain http"),
-        ({"api_key_env": "TEST_ES_UNSET"}, "TEST_ES_UNSET (api_key_env) is not set"),
+        ({"api_key_env": "TEST_ES_UNSET"}, r"TEST_ES_UNSET \(api_key_env\) is not set$"),
         ({"username": "elastic"}, "needs username and password_env"),
         ({"data_stream": "Logs-Upper"}, "not a valid name"),
         ({"api_key": "pasted-secret"}, r"unknown key\(s\) api_key$"),

@@ -182,7 +182,7 @@ def auth_from_source(
             str(url),
             str(client_id),
             read_secret(source, "client_secret"),
-            source.scope or scope,
+            source.scope or " ".join(source.scopes or []) or scope,
             source=source.name,
             clock=clock,
         )
