@@ -7,13 +7,9 @@ Read from an export folder (`path`) or Graph itself; both map through
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from connectors.entra.export import read_entra_export
-from connectors.entra.live import iter_entra_live
+from connectors.entra.live import iter_live
 from connectors.entra.settings import EntraSettings
-from connectors.records import SourceBatch
 from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
@@ -23,9 +19,3 @@ LOG = True  # live reads continue the provisioning log from the stored cursor
 Settings = EntraSettings
 
 read_export = single_batch(read_entra_export)
-
-
-def iter_live(
-    source: EntraSettings, *, cursor: str | None = None, **_: Any
-) -> Iterator[SourceBatch]:
-    return iter_entra_live(source, cursor=cursor, max_pages_per_run=source.max_pages_per_run)

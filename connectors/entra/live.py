@@ -63,6 +63,7 @@ from connectors.records import Snapshot, SourceBatch
 from evidence.errors import ConfigError
 
 __all__ = [
+    "iter_live",
     "iter_entra_live",
     "read_entra_live",
     "entra_clients",
@@ -299,3 +300,9 @@ def _log_url(start: datetime) -> str:
 
 def _activity(rec: dict[str, Any], where: str, i: int) -> datetime | None:
     return parse_instant_field(rec.get("activityDateTime"), where, f"[{i}]", "activityDateTime")
+
+
+def iter_live(
+    source: EntraSettings, *, cursor: str | None = None, **_: Any
+) -> Iterator[SourceBatch]:
+    return iter_entra_live(source, cursor=cursor, max_pages_per_run=source.max_pages_per_run)

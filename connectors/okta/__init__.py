@@ -6,13 +6,9 @@ Read from an export folder (`path`) or the Management API (`url`); both map thro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from connectors.okta.export import read_okta_export
-from connectors.okta.live import iter_okta_live
+from connectors.okta.live import iter_live
 from connectors.okta.settings import OktaSettings
-from connectors.records import SourceBatch
 from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
@@ -22,14 +18,3 @@ LOG = True  # live reads continue the System Log from the stored cursor
 Settings = OktaSettings
 
 read_export = single_batch(read_okta_export)
-
-
-def iter_live(
-    source: OktaSettings, *, cursor: str | None = None, **_: Any
-) -> Iterator[SourceBatch]:
-    return iter_okta_live(
-        source,
-        cursor=cursor,
-        page_limit=source.page_limit,
-        max_pages_per_run=source.max_pages_per_run,
-    )

@@ -39,7 +39,7 @@ from connectors.okta.settings import OktaSettings
 from connectors.records import Snapshot, SourceBatch
 from evidence.errors import ConfigError
 
-__all__ = ["read_okta_live", "iter_okta_live", "RETENTION", "LIST_LIMIT"]
+__all__ = ["iter_live", "read_okta_live", "iter_okta_live", "RETENTION", "LIST_LIMIT"]
 
 RETENTION = timedelta(days=90)  # Okta System Log retention (DOMAIN.md §3.1)
 LIST_LIMIT = 200  # the largest page Okta serves for /api/v1/users
@@ -214,3 +214,14 @@ def _log_step(page: Page) -> LogStep:
             f"System Log page {page.number} had no next link; the next sync re-reads it",
         )
     return LogStep(not page.items, page.next)
+
+
+def iter_live(
+    source: OktaSettings, *, cursor: str | None = None, **_: Any
+) -> Iterator[SourceBatch]:
+    return iter_okta_live(
+        source,
+        cursor=cursor,
+        page_limit=source.page_limit,
+        max_pages_per_run=source.max_pages_per_run,
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from connectors.scim.export import read_scim_export
 from connectors.scim.settings import ScimSettings
 from evidence.errors import ConfigError
 
-__all__ = ["read_scim_live"]
+__all__ = ["iter_live", "read_scim_live"]
 
 # Statuses with which servers refuse a `count` they cannot handle (Canaille answers 500).
 _COUNT_REFUSALS = {400, 500, 501}
@@ -190,3 +190,19 @@ def _confirm_vanished(
         if isinstance(body, dict) and body.get("id"):
             found.append(body)
     return found
+
+
+def iter_live(
+    source: ScimSettings,
+    *,
+    delta_since: datetime | None = None,
+    known_ids: set[str] | None = None,
+    on_stats: Callable[[Any], None] | None = None,
+    **_: Any,
+) -> Iterator[SourceBatch]:
+    if not source.url:
+        raise ConfigError(
+            f"source {source.name!r}: the live scim connector needs `url`; "
+            "or set `path` to the vendor's export files"
+        )
+    yield read_scim_live(source, delta_since=delta_since, known_ids=known_ids, on_stats=on_stats)

@@ -37,11 +37,13 @@ bounds AS (
 -- grace_hours and deprovision_sla_hours. `verdicts` is the result: outcome is never_active |
 -- before | after_rehire | rehired | reported | listing | active, with `late` judged on the
 -- SLA (reported, listing) or the grace period (rehired, active).
+-- shared: counted_runs
 runs AS (
     SELECT run_id, source, mode, as_of
     FROM sync_runs
     WHERE status = 'ok' AND as_of <= (SELECT evidence_until FROM bounds)
 ),
+-- end shared: counted_runs
 -- Latest version of each HR record known at the cut-off. A record that a later export dropped
 -- keeps its last version, so its termination stays in the population.
 hr AS (

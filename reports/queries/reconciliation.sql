@@ -31,11 +31,7 @@ bounds AS (
            CAST($evidence_until AS TIMESTAMPTZ) AS evidence_until
 ),
 -- The sync runs that count: successful ones up to the evidence cut-off.
-runs AS (
-    SELECT run_id, source, mode, as_of
-    FROM sync_runs
-    WHERE status = 'ok' AND as_of <= (SELECT evidence_until FROM bounds)
-),
+-- include: sla_deprovision_late.sql counted_runs
 terminations AS (
     SELECT DISTINCT person_id, termination_date, from_hr, rehired_at
     FROM _deprovisioning_verdicts

@@ -24,6 +24,13 @@ END;
 -- built only when they have content (json_merge_patch alone would leave `{}` behind).
 CREATE OR REPLACE TEMP MACRO scim_obj(j) AS
     nullif(CAST(json_merge_patch('{}', j) AS VARCHAR), '{}')::JSON;
+-- A stored JSON text as the member `,"<k>":<t>` spliced into a document before its closing
+-- braces: as stored (nulls included, which the event hash covers), re-serialized only when it
+-- holds line breaks, which would split an NDJSON line (inside JSON strings they are escaped).
+CREATE OR REPLACE TEMP MACRO scim_member(k, t) AS CASE
+    WHEN t IS NULL THEN ''
+    WHEN contains(t, chr(10)) OR contains(t, chr(13)) THEN ',"' || k || '":' || json(t)
+    ELSE ',"' || k || '":' || t END;
 -- end shared: macros
 
 -- shared: batch

@@ -291,19 +291,11 @@ verbatim AS (
 SELECT
     event_id,
     seq,
-    -- details and raw go in as stored (nulls included), not null-stripped: they are the
-    -- source's own record, which event.hash covers. Spliced in before the closing braces of
-    -- scim_evidence and of the document; re-serialized only when stored with line breaks,
-    -- which would split an NDJSON line (inside JSON strings they are always escaped).
+    -- details and raw go in as stored, before the closing braces of scim_evidence and of
+    -- the document (scim_member, batch.sql).
     left(body, length(body) - 2)
-        || CASE WHEN details_text IS NULL THEN ''
-            WHEN contains(details_text, chr(10)) OR contains(details_text, chr(13))
-                THEN ',"details":' || json(details_text)
-            ELSE ',"details":' || details_text END
-        || CASE WHEN raw_text IS NULL THEN ''
-            WHEN contains(raw_text, chr(10)) OR contains(raw_text, chr(13))
-                THEN ',"raw":' || json(raw_text)
-            ELSE ',"raw":' || raw_text END
+        || scim_member('details', details_text)
+        || scim_member('raw', raw_text)
         || '}}' AS body
 FROM verbatim
 ORDER BY seq

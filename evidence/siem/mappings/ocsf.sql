@@ -213,14 +213,10 @@ verbatim AS (
 SELECT
     event_id,
     seq,
-    -- details goes in as stored (nulls included), not null-stripped, spliced in before the
-    -- closing braces of scim_evidence, unmapped and the document; re-serialized only when
-    -- stored with line breaks, which would split an NDJSON line.
+    -- details goes in as stored, before the closing braces of scim_evidence, unmapped and
+    -- the document (scim_member, batch.sql).
     left(body, length(body) - 3)
-        || CASE WHEN details_text IS NULL THEN ''
-            WHEN contains(details_text, chr(10)) OR contains(details_text, chr(13))
-                THEN ',"details":' || json(details_text)
-            ELSE ',"details":' || details_text END
+        || scim_member('details', details_text)
         || '}}}' AS body
 FROM verbatim
 ORDER BY seq
