@@ -34,30 +34,22 @@ from connectors.exports import (
     read_records,
     source_zone,
 )
+from connectors.hris.mapping import (
+    PERSON_FIELDS,
+    STATUSES,
+    TEXT_FIELDS,
+    hr_events,
+    status_of,
+    value_map,
+)
 from connectors.hris.settings import HrisSettings
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
 from connectors.redact import dumps, redact
 from evidence.errors import ConfigError, InputError
 
-__all__ = ["read_hris", "hris_snapshot_files", "PERSON_FIELDS", "STATUSES"]
+__all__ = ["read_hris", "hris_snapshot_files"]
 
-PERSON_FIELDS = (
-    "person_id",
-    "email",
-    "aliases",
-    "display_name",
-    "department",
-    "title",
-    "manager_id",
-    "employment_type",
-    "status",
-    "hire_date",
-    "termination_date",
-    "effective_date",
-)
-STATUSES = ("active", "leave", "terminated")
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
-_TEXT = ("person_id", "email", "display_name", "department", "title", "manager_id")
 
 
 def read_hris(
@@ -74,8 +66,8 @@ def read_hris(
         when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     when = when.astimezone(UTC)
     mapping = column_mapping(source, header, file, PERSON_FIELDS, "person_id", "a person field")
-    statuses = _value_map(source, "status_values", source.status_values, STATUSES)
-    types = _value_map(source, "employment_type_values", source.employment_type_values, None)
+    statuses = value_map(source, "status_values", source.status_values, STATUSES)
+    types = value_map(source, "employment_type_values", source.employment_type_values, None)
     zone = source_zone(source)
 
     people: list[dict[str, Any]] = []
@@ -97,7 +89,7 @@ def read_hris(
                 ("effective_date", False),
             )
         )
-        status = _status(cells.get("status"), statuses, known, file, where, mapping.get("status"))
+        status = status_of(cells.get("status"), statuses, known, file, where, mapping.get("status"))
         if status is None:
             status = "terminated" if term is not None and term <= when else "active"
         key = (pid, hire)
@@ -115,7 +107,7 @@ def read_hris(
         aliases = cells.get("aliases")
         if aliases is not None:
             aliases = ";".join(p.strip() for p in aliases.split(";") if p.strip()) or None
-        row: dict[str, Any] = {f: cells.get(f) for f in _TEXT}
+        row: dict[str, Any] = {f: cells.get(f) for f in TEXT_FIELDS}
         row.update(
             person_id=pid,
             aliases=aliases,
@@ -128,16 +120,7 @@ def read_hris(
         people.append(row)
         # Only mapped columns are kept, even in raw: an HR export carries PII we do not need.
         raw = dumps(redact({col: rec.get(col) for col in mapping.values()}))
-        details = dumps({k: row[k] for k in _DETAIL_KEYS if row[k] is not None})
-        hire_text = _rfc3339(hire) if hire is not None else ""
-        if hire is not None and hire <= when:
-            events.append(_event(pid, hire_text, "hire", hire, details, raw))
-        if status == "terminated":
-            at = term if term is not None else when
-            if at <= when:
-                events.append(_event(pid, hire_text, "terminate", at, details, raw))
-        elif status == "leave":
-            events.append(_event(pid, hire_text, "leave", when, details, raw))
+        events.extend(hr_events(row, when, raw))
 
     return SourceBatch(
         source=source.name,
@@ -148,67 +131,6 @@ def read_hris(
         events=pa.Table.from_pylist(events, EVENT_SCHEMA),
         pages=[page_record(path, source, data, len(records))],
     )
-
-
-_DETAIL_KEYS = ("status", "employment_type", "department", "title", "manager_id")
-
-
-def _event(
-    pid: str, hire_text: str, verb: str, at: datetime, details: str, raw: str
-) -> dict[str, Any]:
-    return {
-        "native_id": None,
-        "identity": f"{pid}|{hire_text}|hr.{verb}",
-        "native_type": verb,
-        "occurred_at": at,
-        "action": f"hr.{verb}",
-        "outcome": "success",
-        "actor": None,
-        "person_id": pid,
-        "app": None,
-        "account_id": None,
-        "entitlement": None,
-        "details": details,
-        "raw": raw,
-    }
-
-
-def _rfc3339(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _value_map(
-    source: HrisSettings, key: str, values: dict[str, str], allowed: tuple[str, ...] | None
-) -> dict[str, str]:
-    """Raw → canonical, looked up as written, then trimmed and case-folded."""
-    out: dict[str, str] = {}
-    for raw, canonical in values.items():
-        if allowed is not None and canonical not in allowed:
-            raise ConfigError(
-                f"source {source.name!r}: {key}: {canonical!r} is not one of {', '.join(allowed)}"
-            )
-        out[raw] = canonical
-        out.setdefault(raw.strip().casefold(), canonical)
-    return out
-
-
-def _status(
-    raw: str | None,
-    statuses: dict[str, str],
-    known: str,
-    file: str,
-    where: Any,
-    col: str | None,
-) -> str | None:
-    if raw is None:
-        return None
-    folded = raw.strip().casefold()
-    found = statuses.get(raw) or statuses.get(folded)
-    if found is None and folded in STATUSES:
-        found = folded
-    if found is None:
-        raise InputError(file, where, col, f"unknown status {raw!r} (known: {known})")
-    return found
 
 
 def hris_snapshot_files(source: HrisSettings) -> list[tuple[Path, datetime | None]]:
