@@ -6,12 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from connectors.synthetic import build_tenant, generate_tenant
+from connectors.synthetic.app_catalog import _APP_FIELDS, APP_CATALOG, CatalogError, parse_catalog
+from connectors.synthetic.catalog import EXTERNAL_DEPT, AppTemplate, Rule
 from connectors.synthetic.oracle import expected_findings
 from evidence.config import load_config
 from tests.synthetic_cases import AS_OF, SMALL, SUBKINDS, load, tree_digest
@@ -416,3 +420,54 @@ def test_regenerating_replaces_a_tenant_but_not_a_foreign_folder(tmp_path: Path)
     (tmp_path / "other" / "sources").mkdir(parents=True)
     with pytest.raises(ValueError):
         generate_tenant(tmp_path / "other", people=150, apps=6)
+
+
+def test_app_catalog_yaml_keeps_the_types() -> None:
+    assert list(_APP_FIELDS) == [f.name for f in fields(AppTemplate)]  # a new field is read too
+    by_name = {a.name: a for a in APP_CATALOG}
+    assert list(by_name)[:5] == ["github", "slack", "netsuite", "zoom", "expensify"]
+    assert by_name["slack"].rules[0] == Rule("*", "*", ("team-{dept}",), ("member",), ())
+    assert by_name["slack"].rules[2] == Rule(EXTERNAL_DEPT, "Auditor", (), ("guest",), ())
+    assert by_name["aws"].time_bound == (("prod-admin", 7),)
+    assert by_name["expensify"].reports == () and by_name["zoom"].reports[0] == "email"
+    assert all(type(a.cost) is float and type(a.launched_years) is float for a in APP_CATALOG)
+
+
+def _one_app(**change: object) -> str:
+    app: dict[str, object] = {
+        "name": "tool",
+        "label": "Tool",
+        "okta_name": "tool",
+        "kind": "scim_okta",
+        "rules": [{"dept": "IT", "title": "Systems Engineer", "roles": ["admin"]}],
+    }
+    app.update(change)
+    return yaml.safe_dump({"apps": [{k: v for k, v in app.items() if v is not None}]})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_one_app(colour="red"), "app 'tool': unknown key 'colour'"),
+        (_one_app(label=None), "app 'tool': missing 'label'"),
+        (_one_app(cost="cheap"), "app 'tool': cost: must be a number"),
+        (_one_app(push="yes"), "app 'tool': push: must be true or false"),
+        (_one_app(extras="beta"), "app 'tool': extras: must be a list of strings"),
+        (_one_app(page_size=2.5), "app 'tool': page_size: must be a whole number"),
+        (_one_app(kind="scim"), "app 'tool': kind: 'scim' is not one of"),
+        (_one_app(time_bound={"prod": 7}), "app 'tool': time_bound: names pushed groups"),
+        (_one_app(rules=[{"dept": "IT", "grups": ["x"]}]), "app 'tool': rules[0]: unknown key"),
+        (_one_app(rules=[{"dept": "Sails"}]), "app 'tool': rules[0]: dept: 'Sails' is not"),
+        (
+            _one_app(rules=[{"dept": "IT", "title": "Counsel"}]),
+            "app 'tool': rules[0]: title: 'Counsel' is not a title in 'IT'",
+        ),
+        (_one_app(name=7), "app #1: name: must be a non-empty string"),
+        (_one_app().replace("apps:", "apps:\n- {}\napp:"), "unknown key 'app'"),
+        (_one_app().replace("  label: Tool", "  label: Tool\n  label: T"), "duplicate key"),
+        (_one_app() + _one_app().replace("apps:\n", ""), "app 'tool': name: given to more"),
+    ],
+)
+def test_app_catalog_yaml_is_validated_strictly(text: str, message: str) -> None:
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        parse_catalog(text, "t.yaml")

@@ -1,442 +1,214 @@
-"""The app catalog: each app's kind, Okta label and role-based access rules.
+"""The app catalog: app_catalog.yaml (each app's kind, Okta label and role-based access rules)
+read into the AppTemplate and Rule of connectors/synthetic/catalog.py.
 
-The first apps are the ones small tenants get, so they cover every source shape: SCIM apps
-with and without group push, an Okta-managed app known from a CSV, and CSV-only apps.
+The data is validated strictly when loaded: an unknown key, a wrong type, an unknown department
+or title, or a duplicate key fails with the app and the key at fault, rather than turning into
+an app that no one is granted or a field that silently keeps its default.
 """
 
 from __future__ import annotations
 
-from connectors.synthetic.catalog import EXTERNAL_DEPT, AppTemplate, Rule
+from collections.abc import Callable, Hashable
+from importlib import resources
+from typing import Any
 
-__all__ = ["APP_CATALOG"]
+import yaml
+
+from connectors.synthetic.catalog import EXTERNAL_DEPT, EXTERNAL_TITLES, ROLES, AppTemplate, Rule
+
+__all__ = ["APP_CATALOG", "CatalogError", "parse_catalog"]
+
+KINDS = ("scim_okta", "csv_okta", "csv_only")
+USER_STYLES = ("email", "handle", "first.last")
+CSV_FORMATS = ("a", "b")
+SIGN_ONS = ("SAML_2_0", "OPENID_CONNECT", "AUTO_LOGIN")
+REPORTS = ("email", "display_name", "department")
+
+# The titles a rule may name, by department; "*" (every employee department) any employee's.
+_TITLES: dict[str, frozenset[str]] = {
+    "*": frozenset(r.title for r in ROLES),
+    **{
+        d: frozenset(r.title for r in ROLES if r.dept == d)
+        for d in dict.fromkeys(r.dept for r in ROLES)
+    },
+    EXTERNAL_DEPT: frozenset(EXTERNAL_TITLES),
+}
 
 
-def _all(*roles: str, groups: tuple[str, ...] = (), ents: tuple[str, ...] = ()) -> Rule:
-    return Rule("*", "*", groups, tuple(roles), ents)
+class CatalogError(ValueError):
+    """app_catalog.yaml is malformed; the message names the app and the key at fault."""
 
 
-APP_CATALOG: tuple[AppTemplate, ...] = (
-    AppTemplate(
-        "github",
-        "GitHub",
-        "githubcloud",
-        "scim_okta",
-        push=True,
-        user_style="handle",
-        reports=("display_name",),
-        cost=21.0,
-        extras=("copilot-beta", "billing-manager"),
-        list_groups_on_users=True,
-        rules=(
-            Rule("Engineering", "*", ("engineering",), ("member",)),
-            Rule("Engineering", "Site Reliability Engineer", ("sre",)),
-            Rule("Engineering", "Data Engineer", ("data",)),
-            Rule("Engineering", "Engineering Manager", ("release-managers",)),
-            Rule("Engineering", "Director of Engineering", ("release-managers",), ("owner",)),
-            Rule("Product", "Technical Writer", ("docs",), ("member",)),
-            Rule("Product", "Product Manager", ("product",), ("member",)),
-            Rule("Security", "*", ("security",), ("member",)),
-            Rule("IT", "Systems Engineer", ("it-automation",), ("member",)),
-        ),
-    ),
-    AppTemplate(
-        "slack",
-        "Slack",
-        "slack",
-        "scim_okta",
-        push=True,
-        cost=8.75,
-        page_size=100,
-        extras=("huddles-beta", "workflow-builder"),
-        rules=(
-            _all("member", groups=("team-{dept}",)),
-            Rule("IT", "Systems Engineer", (), ("workspace-admin",)),
-            Rule(EXTERNAL_DEPT, "Auditor", (), ("guest",)),
-            Rule(EXTERNAL_DEPT, "Board Member", (), ("guest",)),
-        ),
-    ),
-    AppTemplate(
-        "netsuite",
-        "NetSuite",
-        "netsuite",
-        "csv_only",
-        cost=99.0,
-        extras=("Budget Viewer",),
-        rules=(
-            Rule("Finance", "Accountant", (), ("Accountant", "GL Poster")),
-            Rule("Finance", "Accounts Payable Specialist", (), ("AP Clerk", "Vendor Maintenance")),
-            Rule("Finance", "Controller", (), ("Controller", "AP Approver")),
-            Rule("Finance", "Financial Analyst", (), ("Reports Viewer",)),
-            Rule("Finance", "Payroll Specialist", (), ("Payroll Processor",)),
-            Rule("Executive", "Chief Executive Officer", (), ("Reports Viewer",)),
-            Rule("IT", "Systems Engineer", (), ("Administrator",)),
-        ),
-    ),
-    AppTemplate(
-        "zoom",
-        "Zoom",
-        "zoomus",
-        "csv_okta",
-        cost=13.33,
-        extras=("Large Meeting",),
-        rules=(
-            _all("Licensed"),
-            Rule("Sales", "*", (), ("Webinar",)),
-            Rule("Marketing", "*", (), ("Webinar",)),
-        ),
-    ),
-    AppTemplate(
-        "expensify",
-        "Expensify",
-        "expensify",
-        "csv_only",
-        csv_format="b",
-        cost=5.0,
-        reports=(),
-        extras=("card-holder",),
-        rules=(
-            _all("submitter"),
-            Rule("Finance", "*", (), ("approver",)),
-            Rule("Executive", "*", (), ("approver",)),
-            Rule("Engineering", "Engineering Manager", (), ("approver",)),
-            Rule("Sales", "Sales Manager", (), ("approver",)),
-            Rule(EXTERNAL_DEPT, "Advisor", (), ("submitter",)),
-        ),
-    ),
-    AppTemplate(
-        "aws",
-        "AWS",
-        "amazon_aws_sso",
-        "scim_okta",
-        push=True,
-        reports=("email", "display_name"),
-        cost=0.0,
-        extras=("cost-explorer",),
-        privileged_pool=(
-            "iam-admin",
-            "billing-admin",
-            "security-admin",
-            "network-admin",
-            "org-admin",
-        ),
-        time_bound=(("prod-admin", 7),),
-        rules=(
-            Rule("Engineering", "Software Engineer", ("developers",)),
-            Rule("Engineering", "Senior Software Engineer", ("developers",)),
-            Rule("Engineering", "QA Engineer", ("developers",)),
-            Rule(
-                "Engineering",
-                "Site Reliability Engineer",
-                ("developers", "prod-deploy", "prod-readonly"),
-            ),
-            Rule("Engineering", "Data Engineer", ("developers", "data-lake")),
-            Rule("Engineering", "Engineering Manager", ("developers", "prod-readonly")),
-            Rule("Engineering", "Director of Engineering", ("prod-readonly",)),
-            Rule("IT", "Systems Engineer", ("iam-admin", "prod-readonly")),
-            Rule("Security", "*", ("security-audit", "prod-readonly")),
-            Rule("Security", "Security Architect", ("security-admin",)),
-            Rule("Finance", "Controller", ("billing-viewer",)),
-        ),
-    ),
-    AppTemplate(
-        "jira",
-        "Jira",
-        "atlassian_jira",
-        "scim_okta",
-        push=True,
-        reports=("email", "display_name"),
-        cost=7.75,
-        extras=("beta-tester", "automation-editor"),
-        rules=(
-            Rule("Engineering", "*", ("jira-software-users",), ("developer",)),
-            Rule("Engineering", "Engineering Manager", (), ("change-approver",)),
-            Rule("Engineering", "Director of Engineering", (), ("change-approver",)),
-            Rule("Product", "*", ("jira-software-users",), ("product-owner",)),
-            Rule("Customer Support", "*", ("jira-servicedesk-users",), ("service-desk-agent",)),
-            Rule("IT", "*", ("jira-servicedesk-users",), ("service-desk-agent",)),
-            Rule("Security", "*", ("jira-software-users",), ("developer",)),
-        ),
-    ),
-    AppTemplate(
-        "salesforce",
-        "Salesforce",
-        "salesforce",
-        "scim_okta",
-        cost=150.0,
-        extras=("Report Builder", "Data Export"),
-        rules=(
-            Rule("Sales", "*", (), ("Sales User",), ("Sales Cloud",)),
-            Rule("Sales", "Sales Manager", (), ("Sales Manager",)),
-            Rule("Sales", "VP of Sales", (), ("Sales Executive",)),
-            Rule("Customer Support", "*", (), ("Support Agent",), ("Service Cloud",)),
-            Rule("Marketing", "*", (), ("Marketing User",), ("Sales Cloud",)),
-        ),
-    ),
-    AppTemplate(
-        "confluence",
-        "Confluence",
-        "atlassian_confluence",
-        "scim_okta",
-        push=True,
-        reports=("email", "display_name"),
-        cost=5.75,
-        extras=("space-creator",),
-        rules=(
-            _all("user", groups=("confluence-users",)),
-            Rule("Engineering", "*", ("engineering-space",)),
-            Rule("Product", "*", ("product-space",)),
-        ),
-    ),
-    AppTemplate(
-        "datadog",
-        "Datadog",
-        "datadog",
-        "scim_okta",
-        cost=31.0,
-        extras=("Datadog Read Only",),
-        rules=(
-            Rule("Engineering", "*", (), ("Datadog Standard Role",)),
-            Rule("Security", "*", (), ("Datadog Standard Role",)),
-            Rule("IT", "Systems Engineer", (), ("Datadog Admin Role",)),
-        ),
-    ),
-    AppTemplate(
-        "figma",
-        "Figma",
-        "figma",
-        "csv_okta",
-        cost=45.0,
-        extras=("Dev Mode",),
-        rules=(
-            Rule("Product", "*", (), ("Editor",)),
-            Rule("Marketing", "*", (), ("Editor",)),
-            Rule("Engineering", "Software Engineer", (), ("Viewer",)),
-            Rule("Engineering", "Senior Software Engineer", (), ("Viewer",)),
-        ),
-    ),
-    AppTemplate(
-        "greenhouse",
-        "Greenhouse",
-        "greenhouse",
-        "csv_only",
-        cost=25.0,
-        extras=("Job Approver",),
-        rules=(
-            Rule("People", "*", (), ("Recruiter",)),
-            Rule("People", "HR Business Partner", (), ("Site Admin",)),
-            Rule("Engineering", "Engineering Manager", (), ("Interviewer", "Hiring Manager")),
-            Rule("Engineering", "Senior Software Engineer", (), ("Interviewer",)),
-            Rule("Sales", "Sales Manager", (), ("Interviewer", "Hiring Manager")),
-        ),
-    ),
-    AppTemplate(
-        "zendesk",
-        "Zendesk",
-        "zendesk",
-        "scim_okta",
-        push=True,
-        cost=55.0,
-        extras=("light-agent",),
-        rules=(
-            Rule("Customer Support", "*", ("support-tier1",), ("agent",)),
-            Rule("Customer Support", "Support Team Lead", ("support-tier2",)),
-        ),
-    ),
-    AppTemplate(
-        "hubspot",
-        "HubSpot",
-        "hubspot",
-        "scim_okta",
-        cost=45.0,
-        extras=("Reporting Add-on",),
-        rules=(
-            Rule("Marketing", "*", (), ("Marketing Hub Pro",)),
-            Rule("Sales", "*", (), ("Sales Hub",)),
-        ),
-    ),
-    AppTemplate(
-        "pagerduty",
-        "PagerDuty",
-        "pagerduty",
-        "scim_okta",
-        push=True,
-        cost=21.0,
-        extras=("stakeholder",),
-        rules=(
-            Rule("Engineering", "Site Reliability Engineer", ("oncall-sre",), ("responder",)),
-            Rule("Engineering", "Senior Software Engineer", ("oncall-backend",), ("responder",)),
-            Rule("Engineering", "Engineering Manager", (), ("observer",)),
-            Rule("Security", "Security Engineer", ("oncall-security",), ("responder",)),
-        ),
-    ),
-    AppTemplate(
-        "notion",
-        "Notion",
-        "notion",
-        "scim_okta",
-        cost=10.0,
-        list_groups_on_users=True,
-        extras=("guest-inviter",),
-        rules=(_all("member", groups=("{dept}-wiki",)),),
-    ),
-    AppTemplate(
-        "docusign",
-        "DocuSign",
-        "docusign",
-        "csv_only",
-        csv_format="b",
-        cost=40.0,
-        reports=(),
-        extras=("bulk-sender",),
-        rules=(
-            Rule("Legal", "*", (), ("sender",)),
-            Rule("Sales", "Sales Manager", (), ("sender",)),
-            Rule("Finance", "Controller", (), ("sender",)),
-            Rule("People", "*", (), ("sender",)),
-            Rule("Executive", "*", (), ("signer",)),
-            Rule(EXTERNAL_DEPT, "Board Member", (), ("signer",)),
-        ),
-    ),
-    AppTemplate(
-        "snowflake",
-        "Snowflake",
-        "snowflake",
-        "scim_okta",
-        push=True,
-        reports=("email", "display_name"),
-        cost=0.0,
-        extras=("SANDBOX",),
-        rules=(
-            Rule("Engineering", "Data Engineer", ("ANALYST", "TRANSFORMER")),
-            Rule("Finance", "Financial Analyst", ("ANALYST",)),
-            Rule("Product", "Product Manager", ("REPORTER",)),
-        ),
-    ),
-    AppTemplate(
-        "tableau",
-        "Tableau",
-        "tableau",
-        "csv_okta",
-        cost=70.0,
-        extras=("Site Publisher",),
-        rules=(
-            Rule("Finance", "*", (), ("Viewer",)),
-            Rule("Finance", "Financial Analyst", (), ("Creator",)),
-            Rule("Sales", "Sales Manager", (), ("Viewer",)),
-            Rule("Product", "Product Manager", (), ("Viewer",)),
-            Rule("Engineering", "Data Engineer", (), ("Explorer",)),
-        ),
-    ),
-    AppTemplate(
-        "1password",
-        "1Password",
-        "onepassword",
-        "scim_okta",
-        push=True,
-        cost=7.99,
-        reports=("email", "display_name"),
-        extras=("travel-mode",),
-        rules=(
-            _all("member", groups=("all-staff",)),
-            Rule("IT", "*", ("it-vault",)),
-            Rule("Security", "*", ("security-vault",)),
-        ),
-    ),
-    AppTemplate(
-        "miro",
-        "Miro",
-        "miro",
-        "csv_only",
-        csv_format="b",
-        cost=8.0,
-        reports=(),
-        extras=("team-creator",),
-        rules=(
-            Rule("Product", "*", (), ("editor",)),
-            Rule("Marketing", "*", (), ("editor",)),
-            Rule("Engineering", "Engineering Manager", (), ("editor",)),
-        ),
-    ),
-    AppTemplate(
-        "sentry",
-        "Sentry",
-        "sentry",
-        "scim_okta",
-        cost=26.0,
-        extras=("billing",),
-        reports=("email", "display_name"),
-        rules=(
-            Rule("Engineering", "*", (), ("member",)),
-            Rule("Engineering", "Director of Engineering", (), ("manager",)),
-        ),
-    ),
-    AppTemplate(
-        "lattice",
-        "Lattice",
-        "lattice",
-        "csv_only",
-        cost=11.0,
-        extras=("Survey Creator",),
-        rules=(
-            _all("Employee"),
-            Rule("Engineering", "Engineering Manager", (), ("Manager",)),
-            Rule("Sales", "Sales Manager", (), ("Manager",)),
-            Rule("People", "*", (), ("HR Admin",)),
-        ),
-    ),
-    AppTemplate(
-        "box",
-        "Box",
-        "boxnet",
-        "scim_okta",
-        push=True,
-        cost=15.0,
-        extras=("shield-reviewer",),
-        rules=(
-            Rule("Legal", "*", ("legal",), ("user",)),
-            Rule("Finance", "*", ("finance",), ("user",)),
-            Rule("Marketing", "*", ("marketing",), ("user",)),
-            Rule("Sales", "*", ("sales",), ("user",)),
-            Rule(EXTERNAL_DEPT, "Auditor", ("audit-share",), ("user",)),
-        ),
-    ),
-    AppTemplate(
-        "asana",
-        "Asana",
-        "asana",
-        "csv_okta",
-        cost=13.49,
-        extras=("Portfolio Manager",),
-        rules=(
-            Rule("Marketing", "*", (), ("Member",)),
-            Rule("Product", "*", (), ("Member",)),
-            Rule("People", "*", (), ("Member",)),
-            Rule("Operations", "*", (), ("Member",)),
-        ),
-    ),
-    AppTemplate(
-        "linear",
-        "Linear",
-        "linear",
-        "scim_okta",
-        cost=8.0,
-        extras=("guest",),
-        reports=("email", "display_name"),
-        rules=(Rule("Engineering", "*", (), ("member",)), Rule("Product", "*", (), ("member",))),
-    ),
-    AppTemplate(
-        "looker",
-        "Looker",
-        "looker",
-        "csv_only",
-        csv_format="b",
-        cost=60.0,
-        reports=(),
-        extras=("developer",),
-        rules=(
-            Rule("Finance", "Financial Analyst", (), ("explorer",)),
-            Rule("Engineering", "Data Engineer", (), ("developer-mode",)),
-            Rule("Product", "Product Manager", (), ("viewer",)),
-        ),
-    ),
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, but a key given twice in one mapping is an error, not the last one winning."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _str(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not v:
+        raise CatalogError(f"{where}: must be a non-empty string, not {v!r}")
+    return v
+
+
+def _bool(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise CatalogError(f"{where}: must be true or false, not {v!r}")
+    return v
+
+
+def _int(v: Any, where: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise CatalogError(f"{where}: must be a whole number of 0 or more, not {v!r}")
+    return v
+
+
+def _float(v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+        raise CatalogError(f"{where}: must be a number of 0 or more, not {v!r}")
+    return float(v)
+
+
+def _strs(v: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise CatalogError(f"{where}: must be a list of strings, not {v!r}")
+    return tuple(_str(s, f"{where}[{i}]") for i, s in enumerate(v))
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+    def check(v: Any, where: str) -> str:
+        if v not in choices:
+            raise CatalogError(f"{where}: {v!r} is not one of {', '.join(choices)}")
+        return v
+
+    return check
+
+
+def _reports(v: Any, where: str) -> tuple[str, ...]:
+    check = _one_of(REPORTS)
+    return tuple(check(s, f"{where}[{i}]") for i, s in enumerate(_strs(v, where)))
+
+
+def _mapping(v: Any, where: str) -> dict[Any, Any]:
+    if not isinstance(v, dict):
+        raise CatalogError(f"{where}: must be a mapping, not {v!r}")
+    return v
+
+
+def _time_bound(v: Any, where: str) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (_str(g, f"{where}: group"), _int(days, f"{where}.{g}"))
+        for g, days in _mapping(v, where).items()
+    )
+
+
+def _meta(v: Any, where: str) -> dict[str, str]:
+    return {
+        _str(k, f"{where}: key"): _str(s, f"{where}.{k}") for k, s in _mapping(v, where).items()
+    }
+
+
+def _fields(
+    raw: Any,
+    where: str,
+    fields: dict[str, Callable[[Any, str], Any]],
+    required: tuple[str, ...],
+) -> dict[str, Any]:
+    """`raw`'s keys checked against `fields` and each value converted; `where` names it."""
+    obj = _mapping(raw, where)
+    unknown = [k for k in obj if k not in fields]
+    if unknown:
+        raise CatalogError(f"{where}: unknown key {unknown[0]!r} (one of {', '.join(fields)})")
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise CatalogError(f"{where}: missing {missing[0]!r}")
+    return {k: fields[k](v, f"{where}: {k}") for k, v in obj.items()}
+
+
+_RULE_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "dept": _one_of(tuple(_TITLES)),
+    "title": _str,
+    "groups": _strs,
+    "roles": _strs,
+    "ents": _strs,
+}
+
+
+def _rule(raw: Any, where: str) -> Rule:
+    kw = _fields(raw, where, _RULE_FIELDS, ("dept",))
+    title = kw.get("title", "*")
+    if title != "*" and title not in _TITLES[kw["dept"]]:
+        raise CatalogError(f"{where}: title: {title!r} is not a title in {kw['dept']!r}")
+    return Rule(**kw)
+
+
+def _rules(v: Any, where: str) -> tuple[Rule, ...]:
+    if not isinstance(v, list) or not v:
+        raise CatalogError(f"{where}: must be a non-empty list of rules")
+    return tuple(_rule(r, f"{where}[{i}]") for i, r in enumerate(v))
+
+
+_APP_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "name": _str,
+    "label": _str,
+    "okta_name": _str,
+    "kind": _one_of(KINDS),
+    "rules": _rules,
+    "push": _bool,
+    "user_style": _one_of(USER_STYLES),
+    "reports": _reports,
+    "csv_format": _one_of(CSV_FORMATS),
+    "cost": _float,
+    "extras": _strs,
+    "privileged_pool": _strs,
+    "time_bound": _time_bound,
+    "page_size": _int,
+    "sign_on": _one_of(SIGN_ONS),
+    "list_groups_on_users": _bool,
+    "launched_years": _float,
+    "meta": _meta,
+}
+
+
+def _app(raw: Any, where: str, n: int) -> AppTemplate:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    where = f"{where}: app {name!r}" if isinstance(name, str) else f"{where}: app #{n}"
+    kw = _fields(raw, where, _APP_FIELDS, ("name", "label", "okta_name", "kind", "rules"))
+    if kw.get("push") and kw["kind"] != "scim_okta":
+        raise CatalogError(f"{where}: push: only a scim_okta app pushes groups")
+    for key in ("privileged_pool", "time_bound"):
+        if kw.get(key) and not kw.get("push"):
+            raise CatalogError(f"{where}: {key}: names pushed groups, but the app has no push")
+    return AppTemplate(**kw)
+
+
+def parse_catalog(text: str, where: str = "app_catalog.yaml") -> tuple[AppTemplate, ...]:
+    """The apps of a catalog's YAML text, in order. Raises CatalogError naming `where`, the app
+    and the key at fault."""
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
+    except yaml.YAMLError as e:
+        raise CatalogError(f"{where}: invalid YAML: {e}") from None
+    apps = _fields(raw, where, {"apps": lambda v, _: v}, ("apps",))["apps"]
+    if not isinstance(apps, list) or not apps:
+        raise CatalogError(f"{where}: apps: must be a non-empty list")
+    catalog = tuple(_app(a, where, i + 1) for i, a in enumerate(apps))
+    names = [a.name for a in catalog]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise CatalogError(f"{where}: app {dup!r}: name: given to more than one app")
+    return catalog
+
+
+APP_CATALOG: tuple[AppTemplate, ...] = parse_catalog(
+    resources.files("connectors.synthetic").joinpath("app_catalog.yaml").read_text("utf-8")
 )
