@@ -178,37 +178,46 @@ def _run(
     sent = dead = 0
     skipped, cursor = _recover(con, name, feed, transport, cursor)
     # The next batch is mapped on a second connection while this one is sent: DuckDB runs
-    # the query without the GIL, so mapping overlaps the destination's indexing time.
+    # the query without the GIL, so mapping overlaps the destination's indexing time. A
+    # mapping query is planned anew each call (tens of ms for ECS), so it maps several send
+    # batches at once; each is still sent, and its cursor committed, on its own.
+    map_size = max(batch_size, _MAP_ROWS)
     reader = con.cursor()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siem-map") as pool:
-            pending = pool.submit(mapper, reader, after_seq=cursor, limit=batch_size)
-            while docs := pending.result():
-                pending = pool.submit(mapper, reader, after_seq=docs[-1].seq, limit=batch_size)
-                result = transport.send(docs)
-                acked = set(result.acked)
-                new_cursor, refused, unresolved = cursor, [], 0
-                for i, doc in enumerate(docs):
-                    if doc.event_id in result.refused:
-                        refused.append(doc)
-                    elif doc.event_id in acked:
-                        sent += 1
-                    else:
-                        unresolved = len(docs) - i
-                        break
-                    new_cursor = doc.seq
-                if new_cursor != cursor:
-                    _commit(con, name, new_cursor, refused, result.refused)
-                dead += len(refused)
-                cursor = new_cursor
-                if unresolved:
-                    raise SinkError(
-                        f"sink {name!r}: {unresolved} documents not acknowledged after seq "
-                        f"{cursor}; the next run sends them again"
-                    )
+            pending = pool.submit(mapper, reader, after_seq=cursor, limit=map_size)
+            while mapped := pending.result():
+                pending = pool.submit(mapper, reader, after_seq=mapped[-1].seq, limit=map_size)
+                for start in range(0, len(mapped), batch_size):
+                    docs = mapped[start : start + batch_size]
+                    result = transport.send(docs)
+                    acked = set(result.acked)
+                    new_cursor, refused, unresolved = cursor, [], 0
+                    for i, doc in enumerate(docs):
+                        if doc.event_id in result.refused:
+                            refused.append(doc)
+                        elif doc.event_id in acked:
+                            sent += 1
+                        else:
+                            unresolved = len(docs) - i
+                            break
+                        new_cursor = doc.seq
+                    if new_cursor != cursor:
+                        _commit(con, name, new_cursor, refused, result.refused)
+                    dead += len(refused)
+                    cursor = new_cursor
+                    if unresolved:
+                        raise SinkError(
+                            f"sink {name!r}: {unresolved} documents not acknowledged after seq "
+                            f"{cursor}; the next run sends them again"
+                        )
     finally:
         reader.close()
     return ForwardResult(sent=sent, skipped=skipped, dead=dead, last_seq=cursor)
+
+
+# Documents one mapping query makes at least (see _run).
+_MAP_ROWS = 20_000
 
 
 def _recover(
