@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from connectors.entra.export import read_entra_export
 from connectors.entra.live import iter_live
-from connectors.entra.settings import EntraSettings
+from connectors.entra.settings import EntraSettings as Settings
 from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
 
 KIND = "entra"
 LOG = True  # live reads continue the provisioning log from the stored cursor
-Settings = EntraSettings
-
 read_export = single_batch(read_entra_export)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connectors.hris.export import hris_snapshot_files, read_hris
-from connectors.hris.settings import HrisSettings
+from connectors.hris.settings import HrisSettings as Settings
 from connectors.records import SourceBatch
 from connectors.settings import require_path
 from evidence.errors import ConfigError
@@ -15,10 +15,9 @@ __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
 
 KIND = "hris"
 LOG = False  # live reads continue no log
-Settings = HrisSettings
 
 
-def read_export(source: HrisSettings) -> list[SourceBatch]:
+def read_export(source: Settings) -> list[SourceBatch]:
     """A file, or a folder of dated snapshots (one batch each, oldest first)."""
     path = require_path(source)
     if path.is_dir():
@@ -26,7 +25,7 @@ def read_export(source: HrisSettings) -> list[SourceBatch]:
     return [read_hris(source)]
 
 
-def iter_live(source: HrisSettings, **_: Any) -> Iterator[SourceBatch]:
+def iter_live(source: Settings, **_: Any) -> Iterator[SourceBatch]:
     raise ConfigError(
         f"source {source.name!r}: an HR source reads export files; set `path` to them"
     )

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from connectors.okta.export import read_okta_export
 from connectors.okta.live import iter_live
-from connectors.okta.settings import OktaSettings
+from connectors.okta.settings import OktaSettings as Settings
 from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
 
 KIND = "okta"
 LOG = True  # live reads continue the System Log from the stored cursor
-Settings = OktaSettings
-
 read_export = single_batch(read_okta_export)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from connectors.scim.export import read_scim_export
 from connectors.scim.live import iter_live
-from connectors.scim.settings import ScimSettings
+from connectors.scim.settings import ScimSettings as Settings
 from connectors.settings import single_batch
 
 __all__ = ["KIND", "LOG", "Settings", "iter_live", "read_export"]
 
 KIND = "scim"
 LOG = False  # a listing is a snapshot, not a log
-Settings = ScimSettings
-
 read_export = single_batch(read_scim_export)
