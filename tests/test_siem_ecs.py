@@ -29,6 +29,8 @@ ECS_FIELDS = set(
     client.ip client.domain client.as.organization.name client.user.id client.user.name
     client.user.full_name client.geo.city_name client.geo.region_name client.geo.country_name
     client.geo.location.lat client.geo.location.lon user_agent.original related.ip
+    user_agent.name user_agent.version user_agent.os.name user_agent.os.version
+    user_agent.os.full user_agent.device.name
     """.split()
 )
 # Elastic's integration namespaces: their leaves must be mapped by the index template.
@@ -330,15 +332,16 @@ def test_only_ecs_fields_and_no_nulls(con: duckdb.DuckDBPyConnection) -> None:
 # --- network context and vendor fields, as Elastic's integrations map them ----------------
 
 # Compared both ways on every reference event: equal where Elastic has them, absent where it
-# has not. Not here: what Elastic's GeoIP and user_agent processors add (source.geo.*,
-# source.as.*, user_agent.name/version/os.*/device.*: the user's own ingest pipeline, see the
-# README), its KV parsing of debugData's `{k=v}` strings (risk_*, and their flattened copy),
+# has not. Not here: what Elastic's GeoIP processor adds (source.geo.*, source.as.*: the
+# user's own ingest pipeline, see the README), its KV parsing of debugData's `{k=v}` strings (risk_*, and their flattened copy),
 # and okta.target, okta.device, okta.request.ip_chain, okta.transaction.detail.
 _NETWORK = """
     source.ip source.domain source.user.id source.user.name source.user.full_name client.ip
     client.domain client.as.organization.name client.user.id client.user.name
     client.user.full_name client.geo.city_name client.geo.region_name client.geo.country_name
     client.geo.location.lat client.geo.location.lon user_agent.original related.ip
+    user_agent.name user_agent.version user_agent.os.name user_agent.os.version
+    user_agent.os.full user_agent.device.name
     okta.uuid okta.event_type okta.display_message okta.transaction.id okta.transaction.type
     okta.outcome.reason okta.outcome.result okta.actor.id okta.actor.alternate_id
     okta.actor.display_name okta.actor.type okta.client.device okta.client.id okta.client.ip
@@ -381,6 +384,10 @@ def test_okta_network_context_agrees_with_elastic(con: duckdb.DuckDBPyConnection
     # 3 no client at all), 22 a user agent and Okta's geography, all 25 an actor.
     assert present["source.ip"] == present["client.ip"] == present["related.ip"] == 19
     assert present["user_agent.original"] == present["client.geo.city_name"] == 22
+    # Parsed as Elastic's user_agent processor parses it: a name and a device always ("Other"
+    # when unknown), an operating system on 17 of the 22.
+    assert present["user_agent.name"] == present["user_agent.device.name"] == 22
+    assert present["user_agent.os.name"] == 17
     assert present["source.user.id"] == present["client.user.name"] == 25
     assert present["okta.security_context.isp"] == 12
     assert present["okta.outcome.reason"] == 4
@@ -442,7 +449,12 @@ def test_okta_client_exact(con: duckdb.DuckDBPyConnection) -> None:
         },
         "user": actor,
     }
-    assert doc["user_agent"] == {"original": "curl/8.5.0"}
+    assert doc["user_agent"] == {
+        "original": "curl/8.5.0",
+        "name": "curl",
+        "version": "8.5.0",
+        "device": {"name": "Other"},
+    }
     assert doc["related"] == {"ip": ["2001:db8::7"], "user": ["Ada", "ada@example.com"]}
     assert {k: v for k, v in doc["okta"].items() if k not in ("actor", "uuid", "event_type")} == {
         "display_message": "User login to Okta",

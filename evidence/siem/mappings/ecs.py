@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from evidence.siem.mappings.docs import json_path, query_docs
+from evidence.siem.mappings.user_agents import install_user_agents
 from evidence.siem.sinks.base import Doc
 from evidence.sql import load_sql
 
@@ -158,6 +159,7 @@ def documents(
     con: duckdb.DuckDBPyConnection, *, after_seq: int = 0, limit: int = 5000
 ) -> list[Doc]:
     """ECS documents of up to `limit` events with seq > `after_seq`, in seq order."""
+    install_user_agents(con, after_seq, limit)
     return query_docs(con, _SQL, _params(after_seq, limit))
 
 

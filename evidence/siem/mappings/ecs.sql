@@ -42,8 +42,11 @@ vendor AS (
             '$.debugContext.debugData.deviceFingerprint', '$.debugContext.debugData.dtHash',
             '$.debugContext.debugData.factor', '$.transaction.id', '$.transaction.type',
             '$.uuid', '$.eventType']) END AS ov,
-        json_extract_string(n.raw, ['$.jobId', '$.provisioningAction']) AS az_key
+        json_extract_string(n.raw, ['$.jobId', '$.provisioningAction']) AS az_key,
+        -- The user agent parsed as Elastic's user_agent processor parses it (user_agents.py).
+        CAST(u.parsed AS JSON) AS ua_parsed
     FROM net n
+    LEFT JOIN _user_agents u ON n.is_okta AND u.original = n.cl[2]->>'$'
 ),
 entra AS (
     SELECT
@@ -65,7 +68,7 @@ fields AS (
     SELECT
         o.seq, o.event_id, o.source, o.native_type, o.action, o.app, o.account_id,
         o.person_id, o.entitlement, o.inferred, o.event_hash, o.is_okta, o.is_finding,
-        o.details, o.raw, o.fd, o.controls, o.cl, o.ov, o.az,
+        o.details, o.raw, o.fd, o.controls, o.cl, o.ov, o.az, o.ua_parsed,
         strftime(timezone('UTC', coalesce(o.occurred_at, o.ingested_at)),
             '%Y-%m-%dT%H:%M:%S.%gZ') AS ts,
         strftime(timezone('UTC', o.ingested_at), '%Y-%m-%dT%H:%M:%S.%gZ') AS ingested,
@@ -241,7 +244,8 @@ core AS (
             'client', scim_obj(json_object('ip', ip, 'domain', ov[22],
                 'as', scim_obj(json_object('organization', scim_obj(json_object('name', ov[21])))),
                 'geo', client_geo, 'user', actor_user)),
-            'user_agent', scim_obj(json_object('original', cl[2])),
+            'user_agent', scim_obj(json_merge_patch(json_object('original', cl[2]),
+                coalesce(ua_parsed, '{}'))),
             'rule', CASE WHEN is_finding THEN json_object(
                 'id', concat_ws('.', fd.kind, fd.subkind),
                 'name', coalesce(fd.rule, concat_ws('.', fd.kind, fd.subkind)),

@@ -9,10 +9,9 @@ unsearchable. The source's own record (`scim_evidence.raw`) and our details obje
 `flattened`: one field each, whatever their shape, so they can never hit the field limit;
 so is Okta's debugData (`okta.debug_context.debug_data.flattened`), as Elastic maps it.
 
-`source.geo.*`, `source.as.*` and the parsed `user_agent.*` fields are never written by us:
-they are mapped for the user's own ingest pipeline (GeoIP and user_agent processors, see the
-README), which fills them as Elastic's Okta integration does and must not meet a strict
-mapping that refuses them.
+`source.geo.*` and `source.as.*` are never written by us: they are mapped for the user's own
+ingest pipeline (a GeoIP processor, see the README), which fills them as Elastic's Okta
+integration does and must not meet a strict mapping that refuses them.
 """
 
 from __future__ import annotations
