@@ -445,6 +445,12 @@ def test_follow_keeps_forwarding_until_interrupted(
         stderr=subprocess.PIPE,
         text=True,
     )
+    # The follower's report lines as they come: it is stopped only once it has said it sent
+    # the new events (an interrupt between a commit and its line would lose the line).
+    lines: list[str] = []
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")))
+    reader.start()
     try:
         wait_for(lambda: _count_or_zero(es, stream) == n, 60)
         con = open_store(store_file, wait=30)  # between two polls of the follower
@@ -453,15 +459,26 @@ def test_follow_keeps_forwarding_until_interrupted(
         finally:
             con.close()
         wait_for(lambda: _count_or_zero(es, stream) == n + 3, 60)
+        wait_for(lambda: any("es: events sent 3, dead-lettered 0" in ln for ln in lines), 60)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+    err = "".join(lines)
     assert proc.returncode == 0, err
-    assert "es: events sent 3, dead-lettered 0" in err
-    assert err.rstrip().endswith("es: stopped")
+    assert lines[0].startswith(f"es: events sent {n - _assets(store_file)}, dead-lettered 0")
+    assert lines[-1] == "es: stopped\n"
+
+
+def _assets(store_file: Path) -> int:
+    con = open_store(store_file)
+    try:
+        return con.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    finally:
+        con.close()
 
 
 def _count_or_zero(es: Elasticsearch, stream: str) -> int:
