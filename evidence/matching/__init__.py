@@ -60,7 +60,7 @@ def build_account_owners(
         "SELECT run_id, fingerprint FROM match_state WHERE name = 'accounts'"
     ).fetchall()
     # matching.sql inserts straight into account_facts (a temp copy of 5M wide rows was most
-    # of a first match's write cost), for the accounts of _match_scope.
+    # of a first match's write cost), for the account versions of _match_rows.
     if full or not state or state[0][1] != fingerprint:
         con.execute("DELETE FROM account_facts")
         con.execute(_sql("matching_all.sql"))

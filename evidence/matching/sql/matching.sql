@@ -1,9 +1,9 @@
 -- Identity matching: which person owns each app account (current or since removed).
 -- Output: account_facts' rows (account_owners' columns plus the account's own facts from its
 -- latest version) for the accounts in scope, inserted into account_facts after matching.py
--- deleted those accounts' old rows. Scope: the temp table _match_scope(app, account_id), always
--- joined: every account (matching_all.sql), or only those matching_dirty.sql found whose inputs
--- changed since the last match.
+-- deleted those accounts' old rows. Scope: the temp table _match_rows(rid), always joined: the
+-- rowids of every account version (matching_all.sql), or of the accounts matching_dirty.sql
+-- found whose inputs changed since the last match.
 -- Inputs: the current versions of people (HR), idp_users and accounts, and the temp table
 -- _service_accounts(app, pattern, owner) from policy.
 --
@@ -84,14 +84,14 @@ acc AS (
            lower(trim(a.email)) AS email_key, lower(trim(a.user_name)) AS user_key,
            a.external_id, true AS is_current,
            a.source, a.email, a.last_login_at, a.created_at, a.valid_from, a.attributes
-    FROM accounts a SEMI JOIN _match_scope USING (app, account_id)
+    FROM accounts a SEMI JOIN _match_rows r ON a.rowid = r.rid
     WHERE a.valid_to IS NULL
     UNION ALL
     SELECT a.app, a.account_id, a.user_name, false,
            lower(trim(a.email)), lower(trim(a.user_name)),
            a.external_id, false,
            a.source, a.email, a.last_login_at, a.created_at, a.valid_from, a.attributes
-    FROM accounts a SEMI JOIN _match_scope USING (app, account_id)
+    FROM accounts a SEMI JOIN _match_rows r ON a.rowid = r.rid
     SEMI JOIN (SELECT app, account_id FROM accounts WHERE valid_to IS NOT NULL
                EXCEPT SELECT app, account_id FROM accounts WHERE valid_to IS NULL) g
       USING (app, account_id)

@@ -143,4 +143,9 @@ SELECT DISTINCT app, account_id FROM (
     UNION ALL
     SELECT f.app, f.account_id FROM account_facts f
     JOIN assigned s ON s.app_key = lower(f.app) AND s.k = f.user_key
-)
+);
+
+-- The account versions of the accounts in scope, by rowid: what matching.sql joins (an
+-- integer key joins at about twice the speed of (app, account_id) over millions of rows).
+CREATE OR REPLACE TEMP TABLE _match_rows AS
+SELECT a.rowid AS rid FROM accounts a SEMI JOIN _match_scope USING (app, account_id);
