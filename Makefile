@@ -13,7 +13,7 @@ APT_PKGS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-co
 # The tests' Elasticsearch node is a JVM on jars Maven resolves (tests/es): Java 17+ and Maven.
 JAVA_PKGS := openjdk-17-jdk-headless maven
 
-.PHONY: demo test bench lint sysdeps venv clean javadeps esnode
+.PHONY: demo test soak bench lint sysdeps venv clean javadeps esnode
 
 sysdeps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -60,6 +60,10 @@ demo: sysdeps venv
 
 test: sysdeps venv $(CANAILLE_STAMP) esnode
 	$(BIN)/python -m pytest -q
+
+# The long runs at full size: fuzzing, kills, outages (tests marked soak; tests/soak.py).
+soak: sysdeps venv $(CANAILLE_STAMP) esnode
+	EVIDENCE_SOAK=1 $(BIN)/python -m pytest -q -m soak
 
 bench: sysdeps venv
 	$(BIN)/python -m tests.bench --scale $(SCALE) --out bench-out

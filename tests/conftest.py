@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import tests.soak  # noqa: F401  (loads the hypothesis profile)
 from evidence.store.db import open_store
 from reports.build import build_report
 from reports.results import ReportResult
