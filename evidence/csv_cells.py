@@ -12,10 +12,13 @@ Stdlib only: the CLI imports this module for `evidence --help` too.
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import UTC, date, datetime
+import math
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 __all__ = ["FORMULA_START", "csv_cell", "neutralise", "to_jsonable"]
 
@@ -27,19 +30,54 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def _duration(value: timedelta) -> str:
+    # ISO 8601, as DuckDB's INTERVAL reaches Python: days and seconds (a month is 30 days).
+    sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    secs = f"{seconds}.{value.microseconds:06d}".rstrip("0").rstrip(".")
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
+    if seconds or value.microseconds:
+        clock += f"{secs}S"
+    days = f"{value.days}D" if value.days else ""
+    if not days and not clock:
+        return "PT0S"
+    return f"{sign}P{days}" + (f"T{clock}" if clock else "")
+
+
 def to_jsonable(value: Any) -> Any:
-    """Instants as RFC 3339 strings (UTC ones with `Z`), decimals as floats, recursively."""
+    """Any value DuckDB returns as JSON's own types, recursively.
+
+    Instants are RFC 3339 strings (UTC ones with `Z`), dates and times ISO 8601, decimals
+    floats, intervals ISO 8601 durations, UUIDs their text, BLOBs base64, NaN and the
+    infinities the strings "NaN", "Infinity" and "-Infinity" (JSON has no such numbers), and
+    map keys text.
+    """
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
+    if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, timedelta):
+        return _duration(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else _key(k): to_jsonable(v) for k, v in value.items()}
     return value
+
+
+def _key(key: Any) -> str:
+    # A JSON key is text: a number as JSON writes it, anything else as compact JSON.
+    value = to_jsonable(key)
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def _instant(value: datetime) -> str:
@@ -55,6 +93,8 @@ def csv_cell(value: Any) -> str | int | float | Decimal:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return neutralise(to_jsonable(value))
     if isinstance(value, int | float | Decimal):
         return value
     if isinstance(value, datetime):

@@ -14,6 +14,7 @@ from evidence.cli.exit_codes import handled
 from evidence.cli.lazy import lazy_module
 from evidence.cli.output import err
 from evidence.cli.state import STATE, instant
+from evidence.cli.terminal import visible
 from evidence.errors import ConfigError
 
 __all__ = ["report", "verify"]
@@ -53,7 +54,7 @@ def verify(
         with STATE.store(read_only=True) as con:
             result = store_verify.verify_store(con)
         for line in result.lines:
-            typer.echo(line)
+            typer.echo(visible(line))
         if not result.ok:
             raise typer.Exit(1)
         return
@@ -64,9 +65,9 @@ def verify(
             for line in bundle_verify.verify_bundle(
                 bundle, key=key, fingerprint=fingerprint, store=con
             ):
-                typer.echo(line)
+                typer.echo(visible(line))
         except bundle_verify.VerifyError as e:
-            typer.echo(f"FAILED {e}")
+            typer.echo(visible(f"FAILED {e}"))
             raise typer.Exit(1) from None
 
 

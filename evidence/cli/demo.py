@@ -7,13 +7,13 @@ import time
 from datetime import UTC, timedelta
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from connectors.synthetic import generate_tenant
 from connectors.synthetic.tenant import IDPS
 from evidence import __version__
 from evidence.cli.progress import make_progress, sync_summary_table, sync_with_progress
+from evidence.cli.terminal import console
 from evidence.config import load_config
 from evidence.detections.runner import detect
 from evidence.errors import ConfigError, EvidenceError
@@ -25,7 +25,7 @@ from reports.signing import default_key_path, load_signer
 
 __all__ = ["run_demo"]
 
-err = Console(stderr=True)
+err = console(stderr=True)
 _DEMO_MARKERS = ("truth.json", "evidence.toml", "evidence.duckdb")
 
 

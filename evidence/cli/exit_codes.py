@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from evidence.cli.terminal import visible
 from evidence.errors import (
     ConfigError,
     EvidenceError,
@@ -44,7 +45,7 @@ def handled(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except EvidenceError as e:
-            typer.echo(f"error: {e}", err=True)
+            typer.echo(f"error: {visible(str(e))}", err=True)
             raise typer.Exit(exit_code(e)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from evidence.cli.exit_codes import handled
 from evidence.cli.lazy import lazy_module
 from evidence.cli.output import err
 from evidence.cli.state import STATE
+from evidence.cli.terminal import visible
 from evidence.errors import ConfigError, SinkError, StoreBusy
 
 if TYPE_CHECKING:  # for annotations only: the forwarder loads with the command
@@ -57,7 +58,7 @@ def forward(
         return
 
     def retrying(e: SinkError | StoreBusy) -> None:
-        err.print(f"error: {e}; retrying in {interval:g} s")
+        err.print(visible(f"error: {e}; retrying in {interval:g} s"))
 
     # A service manager stops a follower with SIGTERM: end like Ctrl-C, between transactions.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)

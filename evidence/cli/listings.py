@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,7 +12,10 @@ from evidence.cli.exit_codes import handled
 from evidence.cli.lazy import lazy_module
 from evidence.cli.output import Format, err, render_rows
 from evidence.cli.state import STATE, FormatOpt
-from evidence.errors import EvidenceError, InputError
+from evidence.cli.terminal import visible
+from evidence.detections import loader
+from evidence.detections.loader import SEVERITIES
+from evidence.errors import ConfigError, EvidenceError, InputError
 
 if TYPE_CHECKING:  # for annotations only: DuckDB loads with the first command that opens it
     import duckdb
@@ -33,6 +37,19 @@ _FINDING_COLUMNS = [
 ]
 
 
+_STATUSES = ("open", "accepted", "resolved", "all")
+
+
+def _choice(option: str, value: str | None, allowed: Sequence[str]) -> str | None:
+    """`value` in lower case when it names one of `allowed`; a usage error otherwise, so that a
+    typo is not answered with "0 findings"."""
+    if value is None:
+        return None
+    if value.lower() not in allowed:
+        raise ConfigError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
+    return value.lower()
+
+
 @handled
 def findings(
     kind: Annotated[str | None, typer.Option("--kind", help="Finding kind, e.g. orphan.")] = None,
@@ -46,6 +63,9 @@ def findings(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List findings."""
+    kind = _choice("--kind", kind, sorted({d.kind for d in loader.load_detections()}))
+    severity = _choice("--severity", severity, SEVERITIES)
+    status = _choice("--status", status, _STATUSES)
     with STATE.store(read_only=True) as con:
         cols, rows = queries.list_findings(
             con, kind=kind, app=app_, severity=severity, person=person, status=status
@@ -66,9 +86,19 @@ def findings(
 def sql(
     query: Annotated[str | None, typer.Argument(help="SQL to run (read-only).")] = None,
     fmt: FormatOpt = Format.table,
+    allow_files: Annotated[
+        bool,
+        typer.Option(
+            "--allow-files", help="Let the query read local files (never http:// or s3://)."
+        ),
+    ] = False,
 ) -> None:
-    """Query the store with read-only SQL; writes, ATTACH, COPY, INSTALL and LOAD are refused."""
+    """Query the store with read-only SQL; writes, ATTACH, COPY, INSTALL and LOAD are refused.
+
+    The session is offline: no extension is installed or loaded, no URL is read, and local
+    files only with --allow-files; then its configuration is locked."""
     with STATE.store(read_only=True) as con:
+        queries.lock_down(con, allow_files=allow_files)
         try:
             if query is None:
                 _interactive(con, fmt)
@@ -77,8 +107,17 @@ def sql(
         except EvidenceError:
             raise
         except Exception as e:  # a DuckDB parse or binder error in the analyst's query
-            raise InputError("query", None, None, str(e).splitlines()[0]) from None
+            raise InputError("query", None, None, _query_problem(e, allow_files)) from None
     render_rows(cols, rows, fmt)
+
+
+def _query_problem(e: Exception, allow_files: bool) -> str:
+    problem = str(e).splitlines()[0]
+    if "://" in problem and ("disabled" in problem or "httpfs" in problem):
+        return f"{problem} (`evidence sql` never reads URLs)"
+    if "Permission Error" in problem and not allow_files:
+        return f"{problem} (--allow-files reads local files)"
+    return problem
 
 
 def _interactive(con: duckdb.DuckDBPyConnection, fmt: Format) -> None:
@@ -91,5 +130,5 @@ def _interactive(con: duckdb.DuckDBPyConnection, fmt: Format) -> None:
                 cols, rows = queries.read_only_sql(con, buf)
                 render_rows(cols, rows, fmt)
             except Exception as e:  # keep the session alive on a bad query
-                err.print(f"[red]error:[/red] {str(e).splitlines()[0]}", highlight=False)
+                err.print(f"error: {visible(str(e).splitlines()[0])}")
             buf = ""

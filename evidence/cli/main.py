@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from evidence import __version__
 from evidence.cli import bundles, forward, listings, pipeline
 from evidence.cli.state import STATE, default_config
 
@@ -26,6 +27,12 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"scim-evidence {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     config: Annotated[
@@ -38,6 +45,12 @@ def main(
     wait: Annotated[
         float, typer.Option("--wait", help="Seconds to wait for a busy store before giving up.")
     ] = 30.0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Audit and compliance evidence for SaaS user provisioning."""
     STATE.config_path = config or default_config()

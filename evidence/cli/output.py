@@ -11,15 +11,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from evidence.cli.terminal import cell, console
 from evidence.csv_cells import csv_cell, to_jsonable
 
 __all__ = ["Format", "csv_cell", "err", "render_rows", "to_jsonable"]
 
 # Messages, progress and warnings: stdout carries the data and nothing else.
-err = Console(stderr=True, soft_wrap=True)
+err = console(stderr=True, soft_wrap=True)
 
 
 class Format(StrEnum):
@@ -32,6 +33,14 @@ def _listing_cell(value: Any) -> Any:
     # A listing's instants as its JSON writes them (a naive one without a zone), so its CSV
     # and JSON agree; csv_cell then neutralises the text.
     return csv_cell(to_jsonable(value) if isinstance(value, datetime) else value)
+
+
+def _table_text(value: Any) -> Any:
+    # A table shows lists and objects as the compact JSON its json format would carry.
+    value = to_jsonable(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
 
 
 def _csv_line(buf: io.StringIO, cells: Sequence[Any]) -> str:
@@ -69,16 +78,19 @@ def render_rows(
     dicts = [dict(zip(columns, r, strict=True)) for r in rows]
     _decode_json_columns(dicts, json_columns)
     if fmt is Format.json:
-        json.dump([to_jsonable(d) for d in dicts], out, indent=2, ensure_ascii=False)
+        json.dump(
+            [to_jsonable(d) for d in dicts], out, indent=2, ensure_ascii=False, allow_nan=False
+        )
         out.write("\n")
     elif fmt is Format.csv:
         buf = io.StringIO()
         for cells in [columns, *([_listing_cell(d[c]) for c in columns] for d in dicts)]:
             out.write(_csv_line(buf, cells))
     else:
-        table = Table(title=title, show_lines=False)
+        # Every cell and heading is Text: data never reaches Rich's markup parser.
+        table = Table(title=None if title is None else Text(title), show_lines=False)
         for c in columns:
-            table.add_column(c, overflow="fold")
+            table.add_column(Text(c), overflow="fold")
         for d in dicts:
-            table.add_row(*("" if d[c] is None else str(to_jsonable(d[c])) for c in columns))
-        Console(file=out, width=200 if not out.isatty() else None).print(table)
+            table.add_row(*(cell(_table_text(d[c])) for c in columns))
+        console(file=out, width=200 if not out.isatty() else None).print(table)

@@ -11,6 +11,7 @@ from evidence.cli.exit_codes import handled
 from evidence.cli.lazy import lazy_module
 from evidence.cli.output import Format, err, render_rows
 from evidence.cli.state import STATE, FormatOpt, instant
+from evidence.cli.terminal import visible
 from evidence.detections.loader import SEVERITIES
 from evidence.errors import ConfigError
 
@@ -50,7 +51,7 @@ def sync(
         )
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
-        typer.echo(f"source {o.source} failed: {o.error}", err=True)
+        typer.echo(visible(f"source {o.source} failed: {o.error}"), err=True)
     if failed:
         raise typer.Exit(1)
 

@@ -6,24 +6,24 @@ import time
 from typing import Any
 
 import duckdb
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evidence.cli.terminal import cell, console, visible
 from evidence.config import Config, SourceConfig
 from evidence.store.load import RunResult
 from evidence.sync import SourceOutcome, sync_sources
 
 __all__ = ["sync_with_progress", "make_progress", "sync_summary_table"]
 
-err = Console(stderr=True)
+err = console(stderr=True)
 
 
 def make_progress() -> Progress:
     """The progress display every stage uses (stderr, so stdout stays data)."""
     return Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
@@ -49,14 +49,7 @@ def sync_summary_table(outcomes: list[SourceOutcome]) -> Table:
         if o.ok and o.skipped:
             status = f"ok ({o.skipped} older observations skipped)"
         t.add_row(
-            o.source,
-            o.kind,
-            str(len(o.runs)),
-            str(opened),
-            str(closed),
-            str(events),
-            str(pages),
-            status,
+            *map(cell, (o.source, o.kind, len(o.runs), opened, closed, events, pages, status))
         )
     return t
 
@@ -79,13 +72,12 @@ def sync_with_progress(
         task = progress.add_task("sync", total=total)
 
         def on_source(src: SourceConfig) -> None:
-            progress.update(task, description=f"sync {src.name} ({src.kind})")
+            progress.update(task, description=visible(f"sync {src.name} ({src.kind})"))
 
         def on_run(src: SourceConfig, run: RunResult) -> None:
             records = sum(run.opened.values()) + run.events_new
-            progress.update(
-                task, description=f"sync {src.name}: run {run.run_id} committed, {records} records"
-            )
+            text = f"sync {src.name}: run {run.run_id} committed, {records} records"
+            progress.update(task, description=visible(text))
 
         http_task = None
 

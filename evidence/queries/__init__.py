@@ -7,7 +7,7 @@ import duckdb
 from evidence.errors import ReadOnlyViolation
 from evidence.sql import load_sql
 
-__all__ = ["list_findings", "read_only_sql", "query_text"]
+__all__ = ["list_findings", "lock_down", "read_only_sql", "query_text"]
 
 # Statement types a read-only session may run; everything else is refused by name.
 _ALLOWED = {"SELECT", "EXPLAIN"}
@@ -35,6 +35,22 @@ def list_findings(
     )
     cols = [d[0] for d in cur.description]
     return cols, cur.fetchall()
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, *, allow_files: bool = False) -> None:
+    """Make an analyst's session offline and keep it so.
+
+    DuckDB would otherwise fetch and load `httpfs` for an `http://` or `s3://` path on its own.
+    Extensions neither install nor load, the network file systems are disabled, local files
+    are readable only when `allow_files`, and the configuration is locked, so a statement
+    cannot undo any of it.
+    """
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET disabled_filesystems = 'HTTPFileSystem,S3FileSystem'")
+    if not allow_files:
+        con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 def read_only_sql(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple]]:
