@@ -4,13 +4,14 @@ JSON; listings' filters checked; the SQL session offline; `--version`."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from evidence.cli.main import app
-from evidence.cli.terminal import visible
+from evidence.cli.terminal import log_to_stderr, visible
 from evidence.config import Policy
 from evidence.detections.runner import detect
 from evidence.store.db import store_session
@@ -241,3 +242,10 @@ def test_version() -> None:
 
     r = run("--version")
     assert (r.exit_code, r.stdout) == (0, f"scim-evidence {__version__}\n")
+
+
+def test_log_lines_are_one_line_of_visible_text(capsys: pytest.CaptureFixture[str]) -> None:
+    log_to_stderr()
+    log_to_stderr()  # once per process, however often the CLI's callback runs
+    logging.getLogger("scim_evidence.siem").warning("sink %s: down", "x\x1b[2J\n[red]y")
+    assert capsys.readouterr().err == "warning: sink x\\x1b[2J\\n[red]y: down\n"

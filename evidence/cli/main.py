@@ -15,6 +15,7 @@ import typer
 from evidence import __version__
 from evidence.cli import bundles, forward, listings, pipeline
 from evidence.cli.state import STATE, default_config
+from evidence.cli.terminal import log_to_stderr
 
 __all__ = ["app"]
 
@@ -53,6 +54,7 @@ def main(
     ] = False,
 ) -> None:
     """Audit and compliance evidence for SaaS user provisioning."""
+    log_to_stderr()
     STATE.config_path = config or default_config()
     STATE.db = db
     STATE.wait = wait

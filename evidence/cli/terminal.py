@@ -9,13 +9,15 @@ from data goes through `visible`, which shows control characters as escapes: `\\
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from typing import IO, Any
 
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["console", "visible", "cell"]
+__all__ = ["console", "visible", "cell", "log_to_stderr"]
 
 # C0 and C1 controls, DEL, and the invisible format characters that reorder or hide text:
 # the bidi embeddings, overrides and isolates, zero-width spaces and joiners, the line and
@@ -43,3 +45,37 @@ def cell(value: Any) -> Text:
 def console(*, stderr: bool = False, file: IO[str] | None = None, **kw: Any) -> Console:
     """A console that prints text as it is: no markup, no emoji codes, no highlighting."""
     return Console(stderr=stderr, file=file, markup=False, emoji=False, highlight=False, **kw)
+
+
+class _VisibleFormatter(logging.Formatter):
+    """Log lines as one line of text: a server's message or a URL in a record cannot move the
+    cursor, recolour the terminal or start a new line that looks like ours."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
+
+
+class _StderrHandler(logging.StreamHandler):
+    # Looks sys.stderr up at each record, so a test runner's capture (or a redirect made after
+    # the handler was installed) receives the line.
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
+def log_to_stderr(level: int = logging.WARNING) -> None:
+    """Send the package's warnings to stderr through `visible`, once per process."""
+    logger = logging.getLogger("scim_evidence")
+    if any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        return
+    handler = _StderrHandler()
+    handler.setFormatter(_VisibleFormatter("warning: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
