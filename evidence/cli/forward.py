@@ -69,7 +69,7 @@ def forward(
     except RuntimeError as e:
         # The signal landed inside a DuckDB query, which DuckDB ends as "Query interrupted";
         # its transaction rolls back, so this is the same clean stop.
-        if "interrupted" not in str(e).lower():
+        if str(e) != "Query interrupted":
             raise
         err.print(f"{sink.name}: stopped")
     finally:
