@@ -77,5 +77,7 @@ def log_to_stderr(level: int = logging.WARNING) -> None:
         return
     handler = _StderrHandler()
     handler.setFormatter(_VisibleFormatter("warning: %(message)s"))
+    # The level is the handler's, not the logger's: an embedding program (or a test's caplog)
+    # keeps every record the package logs below it.
+    handler.setLevel(level)
     logger.addHandler(handler)
-    logger.setLevel(level)
