@@ -275,18 +275,24 @@ def _es_headers() -> dict[str, str]:
 
 class _DyingHandler(HecReceiver.handler):  # type: ignore[name-defined,misc]
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        hec: RestartableHec = self.server.standin  # type: ignore[attr-defined]
         try:
             super().do_POST()
         except _Died:
             self.close_connection = True  # no response: the connection just closes
+            return
+        if hec._stopping.is_set():
+            # A kept-alive connection would still reach this handler after the stop.
+            self.close_connection = True
 
 
 class RestartableHec(HecReceiver):
     """The strict HEC receiver, restartable on the same port, keeping what it received.
 
-    `die_after(n)` makes the n-th next request the last one served: its events are recorded
-    (Splunk has them) and the server stops before answering, so the client sees the
-    connection close without a response.
+    `stop_after(n)` answers the next `n` requests and then stops (a clean stop between two
+    requests). `die_after(n)` makes the n-th next request the last one: its events are
+    recorded (Splunk has them) and the server stops before answering, so the client sees
+    the connection close without a response. `down` is set once the port is free again.
     """
 
     handler = _DyingHandler
@@ -295,9 +301,13 @@ class RestartableHec(HecReceiver):
         super().__init__(*args, **kwargs)
         self._port = 0
         self._die_at: int | None = None
-        self.died = threading.Event()
+        self._stop_at: int | None = None
+        self._stopping = threading.Event()
+        self.down = threading.Event()
 
     def start(self) -> Self:
+        self._stopping.clear()
+        self.down.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), self.handler)
         self._server.daemon_threads = True
         self._server.standin = self  # type: ignore[attr-defined]
@@ -320,26 +330,36 @@ class RestartableHec(HecReceiver):
         with self._lock:
             self._die_at = len(self.requests) + n
 
+    def stop_after(self, n: int) -> None:
+        with self._lock:
+            self._stop_at = len(self.requests) + n
+
     def _answer(
         self, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, Any], int, dict[str, str]]:
         answer = super()._answer(path, headers, body)
         with self._lock:
-            dying = self._die_at is not None and len(self.requests) + 1 >= self._die_at
+            number = len(self.requests) + 1  # this request, recorded after its answer
+            dying = self._die_at is not None and number >= self._die_at
+            stopping = self._stop_at is not None and number >= self._stop_at
             if dying:
                 self._die_at = None
-        if dying:
+            if stopping:
+                self._stop_at = None
+        if dying or stopping:
+            self._stopping.set()
             server, self._server = self._server, None
             assert server is not None
-            # Stop listening now; the handler thread then drops its connection unanswered.
+            # Stop listening now; this handler then answers (or drops) and closes.
             threading.Thread(target=self._shut, args=(server,), daemon=True).start()
+        if dying:
             raise _Died
         return answer
 
     def _shut(self, server: ThreadingHTTPServer) -> None:
         server.shutdown()
         server.server_close()
-        self.died.set()  # the port is free: start() may bind it again
+        self.down.set()  # the port is free: start() may bind it again
 
 
 class _Died(Exception):
