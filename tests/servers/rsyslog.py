@@ -120,6 +120,19 @@ class Rsyslog:
         paths = [self.work / "stderr.log", self.work / "rsyslogd.log"]
         return "".join(p.read_text(errors="replace") for p in paths if p.exists())
 
+    def start(self, timeout: float = 15.0) -> None:
+        """Start rsyslogd again after `stop`: same config, ports and files (appended to)."""
+        if self.process.poll() is None:
+            return
+        (self.work / "rsyslogd.pid").unlink(missing_ok=True)
+        self.process = _launch(self.work)
+        deadline = time.monotonic() + timeout
+        while not _ready(self):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RsyslogUnavailable(f"rsyslogd did not come back:\n{self.log()[-3000:]}")
+            time.sleep(0.05)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s. Safe to call twice."""
         if self.process.poll() is None:
@@ -190,6 +203,18 @@ def _ready(server: Rsyslog) -> bool:
     return _udp_bound(server.ports["udp"])
 
 
+def _launch(work: Path) -> subprocess.Popen:
+    with (work / "stderr.log").open("ab") as err:
+        return subprocess.Popen(
+            [RSYSLOGD, "-n", "-f", str(work / "rsyslog.conf"), "-i", str(work / "rsyslogd.pid")],
+            stdin=subprocess.DEVNULL,
+            stdout=err,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        )
+
+
 @contextmanager
 def rsyslog_server(certs: Certs, timeout: float = 15.0, attempts: int = 3) -> Iterator[Rsyslog]:
     """rsyslogd on free 127.0.0.1 ports, ready to receive; stopped and removed afterwards."""
@@ -210,16 +235,8 @@ def rsyslog_server(certs: Certs, timeout: float = 15.0, attempts: int = 3) -> It
                     work=work, ca=certs.ca_file, cert=certs.cert_file, key=certs.key_file, **ports
                 )
             )
-            with (work / "stderr.log").open("ab") as err:
-                process = subprocess.Popen(
-                    [RSYSLOGD, "-n", "-f", str(conf), "-i", str(work / "rsyslogd.pid")],
-                    stdin=subprocess.DEVNULL,
-                    stdout=err,
-                    stderr=subprocess.STDOUT,
-                    cwd=work,
-                    preexec_fn=die_with_parent if sys.platform == "linux" else None,
-                )
-            server = Rsyslog(work, ports, certs, process)
+            server = Rsyslog(work, ports, certs, _launch(work))
+            process = server.process
             deadline = time.monotonic() + timeout
             while process.poll() is None and time.monotonic() < deadline:
                 if _ready(server):

@@ -17,8 +17,10 @@ Per item of a bulk response:
 - Anything else, including a 400 about the destination (a closed index, a block): left
   unresolved; sending more would not help.
 
-A whole request that fails (connection refused, timeout, 401) raises SinkError when nothing
-of the batch was confirmed yet; after a partial success the confirmed part is returned and
+A whole bulk request answered 429 or 503 is sent again the same way, and so are the setup
+requests (template, mapping), so a rejection burst at a run's start does not fail it. A
+whole request that fails otherwise (connection refused, timeout, 401) raises SinkError when
+nothing of the batch was confirmed yet; after a partial success the confirmed part is returned and
 the rest left unresolved, so the cursor still moves past exactly what Elasticsearch holds.
 
 Credentials come from environment variables named in the config, are handed to the client
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -191,12 +194,20 @@ class ElasticsearchSink:
         self._client.close()
 
     def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(**kwargs)
-        except (ApiError, TransportError) as e:
-            raise SinkError(
-                f"sink {self.name!r}: cannot {what} at {self.url}: {_describe(e)}"
-            ) from None
+        """One setup request; 429 and 503 retried with the bulk requests' backoff."""
+        for attempt in range(1, self._policy.max_attempts + 1):
+            try:
+                return fn(**kwargs)
+            except ApiError as e:
+                if e.status_code not in RETRY_STATUS or attempt == self._policy.max_attempts:
+                    raise self._setup_failed(what, e) from None
+            except TransportError as e:
+                raise self._setup_failed(what, e) from None
+            time.sleep(self._policy.backoff(attempt))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _setup_failed(self, what: str, e: Exception) -> SinkError:
+        return SinkError(f"sink {self.name!r}: cannot {what} at {self.url}: {_describe(e)}")
 
 
 def _action(doc: Doc) -> tuple[dict[str, Any], str]:

@@ -89,6 +89,9 @@ NOTICE = 5
 UDP_MAX = 65507  # 65535 minus the IPv4 and UDP headers
 _PORTS = {"tcp": 514, "tls": 6514, "udp": 514}
 _CEF_HEADER = re.compile(r"CEF:\d+\|")
+# One header field up to its unescaped `|` (a backslash escapes the next character).
+_CEF_FIELD = re.compile(r"((?:[^|\\]|\\.)*)\|", re.S)
+_CEF_ESCAPE = re.compile(r"\\(.)", re.S)
 _SD_NAME = re.compile(r"[!#-<>-\\^-~]{1,32}")  # printable US-ASCII but = ] " and space
 
 
@@ -318,19 +321,13 @@ def _ecs_classify(doc: dict[str, Any]) -> tuple[str, int]:
 
 def _cef_header(body: str) -> list[str]:
     """The header fields of a CEF line (`\\|` and `\\\\` unescaped), up to the extension."""
-    fields, cur, i = [], [], 0
-    while i < len(body) and len(fields) < 7:
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            cur.append(body[i + 1])
-            i += 2
-            continue
-        if c == "|":
-            fields.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
+    # Regexes, not a loop per character: this runs for every message of a batch.
+    fields: list[str] = []
+    pos = 0
+    while len(fields) < 7 and (m := _CEF_FIELD.match(body, pos)):
+        field = m[1]
+        fields.append(_CEF_ESCAPE.sub(r"\1", field) if "\\" in field else field)
+        pos = m.end()
     return fields
 
 
