@@ -63,11 +63,22 @@ def load_signer(path: Path, *, create: bool) -> Signer:
             serialization.NoEncryption(),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two first reports at once must not both write a key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        return Signer(key, path)
+        # Written whole under a private name, then linked into place: two first reports at
+        # once never both write a key, and neither reads the other's half-written one.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another first report won: use its key
+        else:
+            return Signer(key, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as e:

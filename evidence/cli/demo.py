@@ -10,7 +10,8 @@ from pathlib import Path
 from rich.table import Table
 
 from connectors.synthetic import generate_tenant
-from connectors.synthetic.tenant import IDPS
+from connectors.synthetic.people import MIN_PEOPLE
+from connectors.synthetic.tenant import IDPS, MIN_APPS
 from evidence import __version__
 from evidence.cli.progress import make_progress, sync_summary_table, sync_with_progress
 from evidence.cli.terminal import console
@@ -54,8 +55,14 @@ def run_demo(
 ) -> None:
     """Generate, sync, detect, forward and report; print a summary and the paths written.
     `idp` is the tenant's identity provider: "okta" or "entra" (Microsoft Entra ID)."""
-    if idp not in IDPS:  # before anything is cleared
+    # Checked before anything is cleared, as one line (the generator's ValueError would be a
+    # traceback).
+    if idp not in IDPS:
         raise ConfigError(f"--idp must be one of: {', '.join(IDPS)}")
+    if people < MIN_PEOPLE:
+        raise ConfigError(f"--people must be at least {MIN_PEOPLE}, not {people}")
+    if apps < MIN_APPS:
+        raise ConfigError(f"--apps must be at least {MIN_APPS}, not {apps}")
     out = Path(out)
     _clear(out)
     timings: list[tuple[str, str, float]] = []
