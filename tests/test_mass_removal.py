@@ -4,12 +4,15 @@ accepts it, and then the run records the override."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from connectors.records import Snapshot
@@ -100,6 +103,9 @@ def test_an_hr_export_cut_at_a_line_boundary_is_refused_then_accepted_once(
     assert bad.exit_code == 2 and "no source named 'wrokday'" in bad.stderr
     ok = run(app, ["--config", config, "sync", "--all", "--allow-mass-removal", "workday"])
     assert ok.exit_code == 0, ok.output
+    assert "source workday: --allow-mass-removal accepted closing 1005 of 2005 people\n" in (
+        ok.stderr
+    )
     with open_store(tmp_path / "e.duckdb") as con:
         assert _state(con)[:2] == (2005, 1000)
         last, status, counts = con.execute(
@@ -147,16 +153,17 @@ def _two_listings(
     partial: bool = False,
     policy: Policy | None = None,
     allow: bool = False,
+    source: str = "app",
 ) -> dict[str, int]:
-    """Commit `first`, then `second`, as complete (or partial) account listings of one source;
+    """Commit `first`, then `second`, as complete (or partial) account listings of `source`;
     the second run's closed counts."""
     policy = policy or Policy()
-    commit_batch(con, batch("app", "app_export", T1, snap("accounts", first, apps)), policy)
+    commit_batch(con, batch(source, "app_export", T1, snap("accounts", first, apps)), policy)
     second_snap = snap("accounts", second, apps)
     if partial:
         second_snap = Snapshot("accounts", second_snap.rows, apps, partial=True)
     run = commit_batch(
-        con, batch("app", "app_export", T2, second_snap), policy, allow_mass_removal=allow
+        con, batch(source, "app_export", T2, second_snap), policy, allow_mass_removal=allow
     )
     return run.closed
 
@@ -249,3 +256,57 @@ def test_the_policy_sets_the_limits(con: duckdb.DuckDBPyConnection) -> None:
             con, batch("app", "app_export", datetime(2026, 1, 3, tzinfo=UTC),
                        snap("accounts", rows[:41])), strict,
         )  # fmt: skip
+
+
+# Per app: current rows, how many the listing drops, changes and adds.
+_APP_CHANGE = st.tuples(
+    st.integers(0, 80), st.integers(0, 80), st.integers(0, 80), st.integers(0, 20)
+)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """One store for every example; each example syncs a source of its own."""
+    c = open_store(tmp_path_factory.mktemp("prop") / "s.duckdb")
+    yield c, itertools.count()
+    c.close()
+
+
+@given(
+    changes=st.lists(_APP_CHANGE, min_size=1, max_size=3),
+    pct=st.sampled_from([0.0, 5.0, 20.0, 33.3, 100.0]),
+    most=st.sampled_from([0, 5, 30, 500]),
+)
+def test_refused_exactly_when_an_app_scope_breaks_a_limit(
+    shared: tuple[duckdb.DuckDBPyConnection, itertools.count],
+    changes: list[tuple[int, int, int, int]],
+    pct: float,
+    most: int,
+) -> None:
+    first: list[dict] = []
+    second: list[dict] = []
+    expect_refused = False
+    closed = 0
+    for k, (current, drop, change, add) in enumerate(changes):
+        name = f"app{k}"
+        drop = min(drop, current)
+        change = min(change, current - drop)
+        rows = _accounts(name, current)
+        first += rows
+        kept = rows[drop:]
+        second += [{**r, "active": False} for r in kept[:change]] + kept[change:]
+        second += _accounts(name, add, start=current)
+        closed += drop + change
+        expect_refused |= drop > most or (drop > 10 and drop * 100 > pct * current)
+    policy = Policy(max_removal_pct=pct, max_removals=most)
+    c, counter = shared
+    source = f"s{next(counter)}"
+    runs = "SELECT count(*) FROM sync_runs WHERE source = $s"
+    if expect_refused:
+        with pytest.raises(MassRemovalRefused, match=f"^{source}: refusing to close "):
+            _two_listings(c, first, second, policy=policy, source=source)
+        assert c.execute(runs, {"s": source}).fetchall() == [(1,)]
+    else:
+        got = _two_listings(c, first, second, policy=policy, source=source)
+        assert got.get("accounts", 0) == closed
+        assert c.execute(runs, {"s": source}).fetchall() == [(2,)]

@@ -68,6 +68,11 @@ def sync(
             delta=delta,
             allow_mass_removal=tuple(allow_mass_removal or ()),
         )
+    for o in outcomes:
+        for r in (r for run in o.runs for r in run.mass_removal_allowed):
+            typer.echo(
+                f"source {o.source}: --allow-mass-removal accepted closing {r.describe()}", err=True
+            )
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         typer.echo(f"source {o.source} failed: {o.error}", err=True)

@@ -49,6 +49,8 @@ class RunResult:
     events_seen: int = 0
     pages: int = 0
     chain_hash: str | None = None
+    # The scopes `allow_mass_removal` let through (evidence.store.removals.Removal).
+    mass_removal_allowed: list = field(default_factory=list)
 
 
 def _ident(name: str, allowed: tuple[str, ...] | set[str] | dict) -> str:
@@ -267,6 +269,7 @@ def commit_batch(
             counts["notes"] = batch.notes
         if allowed:
             counts["mass_removal_allowed"] = [r.as_json() for r in allowed]
+            result.mass_removal_allowed = allowed
         result.events_new, result.events_seen, result.chain_hash = finish_run(
             con,
             run_id=run_id,
