@@ -148,7 +148,8 @@ def sync_sources(
                     position = batch.cursor
                 attempt_at, observed = datetime.now(UTC), None
         except EvidenceError as e:
-            outcome.error, outcome.failure = str(e), e
+            # Kept without its traceback: the frames would hold the failed batch's tables.
+            outcome.error, outcome.failure = str(e), e.with_traceback(None)
             record_failed_run(
                 con,
                 source=src.name,

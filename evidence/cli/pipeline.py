@@ -83,7 +83,12 @@ def sync(
 @handled
 def detect(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Evaluate at this RFC 3339 instant.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="What-if: evaluate at this earlier RFC 3339 instant and print the findings; "
+            "nothing is recorded.",
+        ),
     ] = None,
     fail_on: Annotated[
         str | None,
@@ -108,12 +113,7 @@ def detect(
         _what_if(cfg.policy, instant("--as-of", as_of), fail_on, fmt, rematch)
         return
     with STATE.store() as con:
-        result = runner.detect(
-            con,
-            cfg.policy,
-            as_of=instant("--as-of", as_of) if as_of else None,
-            rematch=rematch,
-        )
+        result = runner.detect(con, cfg.policy, rematch=rematch)  # at the store's now
         rows = [(k.split("/")[0], k.split("/")[1], n) for k, n in sorted(result.counts.items())]
         render_rows(
             ["kind", "subkind", "findings"],
