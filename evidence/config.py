@@ -114,6 +114,10 @@ class Policy(_Strict):
     accepted_risks: list[AcceptedRisk] = Field(default_factory=list)
     # The monitoring test: a configured source unsynced longer than this is an exception.
     max_source_silence_hours: float = Field(default=26, gt=0)
+    # Mass-removal safeguard: a complete listing closing more of a scope's current rows than
+    # this share (per cent) or count is refused (evidence.store.removals).
+    max_removal_pct: float = Field(default=20, ge=0, le=100)
+    max_removals: int = Field(default=500, ge=0)
 
 
 class ReportsConfig(_Strict):

@@ -6,6 +6,7 @@ EvidenceError
 ├── StoreError         the store cannot be used
 │   ├── StoreBusy      another process holds the store (exit 1)
 │   └── ReadOnlyViolation  a write was attempted through a read-only path (exit 2)
+├── MassRemovalRefused a complete listing would close too many current rows (exit 1)
 └── SinkError          a SIEM destination refused or failed (exit 1)
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "StoreError",
     "StoreBusy",
     "ReadOnlyViolation",
+    "MassRemovalRefused",
     "SinkError",
 ]
 
@@ -53,6 +55,11 @@ class StoreBusy(StoreError):
 
 class ReadOnlyViolation(StoreError):
     """A statement that would change the store was refused."""
+
+
+class MassRemovalRefused(EvidenceError):
+    """A complete listing would close more of a scope's current rows than policy allows
+    (`max_removal_pct`, `max_removals`); `sync --allow-mass-removal SOURCE` accepts it."""
 
 
 class SinkError(EvidenceError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,8 @@ class SourceOutcome:
     runs: list[RunResult] = field(default_factory=list)
     skipped: int = 0  # observations older than what the store already holds
     error: str | None = None
+    # The error itself: its type tells an input error (exit 2) from any other failure.
+    failure: EvidenceError | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -90,10 +92,12 @@ def sync_sources(
     on_source: Callable[[SourceConfig], None] | None = None,
     on_run: Callable[[SourceConfig, RunResult], None] | None = None,
     on_stats: Callable[[Any], None] | None = None,
+    allow_mass_removal: Collection[str] = (),
 ) -> list[SourceOutcome]:
     """Sync the named sources (all when None). A failing source commits nothing of its
     failing observation (what it committed before stays) and records the failure as a
-    sync_runs row of status 'failed'; the other sources go on."""
+    sync_runs row of status 'failed'; the other sources go on. The sources named in
+    `allow_mass_removal` may close more than the policy's mass-removal limits, this once."""
     sources = [cfg.source(n) for n in names] if names else list(cfg.sources)
     outcomes = []
     for src in sources:
@@ -132,6 +136,7 @@ def sync_sources(
                         mode=mode,
                         cursor_from=position,
                         record_from=log,
+                        allow_mass_removal=src.name in allow_mass_removal,
                     )
                     outcome.runs.append(run)
                     latest = batch.as_of
@@ -143,7 +148,8 @@ def sync_sources(
                     position = batch.cursor
                 attempt_at, observed = datetime.now(UTC), None
         except EvidenceError as e:
-            outcome.error = str(e)
+            # Kept without its traceback: the frames would hold the failed batch's tables.
+            outcome.error, outcome.failure = str(e), e.with_traceback(None)
             record_failed_run(
                 con,
                 source=src.name,

@@ -87,12 +87,12 @@ def test_sync_prints_one_row_per_source_and_is_idempotent(synced: Path) -> None:
     assert "okta" in r.stderr and "ok" in r.stderr
 
 
-def test_sync_reports_a_failing_source_with_exit_1(tmp_path: Path) -> None:
+def test_sync_reports_a_source_failing_on_its_input_with_exit_2(tmp_path: Path) -> None:
     generate_tenant(tmp_path / "t", seed=12, people=150, apps=6)
     users = next((tmp_path / "t" / "sources" / "scim").glob("*/Users*.json"))
     users.write_text('{"Resources": [')
     r = run("--config", cfg(tmp_path / "t"), "sync", "--all")
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     line = [ln for ln in r.stderr.splitlines() if "failed:" in ln]
     assert len(line) == 1 and users.name in line[0]
 

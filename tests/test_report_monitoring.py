@@ -23,7 +23,7 @@ import evidence.sync as sync_mod
 from evidence.config import Config, Policy, SourceConfig, StoreConfig, source_config
 from evidence.errors import StoreError
 from evidence.store.db import open_store
-from evidence.store.load import create_events_in, finish_run, record_failed_run
+from evidence.store.load import FAILED_COUNTS, create_events_in, finish_run, record_failed_run
 from evidence.store.verify import verify_store
 from evidence.sync import sync_sources
 from reports.catalog import load_query
@@ -1064,7 +1064,8 @@ def test_a_failed_sync_records_one_run_and_leaves_the_chain(tmp_path: Path) -> N
         ]  # fmt: skip
         _, _, error, digest, chain, counts, cursors, started, finished, as_of, mode, kind = rows[3]
         assert (error, mode, kind) == (failed.error, "full", "scim")
-        assert (digest, chain, counts, cursors) == (None, None, None, None)
+        assert (digest, chain, cursors) == (None, None, None)
+        assert json.loads(counts) == FAILED_COUNTS
         assert before <= started <= finished and as_of == started
         # Nothing else of the failed run: the head is where the good run left it.
         assert verify_store(con).head == head and verify_store(con).ok

@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 the command ran and found a failure it was asked to report (a source
 failed, verification failed, findings at or above --fail-on, store busy); 2 usage or input
-error, with a one-line message naming the file, record and field.
+error, with a one-line message naming the file, record and field. A sync whose failed sources
+include one that failed on its input (InputError, ConfigError) exits 2, else 1.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from evidence.errors import (
     StoreError,
 )
 
-__all__ = ["exit_code", "handled"]
+__all__ = ["exit_code", "handled", "sync_exit_code"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +36,15 @@ def exit_code(e: EvidenceError) -> int:
     if isinstance(e, ConfigError | InputError | ReadOnlyViolation | StoreError):
         return 2
     return 1
+
+
+def sync_exit_code(failures: list[EvidenceError | None]) -> int:
+    """The exit code of a sync whose sources failed with `failures` (0 when none did): 2 when
+    any failed on its input (the operator must fix a file or the config), else 1 (a network
+    failure, a refused mass removal: the run reports it)."""
+    if not failures:
+        return 0
+    return 2 if any(isinstance(e, ConfigError | InputError) for e in failures) else 1
 
 
 def handled(fn: F) -> F:

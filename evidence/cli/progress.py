@@ -62,6 +62,7 @@ def sync_with_progress(
     delta: bool = False,
     progress: Progress | None = None,
     show_summary: bool = True,
+    allow_mass_removal: tuple[str, ...] = (),
 ) -> list[SourceOutcome]:
     """Sync with a bar over sources and a summary table at the end."""
     own = progress is None
@@ -103,6 +104,7 @@ def sync_with_progress(
                 on_source=on_source,
                 on_run=on_run,
                 on_stats=on_stats,
+                allow_mass_removal=allow_mass_removal,
             )
             progress.advance(task)
         progress.update(

@@ -24,7 +24,14 @@ from evidence.matching import build_account_owners, build_links
 from evidence.sql import load_sql, run_sql
 from evidence.store.load import create_events_in, finish_run
 
-__all__ = ["DetectResult", "detect", "open_at_or_above", "policy_tables", "store_now"]
+__all__ = [
+    "DetectResult",
+    "detect",
+    "evaluate",
+    "open_at_or_above",
+    "policy_tables",
+    "store_now",
+]
 
 
 @dataclass
@@ -170,6 +177,44 @@ def _run_detection(con: duckdb.DuckDBPyConnection, d: Detection, params: dict) -
     return int(rows[0][0]) if rows else 0
 
 
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    policy: Policy,
+    now: datetime,
+    run_id: int,
+    detections: list[Detection],
+    *,
+    rematch: bool = False,
+) -> DetectResult:
+    """Match owners and run every detection at `now`, leaving this run's findings with their
+    intended status in the temp table `_next` (next_findings.sql); write no finding. The
+    matcher brings account_facts, idp_user_owners and match_state up to date (run `run_id`).
+    Call inside the caller's transaction."""
+    rematched = build_account_owners(con, policy, run_id, full=rematch)
+    policy_tables(con, policy)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
+        "severity VARCHAR, controls JSON, app VARCHAR, account_id VARCHAR, account VARCHAR, "
+        "person_id VARCHAR, entitlement VARCHAR, rule VARCHAR, explanation VARCHAR, "
+        "evidence JSON)"
+    )
+    params = {"now": now, **policy.model_dump(mode="python")}
+    result = DetectResult(run_id=run_id, as_of=now, rematched=rematched)
+    for i, d in enumerate(detections):
+        if all(earlier.kind != d.kind for earlier in detections[:i]):
+            _prepare(con, d.kind, params)
+        result.counts[f"{d.kind}/{d.subkind}"] = _run_detection(con, d, params)
+        if all(later.kind != d.kind for later in detections[i + 1 :]):
+            # Free a kind's shared tables once its last detection ran: the memory limit is
+            # better spent on the next ones' joins.
+            for table in _SHARED.get(d.kind, ()):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.register("_accepted_in", _accepted_table(policy))
+    run_sql(con, _sql("next_findings.sql"), {"now": now})
+    con.unregister("_accepted_in")
+    return result
+
+
 def detect(
     con: duckdb.DuckDBPyConnection,
     policy: Policy,
@@ -189,28 +234,7 @@ def detect(
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = int(con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0])
-        rematched = build_account_owners(con, policy, run_id, full=rematch)
-        policy_tables(con, policy)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _found (kind VARCHAR, subkind VARCHAR, "
-            "severity VARCHAR, controls JSON, app VARCHAR, account_id VARCHAR, account VARCHAR, "
-            "person_id VARCHAR, entitlement VARCHAR, rule VARCHAR, explanation VARCHAR, "
-            "evidence JSON)"
-        )
-        params = {"now": now, **policy.model_dump(mode="python")}
-        result = DetectResult(run_id=run_id, as_of=now, rematched=rematched)
-        for i, d in enumerate(detections):
-            if all(earlier.kind != d.kind for earlier in detections[:i]):
-                _prepare(con, d.kind, params)
-            result.counts[f"{d.kind}/{d.subkind}"] = _run_detection(con, d, params)
-            if all(later.kind != d.kind for later in detections[i + 1 :]):
-                # Free a kind's shared tables once its last detection ran: the memory limit is
-                # better spent on the next ones' joins.
-                for table in _SHARED.get(d.kind, ()):
-                    con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.register("_accepted_in", _accepted_table(policy))
-        run_sql(con, _sql("next_findings.sql"), {"now": now})
-        con.unregister("_accepted_in")
+        result = evaluate(con, policy, now, run_id, detections, rematch=rematch)
         con.execute(_sql("upsert_findings.sql"))
         run_sql(con, _sql("apply_findings.sql"), {"now": now})
         as_of_text = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -19,8 +19,10 @@ from connectors.records import EVENT_SCHEMA, SNAPSHOT_KEYS, SNAPSHOT_SCHEMAS, So
 from evidence.config import Policy
 from evidence.errors import InputError, StoreError
 from evidence.sql import load_sql, run_sql
+from evidence.store.removals import check_removals
 
 __all__ = [
+    "FAILED_COUNTS",
     "RunResult",
     "commit_batch",
     "create_events_in",
@@ -47,6 +49,8 @@ class RunResult:
     events_seen: int = 0
     pages: int = 0
     chain_hash: str | None = None
+    # The scopes `allow_mass_removal` let through (evidence.store.removals.Removal).
+    mass_removal_allowed: list = field(default_factory=list)
 
 
 def _ident(name: str, allowed: tuple[str, ...] | set[str] | dict) -> str:
@@ -198,8 +202,13 @@ def commit_batch(
     now: datetime | None = None,
     cursor_from: str | None = None,
     record_from: bool = False,
+    allow_mass_removal: bool = False,
 ) -> RunResult:
     """Commit `batch` as one run: all of it or, on any error, none of it.
+
+    A complete listing that would close too much is refused (MassRemovalRefused, see
+    evidence.store.removals) unless `allow_mass_removal`; the run's counts then record, under
+    `mass_removal_allowed`, each scope the override let through.
 
     With `record_from`, the run's cursors also record `from`, the position the read started
     at (`cursor_from`, None for a first read), so continuity between runs can be audited.
@@ -218,8 +227,13 @@ def commit_batch(
             "as_of": as_of,
             "as_of_text": as_of.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
+        allowed = []
         for snap in batch.snapshots:
             _stage_snapshot(con, snap.table, snap.rows, policy)
+            if not snap.partial:
+                allowed += check_removals(
+                    con, snap.table, batch.source, snap.apps, policy, allow=allow_mass_removal
+                )
             opened, closed, had = _merge_snapshot(
                 con, snap.table, batch.source, snap.apps, as_of, run_id, snap.partial
             )
@@ -253,6 +267,9 @@ def commit_batch(
         counts = {"opened": result.opened, "closed": result.closed, "pages": result.pages}
         if batch.notes:
             counts["notes"] = batch.notes
+        if allowed:
+            counts["mass_removal_allowed"] = [r.as_json() for r in allowed]
+            result.mass_removal_allowed = allowed
         result.events_new, result.events_seen, result.chain_hash = finish_run(
             con,
             run_id=run_id,
@@ -335,6 +352,10 @@ def _cursors(cursor: str | None, cursor_from: str | None, record_from: bool) -> 
     return json.dumps({"cursor": cursor}) if cursor else None
 
 
+# A failed run's counts: the keys of a committed run's, every figure 0.
+FAILED_COUNTS = {"opened": {}, "closed": {}, "pages": 0, "events_new": 0, "events_seen": 0}
+
+
 def record_failed_run(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -351,7 +372,8 @@ def record_failed_run(
 
     Call after the failed run's rollback: its own small transaction adds this one row and
     nothing else, no events, so no digest or chain hash and the chain head stays where it
-    was. `error` must already be free of secrets (EvidenceError messages are).
+    was. Its counts are those of a run that committed nothing (FAILED_COUNTS). `error` must
+    already be free of secrets (EvidenceError messages are).
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -368,7 +390,7 @@ def record_failed_run(
                 "finished_at": datetime.now(UTC),
                 "as_of": as_of.astimezone(UTC),
                 "status": "failed",
-                "counts": None,
+                "counts": json.dumps(FAILED_COUNTS, sort_keys=True),
                 "cursors": _cursors(None, cursor_from, record_from),
                 "error": error,
             },
