@@ -24,6 +24,7 @@ from evidence.errors import InputError
 __all__ = [
     "MAX_DEPTH",
     "MAX_TEXT",
+    "check_json",
     "decode_text",
     "first_bad_text",
     "json_location",
@@ -165,3 +166,12 @@ def parse_json(data: bytes, file: str) -> Any:
     if not clean:  # the bad bytes sit outside any value json.loads accepted
         raise InputError(file, None, None, "not valid UTF-8 text")
     return doc
+
+
+def check_json(doc: Any, where: str) -> None:
+    """The rules above on a document already parsed (a live page): InputError naming `where`
+    (its request), the record and the field."""
+    found = _scan(doc, True, strings=True, keys=True) if isinstance(doc, dict | list) else None
+    if found is not None:
+        record, field = json_location(found[0])
+        raise InputError(where, record, field, found[1])

@@ -297,8 +297,8 @@ def _instant(rec: dict[str, Any], file: str, i: int, field: str) -> datetime | N
     return parse_instant_field(rec.get(field), file, f"[{i}]", field)
 
 
-def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
-    rec = _conform(rec, _USER, file, i)
+def _user(file: str, i: int, original: dict[str, Any]) -> dict[str, Any]:
+    rec = _conform(original, _USER, file, i)
     profile = rec.get("profile") or {}
     display = profile.get("displayName")
     if not display:
@@ -316,7 +316,7 @@ def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "created_at": _instant(rec, file, i, "created"),
         "status_changed_at": _instant(rec, file, i, "statusChanged"),
         "last_login_at": _instant(rec, file, i, "lastLogin"),
-        "attributes": dumps(profile),
+        "attributes": dumps(original.get("profile") or {}),  # as listed, not as conformed
         "lifecycle": okta_lifecycle(rec.get("status")),
     }
 
