@@ -36,6 +36,8 @@ from evidence.sync import sync_sources
 __all__ = [
     "STORE",
     "StoreProbe",
+    "csv_files",
+    "csv_rows",
     "csv_text",
     "expect_parse",
     "folder_docs",
@@ -333,3 +335,54 @@ def load_config_or_error(path: Path) -> Config | ConfigError:
     except ConfigError as e:
         check_message(str(e), [str(path)])
         return e
+
+
+# ------------------------------------------------------------------------------ CSV
+
+_CELL_VALUES = hostile_text() | st.sampled_from(
+    ["", " ", "2020-01-01", "2020-02-30", "9999-12-31T23:00:00-05:00", "0001-01-01", "never",
+     "true", "Active", "Terminated", "On Leave", "E1001", "a;b; ;c"]
+)  # fmt: skip
+
+
+@st.composite
+def csv_files(draw: st.DrawFn, header: list[str], rows: list[list[str]]) -> bytes:
+    """A CSV export: `header` and `rows` with cells changed (hostile text, dates, other
+    rows' values), rows added, cut or lengthened, a header cell repeated; written with any
+    line ending, quoting every cell or only where needed, as UTF-8 (with or without BOM),
+    Latin-1 or UTF-16, now and then damaged at the byte level."""
+    header = list(header)
+    table = [list(r) for r in rows]
+    table += draw(st.lists(st.lists(_CELL_VALUES, min_size=len(header), max_size=len(header)),
+                           max_size=2))  # fmt: skip
+    for _ in range(draw(st.integers(0, 4))):
+        r = draw(st.integers(0, len(table) - 1))
+        c = draw(st.integers(0, len(header) - 1))
+        table[r][c] = draw(_CELL_VALUES)
+    shape = draw(st.sampled_from([None] * 8 + ["short", "long", "dup-header", "no-rows"]))
+    if shape == "short":
+        table[0] = table[0][:-1]
+    elif shape == "long":
+        table[0] = [*table[0], "extra"]
+    elif shape == "dup-header":
+        header = [*header, header[0]]
+        table = [[*r, r[0]] for r in table]
+    elif shape == "no-rows":
+        table = []
+    text = csv_text(
+        [header, *table],
+        newline=draw(st.sampled_from(["\n", "\r\n", "\r"])),
+        quote_all=draw(st.booleans()),
+    )
+    encoding = draw(st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "latin-1", "utf-16"]))
+    errors = "surrogatepass" if encoding.startswith("utf") else "replace"
+    data = text.encode(encoding, errors)
+    return damage(data, draw(writes))
+
+
+def csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        header, *rows = list(csv.reader(fh))
+    return header, rows

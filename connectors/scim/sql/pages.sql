@@ -71,7 +71,10 @@ SELECT file, listed, total, n, ok, idx, r IS NOT NULL AS present,
               || coalesce(r.entitlements, []),
             lambda m: [m.value, m.display, m."type", m."primary"])),
         lambda x: json_type(x) IN ('OBJECT', 'ARRAY') OR contains(x->>'$', chr(0))
-                  OR length(x->>'$') > $max_text)), false) AS suspect
+                  OR length(x->>'$') > $max_text
+                  OR (json_type(x) = 'DOUBLE'
+                      AND NOT isfinite(coalesce(TRY_CAST(x->>'$' AS DOUBLE), 0))))), false)
+      AS suspect
 -- end shared: user_columns
 
 -- shared: group_columns
@@ -82,5 +85,8 @@ SELECT file, listed, total, n, ok, idx, r IS NOT NULL AS present,
         [r.id, r.displayName] || flatten(list_transform(coalesce(r.members, []),
             lambda m: [m.value, m.display, m."type"])),
         lambda x: json_type(x) IN ('OBJECT', 'ARRAY') OR contains(x->>'$', chr(0))
-                  OR length(x->>'$') > $max_text)), false) AS suspect
+                  OR length(x->>'$') > $max_text
+                  OR (json_type(x) = 'DOUBLE'
+                      AND NOT isfinite(coalesce(TRY_CAST(x->>'$' AS DOUBLE), 0))))), false)
+      AS suspect
 -- end shared: group_columns
