@@ -8,7 +8,7 @@ keys it does not know, so a misspelt key is an error that names the source and t
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -31,13 +31,18 @@ __all__ = [
 _INLINE_SECRETS = ("token", "client_secret", "private_key", "password", "api_key")
 
 
-def parse_instant(value: str | datetime) -> datetime:
-    """RFC 3339 instant, or a bare date meaning 00:00 UTC; always timezone-aware UTC."""
+def parse_instant(value: str | datetime | date) -> datetime:
+    """RFC 3339 instant, or a bare date meaning 00:00 UTC; always timezone-aware UTC.
+    ValueError for anything else (a validator's error, reported as the config's)."""
     if isinstance(value, datetime):
         dt = value
-    else:
+    elif isinstance(value, date):  # a TOML local date
+        dt = datetime.combine(value, time())
+    elif isinstance(value, str):
         text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         dt = datetime.fromisoformat(text)
+    else:
+        raise ValueError("expected an RFC 3339 date-time or a date")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -179,6 +180,18 @@ def _resolve(base: Path, p: Path | None) -> Path | None:
     return p if p.is_absolute() else (base / p)
 
 
+def _no_nul_paths(path: Path, cfg: Config) -> None:
+    """A path holding NUL cannot name a file (the OS refuses it): refused here, not at use."""
+    named = [("store.path", cfg.store.path), ("reports.signing_key_file",
+             cfg.reports.signing_key_file)]  # fmt: skip
+    named += [(f"source {s.name!r}: path", s.path) for s in cfg.sources]
+    named += [(f"sink {k.name!r}: {key}", getattr(k, key)) for k in cfg.sinks
+              for key in ("path", "ca_bundle")]  # fmt: skip
+    for where, p in named:
+        if p is not None and "\x00" in str(p):
+            raise ConfigError(f"{path}: {where}: holds a NUL character")
+
+
 def _describe(err: Any, data: dict[str, Any]) -> str:
     """One validation error in the words of the file: a source by its name, a key by its own."""
     loc = list(err["loc"])
@@ -198,16 +211,47 @@ def _describe(err: Any, data: dict[str, Any]) -> str:
     return f"{'.'.join(str(x) for x in loc)}: {msg}"
 
 
+def _one_line(text: str) -> str:
+    """A message as one line: control characters (a newline in a quoted TOML key, say) escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML (UTF-8, a byte order mark allowed); ConfigError for any reading error."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or type(e).__name__}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not valid UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+
+
 def load_config(path: Path | None) -> Config:
     """Read and validate a config file; relative paths resolve against the file's folder."""
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+        return _load_config(Path(path))
+    except ConfigError as e:
+        raise ConfigError(_one_line(str(e))) from None
+
+
+def _load_config(path: Path) -> Config:
+    data = _read_toml(path)
     base = Path(path).resolve().parent
     try:
         cfg = Config.model_validate({**data, "base_dir": base})
@@ -217,6 +261,7 @@ def load_config(path: Path | None) -> Config:
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise ConfigError(f"{path}: sources: duplicate name {sorted(dup)[0]!r}")
+    _no_nul_paths(path, cfg)
     cfg.store.path = _resolve(base, cfg.store.path) or cfg.store.path
     for s in cfg.sources:
         s.path = _resolve(base, s.path)

@@ -29,6 +29,7 @@ from connectors.exports import (
     page_record,
     parse_instant_field,
     read_records,
+    shown,
     source_zone,
 )
 from connectors.records import EVENT_SCHEMA, SNAPSHOT_SCHEMAS, Snapshot, SourceBatch
@@ -80,7 +81,7 @@ def read_app_export(source: AppExportSettings) -> SourceBatch:
     seen: dict[str, Any] = {}
     for n, rec in enumerate(records):
         where = numbering(n)
-        cells = {f: cell(rec, col) for f, col in mapping.items()}
+        cells = {f: cell(rec, col, file, where) for f, col in mapping.items()}
         user_name = cells.get("user_name")
         if user_name is None:
             raise InputError(file, where, mapping["user_name"], "user_name is missing")
@@ -91,7 +92,7 @@ def read_app_export(source: AppExportSettings) -> SourceBatch:
                 file,
                 where,
                 col,
-                f"duplicate account {account_id!r} (first at record {seen[account_id]})",
+                f"duplicate account {shown(account_id)} (first at record {seen[account_id]})",
             )
         seen[account_id] = where
         active = _active(
@@ -188,5 +189,5 @@ def _active(
         return configured[raw]
     found = actives.get(raw.strip().casefold())
     if found is None:
-        raise InputError(file, where, col, f"not a known active value: {raw!r}")
+        raise InputError(file, where, col, f"not a known active value: {shown(raw)}")
     return found

@@ -34,10 +34,25 @@ import pyarrow as pa
 
 from connectors.entra.fields import blank, instant, required
 from connectors.exports import Records
+from connectors.exports.shapes import BOOL, TEXT, conform
 from connectors.records import SNAPSHOT_KEYS, SNAPSHOT_SCHEMAS, Snapshot
 from connectors.redact import dumps, redact_column
 
 __all__ = ["entra_snapshots"]
+
+# The JSON types each record's fields must have (connectors.exports.shapes).
+_USER = {
+    **dict.fromkeys(("id", "userPrincipalName", "mail", "displayName", "employeeId", "department",
+                     "jobTitle", "createdDateTime", "employeeLeaveDateTime", "deletedDateTime"),
+                    TEXT),
+    "otherMails": [TEXT], "accountEnabled": BOOL, "signInActivity": {"lastSignInDateTime": TEXT},
+}  # fmt: skip
+_GROUP = {"id": TEXT, "displayName": TEXT}
+_MEMBER = {"id": TEXT, "@odata.type": TEXT}
+_APP = {"id": TEXT, "displayName": TEXT, "accountEnabled": BOOL, "preferredSingleSignOnMode": TEXT}
+_ASSIGNMENT = dict.fromkeys(
+    ("principalType", "resourceId", "resourceDisplayName", "createdDateTime", "principalId"), TEXT
+)
 
 
 def entra_snapshots(
@@ -63,9 +78,9 @@ def entra_snapshots(
         snapshots.append(_snapshot("idp_groups", rows))
     member_ids: dict[str, set[str]] = defaultdict(set)
     for gid, recs in members.items():
-        member_ids[gid].update(
-            required(rec, file, i, "id") for file, i, rec in recs if _is_user(rec)
-        )
+        checked = ((file, i, conform(rec, _MEMBER, file, f"[{i}]")) for file, i, rec in recs)
+        member_ids[gid].update(required(rec, file, i, "id") for file, i, rec in checked
+                               if _is_user(rec))  # fmt: skip
     if members:
         rows = [
             {"group_id": g, "user_id": u} for g in sorted(member_ids) for u in sorted(member_ids[g])
@@ -103,6 +118,8 @@ def _is_user(rec: dict[str, Any]) -> bool:
 
 
 def _user(file: str, i: int, rec: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
+    attrs = {k: v for k, v in rec.items() if not k.startswith("@odata.")}
+    rec = conform(rec, _USER, file, f"[{i}]")
     other = rec.get("otherMails") or []
     enabled = rec.get("accountEnabled")
     if deleted:
@@ -115,12 +132,11 @@ def _user(file: str, i: int, rec: dict[str, Any], *, deleted: bool = False) -> d
         if enabled is False:
             changed = instant(rec.get("employeeLeaveDateTime"), file, i, "employeeLeaveDateTime")
     sign_in = rec.get("signInActivity") or {}
-    attrs = {k: v for k, v in rec.items() if not k.startswith("@odata.")}
     return {
         "user_id": required(rec, file, i, "id"),
         "login": rec.get("userPrincipalName"),
         "email": rec.get("mail"),
-        "second_email": other[0] if isinstance(other, list) and other else None,
+        "second_email": other[0] if other else None,
         "display_name": rec.get("displayName"),
         "employee_number": blank(rec.get("employeeId")),
         "department": rec.get("department"),
@@ -137,6 +153,7 @@ def _user(file: str, i: int, rec: dict[str, Any], *, deleted: bool = False) -> d
 
 
 def _group(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    rec = conform(rec, _GROUP, file, f"[{i}]")
     keys = ("description", "groupTypes", "mailEnabled", "securityEnabled")
     attrs = {k: rec[k] for k in keys if rec.get(k) is not None}
     return {
@@ -148,6 +165,7 @@ def _group(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
 
 def _app(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
     attrs = {k: v for k, v in rec.items() if not k.startswith("@odata.")}
+    rec = conform(rec, _APP, file, f"[{i}]")
     return {
         "app": required(rec, file, i, "displayName"),
         "app_id": required(rec, file, i, "id"),
@@ -168,6 +186,7 @@ def _assignments(
     direct: list[tuple[str, str, datetime | None]] = []  # (app, user id, assigned at)
     via: dict[str, dict[str, datetime | None]] = defaultdict(dict)  # app → group id → at
     for file, i, rec in records:
+        rec = conform(rec, _ASSIGNMENT, file, f"[{i}]")
         kind = str(rec.get("principalType") or "")
         rid = required(rec, file, i, "resourceId")
         app = labels.get(rid) or blank(rec.get("resourceDisplayName")) or rid

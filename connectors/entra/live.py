@@ -47,6 +47,7 @@ from connectors.entra.directory import entra_snapshots
 from connectors.entra.mapping import Records, entra_events, entra_records
 from connectors.entra.settings import EntraSettings
 from connectors.exports import parse_instant_field
+from connectors.exports.jsontext import check_json
 from connectors.http import (
     HttpStats,
     LogStep,
@@ -172,7 +173,10 @@ def _list(pager: NextLinkPager, url: str, *, optional: bool = False) -> Records:
 
 
 def _records(pages: list[Page]) -> Records:
-    """The records of pages, each named by its request and page number."""
+    """The records of pages, each named by its request and page number, checked as export
+    files are (connectors.exports.jsontext)."""
+    for p in pages:
+        check_json(p.items, p.where)
     return [r for p in pages for r in entra_records(p.items, p.where)]
 
 

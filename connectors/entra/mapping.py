@@ -55,6 +55,7 @@ import pyarrow as pa
 
 from connectors.entra.fields import blank, instant, required
 from connectors.exports import Records, json_records
+from connectors.exports.shapes import ANY, TEXT, conform
 from connectors.records import (
     EVENT_SCHEMA,
 )
@@ -100,6 +101,18 @@ DIRECTORY_NAMES = frozenset(
 _INBOUND_JOBS = ("api2aad.", "api2ad.")
 _OUTCOMES = {"success": "success", "failure": "failure"}
 _ENABLED_PROPS = ("accountenabled", "active")
+# The JSON types a provisioning record's fields must have (connectors.exports.shapes).
+_IDENTITY = {"id": TEXT, "displayName": TEXT, "identityType": TEXT}
+_PROVISIONING = {
+    **dict.fromkeys(("id", "provisioningAction", "activityDateTime", "jobId", "cycleId",
+                     "changeId"), TEXT),
+    "provisioningStatusInfo": {"status": TEXT},
+    "sourceIdentity": _IDENTITY, "targetIdentity": _IDENTITY,
+    "targetSystem": {"displayName": TEXT}, "servicePrincipal": {"displayName": TEXT},
+    "initiatedBy": {"displayName": TEXT},
+    "modifiedProperties": [{"displayName": TEXT, "oldValue": ANY, "newValue": ANY}],
+    "provisioningSteps": [{"name": TEXT, "provisioningStepType": TEXT, "status": TEXT}],
+}  # fmt: skip
 
 
 def entra_records(doc: Any, where: str) -> Records:
@@ -206,7 +219,7 @@ def _values(value: Any) -> list[str]:
         text = str(value).strip()
         try:
             parsed = json.loads(text) if text.startswith("[") else [text]
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly nested): the text itself
             parsed = [text]
         items = parsed if isinstance(parsed, list) else [parsed]
     return [str(v).strip() for v in items if v is not None and str(v).strip()]
@@ -242,10 +255,14 @@ def _masked(props: Any) -> list[Any]:
     return out
 
 
-def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
-    if any(isinstance(p, dict) and is_secret_key(str(p.get("displayName") or ""))
-           for p in rec.get("modifiedProperties") or []):  # fmt: skip
-        rec = {**rec, "modifiedProperties": _masked(rec["modifiedProperties"])}
+def _event(file: str, i: int, original: dict[str, Any]) -> dict[str, Any]:
+    # `rec`, in the expected types, is what the mapping reads; `original` (secrets masked)
+    # is what raw and details keep.
+    rec = conform(original, _PROVISIONING, file, f"[{i}]")
+    props = rec.get("modifiedProperties") or []
+    if any(is_secret_key(p.get("displayName") or "") for p in props):
+        original = {**original, "modifiedProperties": _masked(original["modifiedProperties"])}
+        rec = {**rec, "modifiedProperties": _masked(props)}
     native_id = required(rec, file, i, "id")
     native_type = required(rec, file, i, "provisioningAction")
     required(rec, file, i, "activityDateTime")
@@ -256,7 +273,6 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
     steps = [
         {k: s.get(k) for k in ("name", "provisioningStepType", "status")}
         for s in rec.get("provisioningSteps") or []
-        if isinstance(s, dict)
     ]
     details = {
         "jobId": rec.get("jobId"),
@@ -265,7 +281,7 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "durationInMilliseconds": rec.get("durationInMilliseconds"),
         "status": status.get("status"),
         "errorInformation": status.get("errorInformation"),
-        "modifiedProperties": rec.get("modifiedProperties") or [],
+        "modifiedProperties": original.get("modifiedProperties") or [],
         "steps": steps,
     }
     action, inbound, named = _classify(rec)
@@ -295,5 +311,5 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         ),
         "entitlement": blank(source.get("displayName")) if group else named,
         "details": dumps(details),
-        "raw": dumps(rec),
+        "raw": dumps(original),
     }

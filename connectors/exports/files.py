@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from connectors.exports.jsontext import MAX_TEXT, decode_text, first_bad_text, parse_json, shown
 from connectors.records import PageRecord
 from connectors.settings import ColumnSettings, SourceSettings
 from evidence.errors import ConfigError, InputError
@@ -28,6 +29,8 @@ from evidence.errors import ConfigError, InputError
 __all__ = [
     "cell",
     "column_mapping",
+    "json_type",
+    "scalar_text",
     "load_json_file",
     "page_record",
     "relative_request",
@@ -40,6 +43,9 @@ __all__ = [
 
 _SPLIT = re.compile(r"^(?P<stem>.+)-(?P<n>\d{4,6})$")
 _END_OF_DAY = time(23, 59, 59, 999999)
+# The csv module refuses a cell over 131,072 characters with its own error; cells are checked
+# against MAX_TEXT after parsing instead, so the refusal names the record and the column.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 def source_zone(source: SourceSettings) -> ZoneInfo:
@@ -69,16 +75,10 @@ def page_record(
 
 
 def load_json_file(path: Path) -> tuple[Any, bytes]:
-    """Parse a JSON file; InputError naming file, line and column when malformed."""
+    """Parse a JSON file under connectors.exports.jsontext's rules; InputError naming the file
+    and the record and field (or line and column) at fault."""
     data = path.read_bytes()
-    try:
-        return json.loads(data.decode("utf-8-sig")), data
-    except UnicodeDecodeError as e:
-        raise InputError(str(path), None, None, f"not UTF-8 text at byte {e.start}") from None
-    except json.JSONDecodeError as e:
-        raise InputError(
-            str(path), None, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
-        ) from None
+    return parse_json(data, str(path)), data
 
 
 def split_files(folder: Path, stem: str) -> list[Path]:
@@ -116,7 +116,9 @@ def parse_instant_field(
     `zone`, a date-time without offset is local to `zone`. Empty means None."""
     if value is None:
         return None
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise InputError(file, record, field, f"expected a date text, got {json_type(value)}")
+    text = value.strip()
     if not text:
         return None
     zone = zone or ZoneInfo("UTC")
@@ -126,13 +128,13 @@ def parse_instant_field(
             local = datetime.combine(d, _END_OF_DAY if end_of_day else time(), zone)
             return local.astimezone(UTC)
         dt = datetime.fromisoformat(text)
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=zone)
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: beyond year 1..9999 once in UTC
         raise InputError(
-            file, record, field, f"not an ISO 8601 date or date-time: {text!r}"
+            file, record, field, f"not an ISO 8601 date or date-time: {shown(text)}"
         ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=zone)
-    return dt.astimezone(UTC)
 
 
 def read_records(
@@ -152,31 +154,44 @@ def read_records(
             header.extend(k for k in rec if k not in header)
         return header, doc, data, lambda n: f"[{n}]"
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(file, None, None, f"not UTF-8 text at byte {e.start}") from None
+    text, clean = decode_text(data, file)
+    # Only a file that could hold a bad cell has its cells checked one by one.
+    suspect = not clean or "\x00" in text or len(text) > MAX_TEXT
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(file, None, None, "empty file: no header row") from None
-    dup = sorted({h for h in header if header.count(h) > 1})
-    if dup:
-        raise InputError(file, None, dup[0], "duplicate column in the header")
     records: list[dict[str, Any]] = []
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            raise InputError(
-                file,
-                len(records) + 1,
-                None,
-                f"has {len(cells)} fields, the header has {len(header)}",
-            )
-        records.append(dict(zip(header, cells, strict=True)))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError(file, None, None, "empty file: no header row")
+        if suspect:
+            _check_cells(file, None, header, header)
+        dup = sorted({h for h in header if header.count(h) > 1})
+        if dup:
+            raise InputError(file, None, dup[0], "duplicate column in the header")
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise InputError(
+                    file,
+                    len(records) + 1,
+                    None,
+                    f"has {len(cells)} fields, the header has {len(header)}",
+                )
+            if suspect:
+                _check_cells(file, len(records) + 1, header, cells)
+            records.append(dict(zip(header, cells, strict=True)))
+    except csv.Error as e:
+        raise InputError(file, len(records) + 1, None, f"malformed CSV: {e}") from None
     return header, records, data, lambda n: n + 1
+
+
+def _check_cells(file: str, record: int | None, header: list[str], cells: list[str]) -> None:
+    """InputError naming the first cell of a row that cannot be stored (jsontext's rules)."""
+    for i, value in enumerate(cells):
+        if why := first_bad_text(value, False):
+            field = header[i] if record is not None else f"column {i + 1} of the header"
+            raise InputError(file, record, field, why)
 
 
 def column_mapping(
@@ -203,10 +218,33 @@ def column_mapping(
     return mapping
 
 
-def cell(rec: dict[str, Any], col: str) -> str | None:
-    """A cell's text, or None when blank; booleans as true/false."""
-    v = rec.get(col)
-    if v is None:
-        return None
-    text = v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
-    return text if text.strip() else None
+def cell(rec: dict[str, Any], col: str, file: str, record: str | int) -> str | None:
+    """A cell's text, or None when blank; a JSON number as written, booleans as true/false;
+    an object or array is an InputError."""
+    text = scalar_text(rec.get(col), file, record, col)
+    return text if text is not None and text.strip() else None
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value, as error messages name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "an object" if isinstance(value, dict) else "an array"
+
+
+def scalar_text(value: Any, file: str, record: str | int | None, field: str) -> str | None:
+    """A JSON value where text is expected: text as is, a number as its JSON text, a boolean
+    as true/false, null as None; an object or array is an InputError."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    raise InputError(file, record, field, f"expected text, got {json_type(value)}")

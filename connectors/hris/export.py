@@ -76,7 +76,7 @@ def read_hris(
     known = ", ".join(dict.fromkeys([*source.status_values, *STATUSES]))
     for n, rec in enumerate(records):
         where = numbering(n)
-        cells = {f: cell(rec, col) for f, col in mapping.items()}
+        cells = {f: cell(rec, col, file, where) for f, col in mapping.items()}
         pid = cells.get("person_id")
         if pid is None:
             raise InputError(file, where, mapping["person_id"], "person_id is missing")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.exports import shown
 from connectors.hris.settings import HrisSettings
 from connectors.redact import dumps
 from evidence.errors import ConfigError, InputError
@@ -93,7 +94,7 @@ def status_of(
     if found is None and folded in STATUSES:
         found = folded
     if found is None:
-        raise InputError(file, where, col, f"unknown status {raw!r} (known: {known})")
+        raise InputError(file, where, col, f"unknown status {shown(raw)} (known: {known})")
     return found
 
 

@@ -207,6 +207,10 @@ def get_json(
         cut = e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated string")
         kind = "truncated" if cut else "malformed"
         raise bad(f"{kind} JSON at char {e.pos} of {len(e.doc)}: {e.msg}") from None
+    except RecursionError:
+        raise bad("JSON nested too deeply to read") from None
+    except ValueError as e:  # an integer beyond int's 4300-digit string conversion limit
+        raise bad(f"a JSON number is too large: {str(e)[:60]}") from None
     return obj, raw, response
 
 

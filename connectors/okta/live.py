@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import httpx
 
+from connectors.exports.jsontext import check_json
 from connectors.http import LinkHeaderPager, LogStep, Page, Unavailable, client_for, log_chunks
 from connectors.okta.mapping import Records, okta_events, okta_records, okta_snapshots
 from connectors.okta.settings import OktaSettings
@@ -125,7 +126,10 @@ def _list(
 
 
 def _records(pages: list[Page]) -> Records:
-    """The records of pages, each named by its request and page number."""
+    """The records of pages, each named by its request and page number, checked as export
+    files are (connectors.exports.jsontext)."""
+    for p in pages:
+        check_json(p.items, p.where)
     return [r for p in pages for r in okta_records(p.items, p.where)]
 
 

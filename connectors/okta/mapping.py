@@ -34,6 +34,7 @@ from connectors.exports import (
     json_records,
     parse_instant_field,
 )
+from connectors.exports.shapes import TEXT, conform
 from connectors.records import (
     EVENT_SCHEMA,
     SNAPSHOT_KEYS,
@@ -92,6 +93,27 @@ OKTA_ACTIONS: dict[str, str] = {
     "user.account.privilege.revoke": "privilege.revoke",
 }
 _OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
+
+# The JSON types each record's fields must have (connectors.exports.shapes).
+_PROFILE = {k: TEXT for k in ("login", "email", "secondEmail", "displayName", "firstName",
+                              "lastName", "employeeNumber", "department", "title")}  # fmt: skip
+_USER = {"id": TEXT, "status": TEXT, "created": TEXT, "statusChanged": TEXT, "lastLogin": TEXT,
+         "profile": _PROFILE}  # fmt: skip
+_GROUP = {"id": TEXT, "type": TEXT, "profile": {"name": TEXT, "description": TEXT}}
+_APP = {"id": TEXT, "label": TEXT, "status": TEXT, "signOnMode": TEXT}
+_MEMBER = {"id": TEXT}
+_PUSH = {"sourceGroupId": TEXT, "targetGroupName": TEXT}
+_APP_USER = {"id": TEXT, "status": TEXT, "scope": TEXT, "created": TEXT,
+             "credentials": {"userName": TEXT}}  # fmt: skip
+_TARGET = {"type": TEXT, "id": TEXT, "alternateId": TEXT, "displayName": TEXT, "changeDetails": {}}
+_EVENT = {
+    "uuid": TEXT, "eventType": TEXT, "published": TEXT,
+    "actor": {"id": TEXT, "type": TEXT, "alternateId": TEXT},
+    "target": [_TARGET],
+    "debugContext": {"debugData": {"privilegeGranted": TEXT, "privilegeRevoked": TEXT}},
+    "transaction": {"id": TEXT},
+    "outcome": {"result": TEXT, "reason": TEXT},
+}  # fmt: skip
 
 
 def okta_action(event_type: str) -> str:
@@ -153,7 +175,8 @@ def okta_snapshots(
         snapshots.append(_snapshot("idp_groups", [_group(*r) for r in groups]))
     member_ids: dict[str, set[str]] = defaultdict(set)
     for gid, recs in members.items():
-        member_ids[gid].update(_req(rec, file, i, "id") for file, i, rec in recs)
+        member_ids[gid].update(_req(_conform(rec, _MEMBER, file, i), file, i, "id")
+                               for file, i, rec in recs)  # fmt: skip
     if member_ids:
         rows = [
             {"group_id": g, "user_id": u} for g in sorted(member_ids) for u in sorted(member_ids[g])
@@ -170,6 +193,7 @@ def okta_snapshots(
     for app_id, recs in pushes.items():
         by_group = pushed.setdefault(app_id, defaultdict(list))
         for file, i, rec in recs:
+            rec = _conform(rec, _PUSH, file, i)
             gid, name = _req(rec, file, i, "sourceGroupId"), _req(rec, file, i, "targetGroupName")
             by_group[gid].append(name)
             rows.append(
@@ -212,6 +236,7 @@ def _assignment(
     i: int,
     rec: dict[str, Any],
 ) -> dict[str, Any]:
+    rec = _conform(rec, _APP_USER, file, i)
     uid = _req(rec, file, i, "id")
     groups = None
     if pushed is not None:
@@ -257,6 +282,10 @@ def _snapshot(
     return Snapshot(name, table, apps)
 
 
+def _conform(rec: dict[str, Any], shape: dict[str, Any], file: str, i: int) -> dict[str, Any]:
+    return conform(rec, shape, file, f"[{i}]")
+
+
 def _req(rec: dict[str, Any], file: str, i: int, field: str) -> str:
     value = rec.get(field)
     if value is None or value == "":
@@ -268,7 +297,8 @@ def _instant(rec: dict[str, Any], file: str, i: int, field: str) -> datetime | N
     return parse_instant_field(rec.get(field), file, f"[{i}]", field)
 
 
-def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+def _user(file: str, i: int, original: dict[str, Any]) -> dict[str, Any]:
+    rec = _conform(original, _USER, file, i)
     profile = rec.get("profile") or {}
     display = profile.get("displayName")
     if not display:
@@ -286,12 +316,13 @@ def _user(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "created_at": _instant(rec, file, i, "created"),
         "status_changed_at": _instant(rec, file, i, "statusChanged"),
         "last_login_at": _instant(rec, file, i, "lastLogin"),
-        "attributes": dumps(profile),
+        "attributes": dumps(original.get("profile") or {}),  # as listed, not as conformed
         "lifecycle": okta_lifecycle(rec.get("status")),
     }
 
 
 def _group(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+    rec = _conform(rec, _GROUP, file, i)
     profile = rec.get("profile") or {}
     attrs = {"type": rec.get("type"), "description": profile.get("description")}
     return {
@@ -303,6 +334,7 @@ def _group(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
 
 def _app(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
     attrs = {k: v for k, v in rec.items() if k not in ("_links", "_embedded")}
+    rec = _conform(rec, _APP, file, i)
     return {
         "app": _req(rec, file, i, "label"),
         "app_id": _req(rec, file, i, "id"),
@@ -324,13 +356,14 @@ def _first(targets: list[dict[str, Any]], *types: str) -> dict[str, Any] | None:
     return None
 
 
-def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
+def _event(file: str, i: int, original: dict[str, Any]) -> dict[str, Any]:
+    rec = _conform(original, _EVENT, file, i)
     uuid = _req(rec, file, i, "uuid")
     event_type = _req(rec, file, i, "eventType")
     _req(rec, file, i, "published")
     published = _instant(rec, file, i, "published")
     actor = rec.get("actor") or {}
-    targets = [t for t in (rec.get("target") or []) if isinstance(t, dict)]
+    targets = rec.get("target") or []
     user = _first(targets, "User")
     person = user.get("id") if user else (actor.get("id") if actor.get("type") == "User" else None)
     app = _first(targets, "AppInstance")
@@ -351,11 +384,7 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
     reason = (rec.get("outcome") or {}).get("reason")
     if reason:
         details["reason"] = reason
-    changes = [
-        {"id": t.get("id"), **t["changeDetails"]}
-        for t in targets
-        if isinstance(t.get("changeDetails"), dict) and t["changeDetails"]
-    ]
+    changes = [{"id": t.get("id"), **t["changeDetails"]} for t in targets if t.get("changeDetails")]
     if changes:
         details["changeDetails"] = changes
     return {
@@ -371,5 +400,5 @@ def _event(file: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         "account_id": None,
         "entitlement": _text(entitlement),
         "details": dumps(details),
-        "raw": dumps(rec),
+        "raw": dumps(original),
     }

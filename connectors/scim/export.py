@@ -35,10 +35,19 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from connectors.exports import files_as_of, load_json_file, relative_request
+from connectors.exports import (
+    MAX_TEXT,
+    files_as_of,
+    json_type,
+    load_json_file,
+    relative_request,
+    shown,
+)
+from connectors.exports.shapes import TEXT, conform
 from connectors.records import SNAPSHOT_SCHEMAS, PageRecord, Snapshot, SourceBatch
 from connectors.redact import redact_column
 from connectors.scim.settings import ScimSettings
@@ -49,23 +58,40 @@ __all__ = ["read_scim_export"]
 
 _ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-_MULTI = 'STRUCT(value VARCHAR, display VARCHAR, "type" VARCHAR, "primary" VARCHAR)[]'
-# Every scalar is read as VARCHAR: a number or boolean where text was expected (or "False"
-# where a boolean was) converts instead of failing the whole read; SQL then judges values.
+_MULTI = 'STRUCT(value JSON, display JSON, "type" JSON, "primary" JSON)[]'
+# Every scalar is read as JSON and taken as text with `->>`: a number or boolean where text
+# was expected (or "False" where a boolean was) converts instead of failing the whole read,
+# and an object or array there is seen (json_type) instead of becoming its JSON text; SQL then
+# judges values, and Python names the field of a resource it flags (`_suspect`).
 _USER = (
-    "STRUCT(id VARCHAR, externalId VARCHAR, userName VARCHAR, displayName VARCHAR,"
-    " title VARCHAR, userType VARCHAR, active VARCHAR,"
-    " name STRUCT(formatted VARCHAR, givenName VARCHAR, familyName VARCHAR),"
+    "STRUCT(id JSON, externalId JSON, userName JSON, displayName JSON,"
+    " title JSON, userType JSON, active JSON,"
+    " name STRUCT(formatted JSON, givenName JSON, familyName JSON),"
     f" emails {_MULTI}, roles {_MULTI}, entitlements {_MULTI}, groups {_MULTI},"
-    f' "{_ENTERPRISE}" STRUCT(employeeNumber VARCHAR, costCenter VARCHAR,'
-    " organization VARCHAR, division VARCHAR, department VARCHAR,"
-    " manager STRUCT(value VARCHAR, displayName VARCHAR)),"
-    " meta STRUCT(created VARCHAR))"
+    f' "{_ENTERPRISE}" STRUCT(employeeNumber JSON, costCenter JSON,'
+    " organization JSON, division JSON, department JSON,"
+    " manager STRUCT(value JSON, displayName JSON)),"
+    " meta STRUCT(created JSON))"
 )
 _GROUP = (
-    "STRUCT(id VARCHAR, displayName VARCHAR,"
-    ' members STRUCT(value VARCHAR, display VARCHAR, "type" VARCHAR)[])'
+    'STRUCT(id JSON, displayName JSON, members STRUCT(value JSON, display JSON, "type" JSON)[])'
 )
+# The same, as shapes (connectors.exports.shapes), to name the field DuckDB or SQL refused.
+_MULTI_SHAPE = [{"value": TEXT, "display": TEXT, "type": TEXT, "primary": TEXT}]
+_USER_SHAPE = {
+    **dict.fromkeys(("id", "externalId", "userName", "displayName", "title", "userType",
+                     "active"), TEXT),
+    "name": dict.fromkeys(("formatted", "givenName", "familyName"), TEXT),
+    **dict.fromkeys(("emails", "roles", "entitlements", "groups"), _MULTI_SHAPE),
+    _ENTERPRISE: {
+        **dict.fromkeys(("employeeNumber", "costCenter", "organization", "division",
+                         "department"), TEXT),
+        "manager": {"value": TEXT, "displayName": TEXT},
+    },
+    "meta": {"created": TEXT},
+}  # fmt: skip
+_GROUP_SHAPE = {"id": TEXT, "displayName": TEXT,
+                "members": [{"value": TEXT, "display": TEXT, "type": TEXT}]}  # fmt: skip
 
 
 def _sql(name: str) -> str:
@@ -149,11 +175,45 @@ def _load(
     if bad is not None:
         file, is_list, idx, field, value = bad
         record = f"Resources[{idx}]" if is_list else f"[{idx}]"
+        if field == "suspect":
+            raise _suspect(Path(file), table, idx)
         if field in ("active", "meta.created"):
             kind = "boolean" if field == "active" else "timestamp"
-            raise InputError(file, record, field, f"not a valid {kind}: {value!r}")
+            raise InputError(file, record, field, f"not a valid {kind}: {shown(value)}")
         raise InputError(file, record, field, f"{field} is missing")
     return stats
+
+
+def _resources(path: Path) -> tuple[list[Any], str]:
+    """A page's resources as Python reads them, and how its records are named. Python's
+    loader refuses NUL, overlong text, invalid UTF-8, ... anywhere, naming the field."""
+    doc, _ = load_json_file(path)
+    if isinstance(doc, dict):
+        res = doc.get("Resources")
+        return (res if isinstance(res, list) else []), "Resources"
+    return (doc if isinstance(doc, list) else []), ""
+
+
+def _check_resource(path: Path, table: str, name: str, idx: int, res: Any) -> None:
+    """InputError naming the field of one resource a snapshot cannot take, if any."""
+    record = f"{name}[{idx}]"
+    if not isinstance(res, dict):
+        if res is None:
+            return
+        raise InputError(str(path), record, None, f"expected an object, got {json_type(res)}")
+    conform(res, _USER_SHAPE if table == "users" else _GROUP_SHAPE, str(path), record)
+
+
+def _suspect(path: Path, table: str, idx: int) -> InputError:
+    """The InputError of a resource SQL flagged (a wrong type, NUL or an overlong text)."""
+    resources, name = _resources(path)
+    if 0 <= idx < len(resources):
+        try:
+            _check_resource(path, table, name, idx, resources[idx])
+        except InputError as e:
+            return e
+    record = f"{name}[{idx}]"
+    return InputError(str(path), record, None, "a value is not text a snapshot can take")
 
 
 def _load_file(table: str, objects: bool, arrays: bool) -> str:
@@ -174,6 +234,7 @@ def _params(struct: str, objects: list[str], arrays: list[str]) -> dict[str, obj
         },
         "arrays_columns": {"json": f"{struct}[]"},
         "list_response": _LIST_RESPONSE,
+        "max_text": MAX_TEXT,
     }
 
 
@@ -200,7 +261,11 @@ def _diagnose(
 ) -> InputError:
     """Which file DuckDB refused, and why, in the words of an InputError."""
     for path in files:
-        load_json_file(path)  # raises naming line and column when the JSON is malformed
+        # Raises naming the record and field (or line and column) when the JSON is malformed,
+        # or a resource has a value of the wrong type.
+        resources, name = _resources(path)
+        for idx, res in enumerate(resources):
+            _check_resource(path, table, name, idx, res)
     for path in files:
         listed = _first_byte(path) == b"{"
         one = [str(path)]

@@ -103,6 +103,14 @@ def read_scim_live(
                     raise CountRefused(str(e)) from None
                 raise
             resources = body.get("Resources") if isinstance(body, dict) else None
+            if resources is not None and not isinstance(resources, list):
+                raise BadResponse(
+                    source.name,
+                    "GET",
+                    _request(endpoint, params),
+                    "Resources is not an array",
+                    page=counter[0],
+                )
             for i, r in enumerate(resources or []):
                 if not isinstance(r, dict) or not isinstance(r.get("id"), str) or not r["id"]:
                     raise BadResponse(

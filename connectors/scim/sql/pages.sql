@@ -5,7 +5,7 @@
 -- resources still yields one row (`present` false), so every page is accounted for.
 -- read_json refuses an empty file list, so each page shape has its own block, and a load
 -- names only the shapes it has files of. The resource types come as $objects_columns /
--- $arrays_columns (every scalar VARCHAR: see export.py).
+-- $arrays_columns (every scalar JSON, read as text with ->>: see export.py).
 
 -- shared: objects
 SELECT filename AS file, true AS listed, totalResults AS total, schemas, Resources AS res
@@ -32,26 +32,61 @@ SELECT file, listed, total, n, ok, idx, r IS NOT NULL AS present,
 -- end shared: rows
 
 -- shared: user_columns
-    r.id AS id, r.userName AS user_name, r.externalId AS external_id,
-    r.active AS active_text, r.meta.created AS created_text,
-    try_cast(r.meta.created AS TIMESTAMPTZ) AS created_at,
-    coalesce(list_filter(r.emails, lambda e: lower(e."primary") = 'true')[1].value,
-             r.emails[1].value) AS email,
+    r.id->>'$' AS id, r.userName->>'$' AS user_name, r.externalId->>'$' AS external_id,
+    r.active->>'$' AS active_text, r.meta.created->>'$' AS created_text,
+    try_cast(r.meta.created->>'$' AS TIMESTAMPTZ) AS created_at,
+    coalesce(list_filter(r.emails, lambda e: lower(e."primary"->>'$') = 'true')[1].value->>'$',
+             r.emails[1].value->>'$') AS email,
     json_merge_patch('{}', to_json(struct_pack(
-        display_name := r.displayName, given_name := r.name.givenName,
-        family_name := r.name.familyName, formatted_name := r.name.formatted,
-        title := r.title, user_type := r.userType,
-        department := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".department,
-        employee_number := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".employeeNumber,
-        cost_center := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".costCenter,
-        organization := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".organization,
-        division := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".division,
-        manager_id := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".manager.value,
-        manager_name := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".manager.displayName
+        display_name := r.displayName->>'$', given_name := r.name.givenName->>'$',
+        family_name := r.name.familyName->>'$', formatted_name := r.name.formatted->>'$',
+        title := r.title->>'$', user_type := r.userType->>'$',
+        department := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".department->>'$',
+        employee_number := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".employeeNumber->>'$',
+        cost_center := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".costCenter->>'$',
+        organization := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".organization->>'$',
+        division := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".division->>'$',
+        manager_id := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".manager.value->>'$',
+        manager_name := r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".manager.displayName->>'$'
     )))::VARCHAR AS attributes,
-    r.groups AS groups, r.roles AS roles, r.entitlements AS entitlements
+    list_transform(r.groups, lambda m: struct_pack(value := m.value->>'$',
+        display := m.display->>'$', "type" := m."type"->>'$')) AS groups,
+    list_transform(r.roles, lambda m: struct_pack(value := m.value->>'$',
+        display := m.display->>'$', "type" := m."type"->>'$')) AS roles,
+    list_transform(r.entitlements, lambda m: struct_pack(value := m.value->>'$',
+        display := m.display->>'$', "type" := m."type"->>'$')) AS entitlements,
+    -- A resource with a value no snapshot may take (export.py's `_suspect`): Python names it.
+    coalesce(list_bool_or(list_transform(
+        [r.id, r.userName, r.externalId, r.active, r.meta.created, r.displayName,
+         r.name.givenName, r.name.familyName, r.name.formatted, r.title, r.userType,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".department,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".employeeNumber,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".costCenter,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".organization,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".division,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".manager.value,
+         r."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".manager.displayName]
+        || flatten(list_transform(
+            coalesce(r.emails, []) || coalesce(r.groups, []) || coalesce(r.roles, [])
+              || coalesce(r.entitlements, []),
+            lambda m: [m.value, m.display, m."type", m."primary"])),
+        lambda x: json_type(x) IN ('OBJECT', 'ARRAY') OR contains(x->>'$', chr(0))
+                  OR length(x->>'$') > $max_text
+                  OR (json_type(x) = 'DOUBLE'
+                      AND NOT isfinite(coalesce(TRY_CAST(x->>'$' AS DOUBLE), 0))))), false)
+      AS suspect
 -- end shared: user_columns
 
 -- shared: group_columns
-    r.id AS id, r.displayName AS name, r.members AS members
+    r.id->>'$' AS id, r.displayName->>'$' AS name,
+    list_transform(r.members, lambda m: struct_pack(value := m.value->>'$',
+        display := m.display->>'$', "type" := m."type"->>'$')) AS members,
+    coalesce(list_bool_or(list_transform(
+        [r.id, r.displayName] || flatten(list_transform(coalesce(r.members, []),
+            lambda m: [m.value, m.display, m."type"])),
+        lambda x: json_type(x) IN ('OBJECT', 'ARRAY') OR contains(x->>'$', chr(0))
+                  OR length(x->>'$') > $max_text
+                  OR (json_type(x) = 'DOUBLE'
+                      AND NOT isfinite(coalesce(TRY_CAST(x->>'$' AS DOUBLE), 0))))), false)
+      AS suspect
 -- end shared: group_columns

@@ -2,6 +2,7 @@
 SELECT file, listed, idx, field,
        CASE field WHEN 'active' THEN active_text WHEN 'meta.created' THEN created_text END
 FROM (SELECT *, CASE
+        WHEN suspect THEN 'suspect'
         WHEN id IS NULL OR id = '' THEN 'id'
         WHEN user_name IS NULL OR user_name = '' THEN 'userName'
         WHEN active_text IS NOT NULL AND lower(active_text) NOT IN ('true', 'false')
