@@ -41,4 +41,11 @@ SELECT 'run ' || run_id || ': chain hash does not follow from the previous run'
 FROM chained
 WHERE chain_hash IS DISTINCT FROM sha256(coalesce(prev_head, '') || coalesce(recomputed_digest, '')
                                          || coalesce(recomputed_rows, ''))
+UNION ALL
+-- A migration that recomputed the chain over links that no longer held: the recomputed links
+-- hold, so only its record still tells (the former hashes are in superseded_chain_hashes).
+SELECT 'migration ' || version || ' (' || strftime(timezone('UTC', applied_at), '%Y-%m-%d %H:%M')
+    || ' UTC): ' || links_broken_before || ' chain links did not hold before it recomputed '
+    || 'the chain'
+FROM digest_recomputations WHERE links_broken_before > 0
 ORDER BY 1
