@@ -24,7 +24,7 @@ from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from evidence.store.models import VERSIONED
 from evidence.store.verify import ROW_PROBLEMS_SHOWN, verify_store
-from tests.builders import batch, events, snap, utc
+from tests.builders import batch, events, report_query, snap, utc
 
 T0 = utc(2026, 1, 1)
 T1 = utc(2026, 1, 2)
@@ -555,3 +555,31 @@ def test_a_migration_records_the_broken_links_it_found(built: Path, tmp_path: Pa
         assert "run 2: digest does not match its events" in problems
     finally:
         con.close()
+
+
+def test_the_log_integrity_report_follows_the_chain_through_rows_only_runs(
+    store: duckdb.DuckDBPyConnection,
+) -> None:
+    """A first listing adds no events but writes rows: it is on the chain, and the report's
+    link recomputation (event digests recomputed, rows digests as stored) agrees."""
+    got = report_query(
+        store,
+        "log_integrity.sql",
+        period_start=T0,
+        period_end=T1 + timedelta(days=1),
+        as_of=T1,
+        evidence_until=T1,
+    ).dicts()
+    reasons = {g["run_id"]: (g["status"], g["reason"]) for g in got}
+    assert reasons[1] == (
+        "ok",
+        "Added no events; its chain hash covers the rows it wrote. Its chain hash follows "
+        "from the start of the chain.",
+    )
+    assert reasons[3] == (
+        "ok",
+        "Added no events; its chain hash covers the rows it wrote. Its chain hash follows "
+        "from run 2's.",
+    )
+    assert {status for status, _ in reasons.values()} == {"ok"}
+    assert [g["chain_recomputed"] for g in got] == [g["chain_hash"] for g in got]

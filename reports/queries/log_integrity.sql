@@ -102,7 +102,7 @@ previous_cursor AS (
 judged AS (
     SELECT r.run_id, r.source, r.kind, r.mode, r.started_at, r.as_of, r.status AS run_status,
            r.error, coalesce(d.events, 0) AS events, coalesce(d.altered, 0) AS altered,
-           r.digest, d.digest_recomputed, r.chain_hash,
+           r.digest, d.digest_recomputed, r.chain_hash, r.rows_digest,
            c.run_id IS NOT NULL AS on_chain, c.prev_run AS chain_prev_run,
            CASE WHEN c.run_id IS NOT NULL AND c.rows_digest IS NULL
                 THEN sha256(coalesce(c.prev_head, '') || d.digest_recomputed)
@@ -155,6 +155,8 @@ SELECT
                         || ' UTC: nothing re-ran it.' END
         WHEN f.events = 0 AND f.digest IS NULL AND f.chain_hash IS NULL
             THEN 'Added no events: no digest, and the chain head is unchanged.'
+        WHEN f.events = 0 AND f.digest IS NULL AND f.rows_digest IS NOT NULL
+            THEN 'Added no events; its chain hash covers the rows it wrote.'
     END,
     CASE
         WHEN f.digest_bad AND f.events = 0 THEN 'Its stored digest covers events, but the '
