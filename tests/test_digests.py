@@ -125,8 +125,8 @@ def test_altered_events_are_counted_and_the_first_ones_named(
         assert con.execute("SELECT * FROM _run_digests").fetchall() == [(1, 10, 3, got.runs[1][2])]
         assert verify_store(con).problems == sorted(
             [
-                f"event {ids[3]} (seq 3): stored hash differs from its content",
-                f"event {ids[4]} (seq 4): stored hash differs from its content",
+                f"event {ids[3]} (seq 3, run 1): stored hash differs from its content",
+                f"event {ids[4]} (seq 4, run 1): stored hash differs from its content",
                 "run 1: 1 more events whose stored hash differs from their content",
                 "run 1: chain hash does not follow from the previous run",
                 "run 1: digest does not match its events",

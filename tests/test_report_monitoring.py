@@ -1072,10 +1072,12 @@ def test_a_failed_sync_records_one_run_and_leaves_the_chain(tmp_path: Path) -> N
         # The next run chains from the last run with a chain hash, not from the failed one.
         listing(True, 3)
         assert sync_sources(con, cfg, names=["good"])[0].ok
-        digest, chain = con.execute(
-            "SELECT digest, chain_hash FROM sync_runs ORDER BY run_id DESC LIMIT 1"
+        digest, chain, rows = con.execute(
+            "SELECT digest, chain_hash, rows_digest FROM sync_runs ORDER BY run_id DESC LIMIT 1"
         ).fetchall()[0]
-        assert chain == sha(head + digest) and verify_store(con).ok
+        # The link covers the rows the run wrote too (its versions and sync pages).
+        assert rows is not None
+        assert chain == sha(head + digest + rows) and verify_store(con).ok
     finally:
         con.close()
 

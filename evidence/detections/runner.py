@@ -22,6 +22,7 @@ from evidence.detections.loader import SEVERITIES, Detection, load_detections
 from evidence.errors import StoreError
 from evidence.matching import build_account_owners, build_links
 from evidence.sql import load_sql, run_sql
+from evidence.store.ledger import record_findings
 from evidence.store.load import create_events_in, finish_run
 
 __all__ = [
@@ -237,6 +238,7 @@ def detect(
         result = evaluate(con, policy, now, run_id, detections, rematch=rematch)
         con.execute(_sql("upsert_findings.sql"))
         run_sql(con, _sql("apply_findings.sql"), {"now": now})
+        record_findings(con, run_id, now)  # the rows it wrote, for its rows digest
         as_of_text = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         create_events_in(con)
         run_sql(

@@ -1,4 +1,5 @@
-"""Run digests recomputed from the stored events, in bounded memory.
+"""Run digests recomputed from the stored events (and rows digests from run_rows), in
+bounded memory.
 
 A run's digest is sha256 of its events' hashes concatenated in seq order (close_run.sql).
 In SQL that is `sha256(string_agg(...))`, which holds a whole run's hashes (64 bytes per
@@ -26,12 +27,15 @@ __all__ = [
     "ALTERED_TABLE",
     "DIGESTS_TABLE",
     "Digests",
+    "ROWS_DIGESTS_TABLE",
     "install_digests",
     "recompute_digests",
+    "recompute_rows_digests",
 ]
 
 # Temp tables the verification queries read (log_integrity.sql, verify_chain.sql).
 DIGESTS_TABLE = "_run_digests"
+ROWS_DIGESTS_TABLE = "_run_rows_digests"
 ALTERED_TABLE = "_altered_events"
 # Altered events named one by one; past this many, only the counts per run are kept.
 ALTERED_KEPT = 1000
@@ -130,30 +134,65 @@ def recompute_digests(
 ) -> Digests:
     """The digest of every run with events in run_id range lo..hi (all runs when omitted),
     from each event's hash recomputed from its content, or as stored when `stored`."""
+    text = sql_text("stored_hashes.sql" if stored else "rehash_events.sql")
+    return _fold_range(con, text, "events", "seq", lo, hi)
+
+
+def recompute_rows_digests(
+    con: duckdb.DuckDBPyConnection, lo: int | None = None, hi: int | None = None
+) -> Digests:
+    """The rows digest of every run with run_rows entries in run_id range lo..hi (all when
+    omitted): sha256 over its entries' hashes in ord order (close_run.sql's definition)."""
+    return _fold_range(con, sql_text("ledger_hashes.sql"), "run_rows", "ord", lo, hi)
+
+
+def _fold_range(
+    con: duckdb.DuckDBPyConnection,
+    text: str,
+    table: str,
+    order: str,
+    lo: int | None,
+    hi: int | None,
+) -> Digests:
     if lo is None or hi is None:
-        lo_all, hi_all = con.execute("SELECT min(run_id), max(run_id) FROM events").fetchall()[0]
+        # `table` is one of two names fixed above, never input.
+        lo_all, hi_all = con.execute(f"SELECT min(run_id), max(run_id) FROM {table}").fetchall()[0]
         lo = lo_all if lo is None else lo
         hi = hi_all if hi is None else hi
     if lo is None or hi is None or hi < lo:
         return Digests()
-    text = sql_text("stored_hashes.sql" if stored else "rehash_events.sql")
     try:
         return _fold(con, text, lo, hi, check=True)
     except _OutOfOrder:
-        out = _fold(con, f"SELECT * FROM ({text}) ORDER BY run_id, seq", lo, hi, check=False)
+        out = _fold(con, f"SELECT * FROM ({text}) ORDER BY run_id, {order}", lo, hi, check=False)
         out.sorted_read = True
         return out
 
 
 def install_digests(
-    con: duckdb.DuckDBPyConnection, lo: int | None = None, hi: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    lo: int | None = None,
+    hi: int | None = None,
+    *,
+    rows: bool = False,
 ) -> Digests:
     """Recompute the digests of runs lo..hi into the temp tables the verification queries
-    read: `_run_digests(run_id, events, altered, digest)`, one row per run with events, and
-    `_altered_events(run_id, event_id, seq)`, the first ALTERED_KEPT altered events."""
+    read: `_run_digests(run_id, events, altered, digest)`, one row per run with events,
+    `_altered_events(run_id, event_id, seq)`, the first ALTERED_KEPT altered events, and
+    with `rows`, `_run_rows_digests(run_id, rows, rows_digest)`, one row per run with
+    run_rows entries (empty without)."""
     rec = recompute_digests(con, lo, hi)
     runs = sorted(rec.runs.items())
+    # The reports' log_integrity reads only the event digests: the ledger is read for verify.
+    ledger = sorted(recompute_rows_digests(con, lo, hi).runs.items()) if rows else []
     tables = {
+        ROWS_DIGESTS_TABLE: pa.table(
+            {
+                "run_id": pa.array([r for r, _ in ledger], pa.int64()),
+                "rows": pa.array([v[0] for _, v in ledger], pa.int64()),
+                "rows_digest": pa.array([v[2] for _, v in ledger], pa.string()),
+            }
+        ),
         DIGESTS_TABLE: pa.table(
             {
                 "run_id": pa.array([r for r, _ in runs], pa.int64()),

@@ -19,6 +19,7 @@ from connectors.records import EVENT_SCHEMA, SNAPSHOT_KEYS, SNAPSHOT_SCHEMAS, So
 from evidence.config import Policy
 from evidence.errors import InputError, StoreError
 from evidence.sql import load_sql, run_sql
+from evidence.store.ledger import record_sync_rows
 from evidence.store.removals import check_removals
 
 __all__ = [
@@ -162,9 +163,9 @@ def _merge_snapshot(
     closed = con.execute("SELECT count(*) FROM _closed").fetchall()[0][0]
     if closed:
         con.execute(
-            f"UPDATE {t} SET valid_to = $as_of WHERE {scope} "
+            f"UPDATE {t} SET valid_to = $as_of, closed_run_id = $run_id WHERE {scope} "
             f"AND row_hash IN (SELECT row_hash FROM _closed)",
-            {**params, "as_of": as_of},
+            {**params, "as_of": as_of, "run_id": run_id},
         )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _opened AS SELECT * FROM _snap WHERE row_hash NOT IN "
@@ -320,6 +321,7 @@ def finish_run(
     new = run_sql(con, sql_text("append_events.sql"), params)
     events_new = int(new[0][0]) if new else 0
     seen = int(con.execute("SELECT count(*) FROM _events_in").fetchall()[0][0])
+    record_sync_rows(con, run_id)  # the versions and pages it wrote, for its rows digest
     row = run_sql(
         con,
         sql_text("close_run.sql"),

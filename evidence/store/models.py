@@ -47,6 +47,7 @@ class People(_Versioned, table=True):
     status: str | None = None
     termination_date: datetime | None = _ts()
     effective_at: datetime | None = _ts()
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class IdpUsers(_Versioned, table=True):
@@ -65,6 +66,7 @@ class IdpUsers(_Versioned, table=True):
     last_login_at: datetime | None = _ts()
     attributes: Any = _json()
     lifecycle: str | None = None  # staged | active | suspended | deprovisioned | deleted
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class IdpGroups(_Versioned, table=True):
@@ -72,12 +74,14 @@ class IdpGroups(_Versioned, table=True):
     group_id: str = Field(primary_key=True)
     name: str | None = None
     attributes: Any = _json()
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class IdpGroupMembers(_Versioned, table=True):
     __tablename__ = "idp_group_members"
     group_id: str = Field(primary_key=True)
     user_id: str = Field(primary_key=True)
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class GroupPush(_Versioned, table=True):
@@ -85,6 +89,7 @@ class GroupPush(_Versioned, table=True):
     app: str = Field(primary_key=True)
     group_id: str = Field(primary_key=True)
     target_group_name: str = Field(primary_key=True)
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class Apps(_Versioned, table=True):
@@ -94,6 +99,7 @@ class Apps(_Versioned, table=True):
     status: str | None = None
     sign_on_mode: str | None = None
     attributes: Any = _json()
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class Assignments(_Versioned, table=True):
@@ -105,6 +111,7 @@ class Assignments(_Versioned, table=True):
     scope: str | None = None
     assigned_at: datetime | None = _ts()
     groups: Any = _json()
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class Accounts(_Versioned, table=True):
@@ -118,6 +125,7 @@ class Accounts(_Versioned, table=True):
     last_login_at: datetime | None = _ts()
     created_at: datetime | None = _ts()
     attributes: Any = _json()
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class Grants(_Versioned, table=True):
@@ -128,6 +136,7 @@ class Grants(_Versioned, table=True):
     entitlement_type: str | None = None
     privileged: bool | None = None
     expires_at: datetime | None = _ts()
+    closed_run_id: int | None = None  # the run that closed the version (set valid_to)
 
 
 class Events(SQLModel, table=True):
@@ -171,6 +180,9 @@ class SyncRuns(SQLModel, table=True):
     error: str | None = None
     digest: str | None = None
     chain_hash: str | None = None
+    # sha256 over the hashes of the rows the run wrote (run_rows, in ord order); chain_hash
+    # covers it too (close_run.sql). Null for a run that wrote no rows.
+    rows_digest: str | None = None
 
 
 class SyncPages(SQLModel, table=True):
@@ -300,6 +312,44 @@ class IdpUserOwners(SQLModel, table=True):
     matched_by: str  # employee_number | email | none
 
 
+class RunRows(SQLModel, table=True):
+    """What each run wrote, one row per row written: a version opened or closed, a sync page,
+    a finding as a detect run left it. `row_hash` is the canonical hash of the row as written
+    (evidence/store/ledger.py); the run's rows_digest is sha256 over them in `ord` order."""
+
+    __tablename__ = "run_rows"
+    run_id: int = Field(primary_key=True)
+    ord: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    table_name: str
+    op: str  # open | close | page | write
+    row_key: str  # the row's key as compact JSON, the way verify --store names it
+    row_hash: str
+
+
+class DigestRecomputations(SQLModel, table=True):
+    """A migration that recomputed every run's rows digest and chain hash, and what it found."""
+
+    __tablename__ = "digest_recomputations"
+    version: int = Field(primary_key=True)
+    applied_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    runs: int  # runs whose rows it recorded
+    rows: int  # run_rows it wrote
+    closes_unattributed: int  # closed versions no run could be found to have closed
+    links_broken_before: int  # chain links that did not hold before the recomputation
+    head_before: str | None = None
+    head_after: str | None = None
+
+
+class SupersededChainHashes(SQLModel, table=True):
+    """Each run's chain hash before a migration recomputed it: a bundle signed earlier
+    carries these."""
+
+    __tablename__ = "superseded_chain_hashes"
+    version: int = Field(primary_key=True)
+    run_id: int = Field(primary_key=True)
+    chain_hash: str | None = None
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
     version: int = Field(primary_key=True)
@@ -330,6 +380,9 @@ TABLES: dict[str, type[SQLModel]] = {
         AccountFacts,
         MatchState,
         IdpUserOwners,
+        RunRows,
+        DigestRecomputations,
+        SupersededChainHashes,
         SchemaVersion,
     )
 }

@@ -16,6 +16,7 @@ from duckdb_engine import Dialect
 
 from evidence.store.load import row_hash_sql
 from evidence.store.models import TABLES, VERSIONED
+from evidence.store.rechain import add_columns, rechain
 
 __all__ = ["SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
 
@@ -28,6 +29,8 @@ _KEYED = {
     "dead_letters",
     "schema_version",
     "match_state",
+    "digest_recomputations",
+    "superseded_chain_hashes",
 }
 # Tables created by a later migration than v1.
 _LATER = {"account_facts", "match_state"}
@@ -97,11 +100,27 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"UPDATE idp_users SET row_hash = {row_hash_sql('idp_users')}")
 
 
+def _v5(con: duckdb.DuckDBPyConnection) -> None:
+    # The whole store tamper-evident: each run's rows digest covers the rows it wrote
+    # (run_rows), and the chain hash covers it. A store written before gets its ledger, and
+    # every run's rows digest and chain hash are recomputed (rechain.py says how).
+    # v1 creates the tables from the current model: only a store v1 made before lacks them.
+    have = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    for name in ("run_rows", "digest_recomputations", "superseded_chain_hashes"):
+        if name not in have:
+            con.execute(create_table_sql(name))
+    if add_columns(con):
+        rechain(con, 5)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "tables of ARCHITECTURE.md's canonical model", _v1),
     (2, "current_* views over the versioned tables", _v2),
     (3, "account_facts (persistent matcher result); account_owners becomes its view", _v3),
     (4, "idp_users.lifecycle: the IdP user's canonical lifecycle state", _v4),
+    (5, "run_rows and rows digests: every run's chain hash covers the rows it wrote", _v5),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -13,9 +13,12 @@
 --   event hash   sha256 of the compact JSON of the event's content (append_events.sql);
 --   digest       sha256 of the run's recomputed event hashes concatenated in seq order,
 --                null for a run without events;
---   chain hash   sha256(previous chain head || recomputed digest), the previous head being
---                the stored chain hash of the previous run on the chain (a run with a chain
---                hash or with events); a run without events is not on the chain.
+--   chain hash   sha256(previous chain head || recomputed digest || stored rows digest, a
+--                missing one as ''), the previous head being the stored chain hash of the
+--                previous run on the chain (a run with a chain hash or with events); a run
+--                without events or rows is not on the chain. The rows digest (the rows the
+--                run wrote, run_rows) is taken as stored: `evidence verify --store`
+--                recomputes it and checks every row against it, a full pass over the store.
 -- Only the population's events are re-hashed (the build's main cost: about 0.9 us per event
 -- on two cores, mostly sha256 and json_object), before the query, into _run_digests. Every earlier link of the chain up to the
 -- period's last run is still checked, on the stored digests (sync_runs alone, no event read):
@@ -57,7 +60,7 @@ with_events AS (
     SELECT DISTINCT run_id FROM events WHERE run_id <= (SELECT hi FROM span)
 ),
 chained AS (
-    SELECT r.run_id, r.digest, r.chain_hash,
+    SELECT r.run_id, r.digest, r.chain_hash, r.rows_digest,
            r.run_id IN (SELECT run_id FROM runs) AS in_population,
            lag(r.run_id) OVER (ORDER BY r.run_id) AS prev_run,
            lag(r.chain_hash) OVER (ORDER BY r.run_id) AS prev_head
@@ -72,7 +75,10 @@ outside_breaks AS (
            count(*) AS n
     FROM (SELECT run_id FROM chained
           WHERE NOT in_population
-            AND chain_hash IS DISTINCT FROM sha256(coalesce(prev_head, '') || digest)) o
+            AND chain_hash IS DISTINCT FROM CASE
+                WHEN rows_digest IS NULL THEN sha256(coalesce(prev_head, '') || digest)
+                ELSE sha256(coalesce(prev_head, '') || coalesce(digest, '') || rows_digest)
+            END) o
     ASOF JOIN (SELECT run_id FROM chained WHERE in_population) p ON o.run_id < p.run_id
     GROUP BY p.run_id
 ),
@@ -96,10 +102,13 @@ previous_cursor AS (
 judged AS (
     SELECT r.run_id, r.source, r.kind, r.mode, r.started_at, r.as_of, r.status AS run_status,
            r.error, coalesce(d.events, 0) AS events, coalesce(d.altered, 0) AS altered,
-           r.digest, d.digest_recomputed, r.chain_hash,
+           r.digest, d.digest_recomputed, r.chain_hash, r.rows_digest,
            c.run_id IS NOT NULL AS on_chain, c.prev_run AS chain_prev_run,
-           CASE WHEN c.run_id IS NOT NULL
-                THEN sha256(coalesce(c.prev_head, '') || d.digest_recomputed) END
+           CASE WHEN c.run_id IS NOT NULL AND c.rows_digest IS NULL
+                THEN sha256(coalesce(c.prev_head, '') || d.digest_recomputed)
+                WHEN c.run_id IS NOT NULL
+                THEN sha256(coalesce(c.prev_head, '') || coalesce(d.digest_recomputed, '')
+                            || c.rows_digest) END
                AS chain_recomputed,
            r.cursors->>'from' AS cursor_from,
            r.cursors->>'cursor' AS cursor_to,
@@ -146,6 +155,8 @@ SELECT
                         || ' UTC: nothing re-ran it.' END
         WHEN f.events = 0 AND f.digest IS NULL AND f.chain_hash IS NULL
             THEN 'Added no events: no digest, and the chain head is unchanged.'
+        WHEN f.events = 0 AND f.digest IS NULL AND f.rows_digest IS NOT NULL
+            THEN 'Added no events; its chain hash covers the rows it wrote.'
     END,
     CASE
         WHEN f.digest_bad AND f.events = 0 THEN 'Its stored digest covers events, but the '
