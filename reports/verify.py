@@ -268,24 +268,44 @@ def _check_pdf(b: _Bundle, fingerprint: str) -> str:
 
 def _check_store(b: _Bundle, con: duckdb.DuckDBPyConnection) -> str:
     runs = b.manifest.get("sync_runs") or []
+    ids = {"ids": [r["run_id"] for r in runs]}
     stored = {
         r[0]: (r[1], r[2])
         for r in con.execute(
             "SELECT run_id, digest, chain_hash FROM sync_runs "
             "WHERE run_id IN (SELECT unnest(CAST($ids AS BIGINT[])))",
-            {"ids": [r["run_id"] for r in runs]},
+            ids,
         ).fetchall()
     }
+    # A migration that recomputed the chain (store schema 5 folds each run's rows digest in)
+    # keeps the hashes it replaced: a bundle signed before it carries those.
+    superseded = {
+        (r[0], r[1]): r[2]
+        for r in con.execute(
+            "SELECT run_id, chain_hash, version FROM superseded_chain_hashes "
+            "WHERE run_id IN (SELECT unnest(CAST($ids AS BIGINT[])))",
+            ids,
+        ).fetchall()
+    }
+    migrated: set[int] = set()
     for r in runs:
         if r["run_id"] not in stored:
             raise VerifyError(f"{MANIFEST}: sync run {r['run_id']} is not in the store")
-        if stored[r["run_id"]] != (r["digest"], r["chain_hash"]):
-            raise VerifyError(
-                f"{MANIFEST}: sync run {r['run_id']} has digest/chain hash "
-                f"{r['digest']}/{r['chain_hash']}, the store {stored[r['run_id']][0]}/"
-                f"{stored[r['run_id']][1]}"
-            )
-    return f"store: {len(runs)} sync runs have the store's digests and chain hashes"
+        digest, chain = stored[r["run_id"]]
+        if digest == r["digest"] and chain == r["chain_hash"]:
+            continue
+        if digest == r["digest"] and (r["run_id"], r["chain_hash"]) in superseded:
+            migrated.add(superseded[(r["run_id"], r["chain_hash"])])
+            continue
+        raise VerifyError(
+            f"{MANIFEST}: sync run {r['run_id']} has digest/chain hash "
+            f"{r['digest']}/{r['chain_hash']}, the store {digest}/{chain}"
+        )
+    line = f"store: {len(runs)} sync runs have the store's digests and chain hashes"
+    if migrated:
+        versions = ", ".join(str(v) for v in sorted(migrated))
+        line += f" (as they stood before the store's schema {versions} recomputed the chain)"
+    return line
 
 
 def verify_bundle(

@@ -13,6 +13,7 @@ import json
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -24,6 +25,7 @@ from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from evidence.store.models import VERSIONED
 from evidence.store.verify import ROW_PROBLEMS_SHOWN, verify_store
+from reports.verify import VerifyError, _check_store
 from tests.builders import batch, events, report_query, snap, utc
 
 T0 = utc(2026, 1, 1)
@@ -486,9 +488,10 @@ def test_an_old_store_migrates_to_the_digests_the_writer_records(
     written_runs, written_ledger = con.execute(runs).fetchall(), con.execute(ledger).fetchall()
     closers = {t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in VERSIONED}
     undo_v5(con)
-    old_chain = con.execute(
-        "SELECT run_id, chain_hash FROM sync_runs WHERE chain_hash IS NOT NULL ORDER BY 1"
+    old_runs = con.execute(
+        "SELECT run_id, digest, chain_hash FROM sync_runs ORDER BY run_id"
     ).fetchall()
+    old_chain = [(r, c) for r, _, c in old_runs if c is not None]
     # Only the runs with events were on the old chain: okta's logins (2), gh's inferred
     # account changes (5) and detect's finding.open (6); the first listings were off it.
     assert [r for r, _ in old_chain] == [2, 5, 6]
@@ -505,12 +508,9 @@ def test_an_old_store_migrates_to_the_digests_the_writer_records(
         assert {
             t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in VERSIONED
         } == closers
-        assert (
-            con.execute(
-                "SELECT run_id, chain_hash FROM superseded_chain_hashes WHERE version = 5 ORDER BY 1"
-            ).fetchall()
-            == old_chain
-        )
+        assert con.execute(
+            "SELECT run_id, chain_hash FROM superseded_chain_hashes WHERE version = 5 ORDER BY 1"
+        ).fetchall() == [(r, c) for r, _, c in old_runs]
         (rec,) = con.execute(
             "SELECT version, runs, rows, closes_unattributed, links_broken_before, head_before, "
             "head_after FROM digest_recomputations"
@@ -519,6 +519,32 @@ def test_an_old_store_migrates_to_the_digests_the_writer_records(
             5, 6, len(written_ledger), 0, 0, old_chain[-1][1], written_runs[-1][3]
         )  # fmt: skip
         assert verify_store(con).ok
+        # A bundle signed before the migration carries the old chain hashes: it still
+        # verifies against the store, and says why its hashes are not the current ones.
+        old_bundle = SimpleNamespace(
+            manifest={
+                "sync_runs": [{"run_id": r, "digest": d, "chain_hash": c} for r, d, c in old_runs]
+            }
+        )
+        assert _check_store(old_bundle, con) == (
+            "store: 6 sync runs have the store's digests and chain hashes (as they stood "
+            "before the store's schema 5 recomputed the chain)"
+        )
+        new_bundle = SimpleNamespace(
+            manifest={
+                "sync_runs": [
+                    {"run_id": r, "digest": d, "chain_hash": c} for r, d, _, c in written_runs
+                ]
+            }
+        )
+        assert _check_store(new_bundle, con) == (
+            "store: 6 sync runs have the store's digests and chain hashes"
+        )
+        forged = SimpleNamespace(
+            manifest={"sync_runs": [{"run_id": 5, "digest": old_runs[4][1], "chain_hash": "f0"}]}
+        )
+        with pytest.raises(VerifyError, match="sync run 5 has digest/chain hash"):
+            _check_store(forged, con)
         # And the store goes on as any other: a tampering after the migration is named.
         con.execute("UPDATE accounts SET active = true WHERE account_id = '1' AND valid_to IS NULL")
         assert verify_store(con).problems == [

@@ -99,8 +99,8 @@ def rechain(con: duckdb.DuckDBPyConnection, version: int) -> None:
         prev_new = hashlib.sha256((prev_new + (digest or "") + (rows or "")).encode()).hexdigest()
         new_chain.append((run_id, rows, prev_new))
     con.execute(
-        "INSERT INTO superseded_chain_hashes SELECT $v, run_id, chain_hash FROM sync_runs "
-        "WHERE chain_hash IS NOT NULL",
+        # Every run, off-chain ones too: a bundle names those with no chain hash.
+        "INSERT INTO superseded_chain_hashes SELECT $v, run_id, chain_hash FROM sync_runs",
         {"v": version},
     )
     table = pa.table(
