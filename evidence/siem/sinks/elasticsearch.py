@@ -48,7 +48,7 @@ from evidence.siem.sinks.es_template import index_template, mappings
 
 __all__ = ["ElasticsearchSink", "classify", "open_elasticsearch"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("scim_evidence.siem")  # the CLI shows this tree on stderr
 
 RETRY_STATUS = (429, 503)
 # 400s that name the destination rather than the document: refusing the document (a dead
