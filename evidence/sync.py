@@ -12,7 +12,7 @@ import duckdb
 from connectors import connector
 from connectors.records import SourceBatch
 from evidence.config import Config, SourceConfig
-from evidence.errors import EvidenceError
+from evidence.errors import EvidenceError, InputError
 from evidence.store.load import RunResult, commit_batch, record_failed_run
 
 __all__ = ["SourceOutcome", "sync_sources", "read_batches"]
@@ -33,6 +33,12 @@ class SourceOutcome:
         return self.error is None
 
 
+def _os_problem(e: OSError) -> str:
+    if isinstance(e, IsADirectoryError):
+        return "is a folder, not a file"
+    return f"cannot be read: {e.strerror or type(e).__name__}"
+
+
 def read_batches(
     source: SourceConfig,
     *,
@@ -48,7 +54,11 @@ def read_batches(
     """
     kind = connector(source)
     if source.path is not None:
-        yield from sorted(kind.read_export(source), key=lambda b: b.as_of)
+        try:
+            batches = sorted(kind.read_export(source), key=lambda b: b.as_of)
+        except OSError as e:  # a folder where a file belongs, no permission: this source only
+            raise InputError(str(e.filename or source.path), None, None, _os_problem(e)) from None
+        yield from batches
     else:
         yield from kind.iter_live(
             source,

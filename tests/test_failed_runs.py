@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from evidence.cli.main import app
 from evidence.config import Config, Policy, StoreConfig, load_config, source_config
+from evidence.errors import InputError
 from evidence.store.db import open_store
 from evidence.store.load import FAILED_COUNTS
 from evidence.store.verify import verify_store
@@ -106,6 +107,23 @@ def test_an_input_error_in_an_export_is_one_failed_run(tmp_path: Path) -> None:
         assert row[1] == "bad" and row[5] is None  # an export records no cursor
         assert _data(con) == data and data["people"] == 30
         assert _head(con) == head is not None and verify_store(con).ok
+
+
+def test_a_folder_where_an_export_file_belongs_fails_that_source_only(tmp_path: Path) -> None:
+    (tmp_path / "good.csv").write_text(HEADER + _people(30))
+    (tmp_path / "folder.csv").mkdir()  # an HR path may be a folder of snapshots; an app's not
+    (tmp_path / "evidence.toml").write_text(
+        '[store]\npath = "e.duckdb"\n'
+        '[[sources]]\nname = "bad"\nkind = "app_export"\napp = "github"\npath = "folder.csv"\n'
+        '[sources.columns]\naccount_id = "id"\nuser_name = "login"\n'
+        + _hr(tmp_path, "good", "good.csv", "2026-01-01T00:00:00Z")
+    )
+    cfg = load_config(tmp_path / "evidence.toml")
+    with open_store(cfg.store.path) as con:
+        bad, good = sync_sources(con, cfg)
+        assert bad.error == f"{tmp_path / 'folder.csv'}: is a folder, not a file"
+        assert isinstance(bad.failure, InputError)
+        assert good.ok and _data(con)["people"] == 30
 
 
 # ------------------------------------------------------------------ a live source
