@@ -39,9 +39,17 @@ VERSIONED = (
     "accounts",
     "grants",
 )
-# When the work ran, not what it found: never compared.
+# When and by which run the work ran, not what it found: never compared.
 _VOLATILE = frozenset(
-    {"run_id", "ingested_at", "started_at", "finished_at", "applied_at", "matched_at"}
+    {
+        "run_id",
+        "closed_run_id",
+        "ingested_at",
+        "started_at",
+        "finished_at",
+        "applied_at",
+        "matched_at",
+    }
 )
 _SPECIAL = frozenset({"sync_runs", "sync_pages", "run_rows"})
 
@@ -109,7 +117,7 @@ def sync_differences(a: Path, b: Path) -> list[str]:
         problems: list[str] = []
         for t in tables:
             if t not in _SPECIAL:
-                problems += row_differences(con, t, ignore={"closed_run_id"})
+                problems += row_differences(con, t)
         if "run_rows" in tables:
             # Keys only: an entry's canonical hash covers its run's id (the versioned tables'
             # own comparison covers their content).
