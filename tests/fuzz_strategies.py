@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.exports import MAX_TEXT
@@ -32,6 +33,7 @@ from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from evidence.store.models import TABLES
 from evidence.sync import sync_sources
+from tests.export_sources import read_source
 
 __all__ = [
     "STORE",
@@ -41,6 +43,7 @@ __all__ = [
     "csv_text",
     "expect_parse",
     "folder_docs",
+    "fuzz_export_folder",
     "hostile_text",
     "json_values",
     "mutated_docs",
@@ -324,6 +327,31 @@ class StoreProbe:
 
     def close(self) -> None:
         self.con.close()
+
+
+def fuzz_export_folder(
+    root: Path, base: dict[str, Any], make_source: Callable[[Path], SourceConfig]
+) -> StoreProbe:
+    """The property every export-folder kind shares: the fixture folder `base`
+    (folder_docs) with its documents mutated and one file damaged; the read gives batches,
+    which commit, or one InputError naming the folder, synced as one failed run. Returns
+    the closed probe, for the caller's own checks of what reached the store."""
+    probe = StoreProbe(root)
+
+    @given(docs=mutated_docs(base), how=writes, damaged=st.sampled_from(sorted(base)), store=STORE)
+    def prop(docs: dict, how: dict, damaged: str, store: bool) -> None:
+        with scratch(root) as folder:
+            write_docs(folder, docs, how, damaged)
+            source = make_source(folder)
+            result = expect_parse(lambda: read_source(source), [str(folder)])
+            if store:
+                probe.feed(source, result, [str(folder)])
+
+    try:
+        prop()
+    finally:
+        probe.close()
+    return probe
 
 
 def load_config_or_error(path: Path) -> Config | ConfigError:

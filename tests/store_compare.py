@@ -26,19 +26,10 @@ from pathlib import Path
 
 import duckdb
 
+from evidence.store.models import VERSIONED
+
 __all__ = ["attach", "row_differences", "sync_differences", "VERSIONED"]
 
-VERSIONED = (
-    "people",
-    "idp_users",
-    "idp_groups",
-    "idp_group_members",
-    "group_push",
-    "apps",
-    "assignments",
-    "accounts",
-    "grants",
-)
 # When and by which run the work ran, not what it found: never compared.
 _VOLATILE = frozenset(
     {

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from connectors.entra.directory import entra_snapshots
 from connectors.entra.live import _records
@@ -23,14 +22,10 @@ from evidence.errors import InputError
 from tests.export_sources import AS_OF, DATA, read_source
 from tests.fuzz_corpus import every_type_cases, json_cases
 from tests.fuzz_strategies import (
-    STORE,
-    StoreProbe,
     expect_parse,
     folder_docs,
+    fuzz_export_folder,
     mutated_docs,
-    scratch,
-    write_docs,
-    writes,
 )
 from tests.soak import size
 
@@ -48,22 +43,7 @@ def entra_source(path: Path):
 
 @pytest.mark.soak
 def test_entra_export_fuzz(tmp_path_factory: pytest.TempPathFactory) -> None:
-    root = tmp_path_factory.mktemp("fuzz-entra")
-    probe = StoreProbe(root)
-
-    @given(docs=mutated_docs(BASE), how=writes, damaged=st.sampled_from(sorted(BASE)), store=STORE)
-    def prop(docs: dict, how: dict, damaged: str, store: bool) -> None:
-        with scratch(root) as folder:
-            write_docs(folder, docs, how, damaged)
-            source = entra_source(folder)
-            result = expect_parse(lambda: read_source(source), [str(folder)])
-            if store:
-                probe.feed(source, result, [str(folder)])
-
-    try:
-        prop()
-    finally:
-        probe.close()
+    probe = fuzz_export_folder(tmp_path_factory.mktemp("fuzz-entra"), BASE, entra_source)
     assert probe.committed
 
 

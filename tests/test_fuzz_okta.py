@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from connectors.http import Page
 from connectors.okta.live import _records
@@ -22,14 +21,10 @@ from evidence.errors import InputError
 from tests.export_sources import DATA, okta_source, read_source
 from tests.fuzz_corpus import every_type_cases, json_cases
 from tests.fuzz_strategies import (
-    STORE,
-    StoreProbe,
     expect_parse,
     folder_docs,
+    fuzz_export_folder,
     mutated_docs,
-    scratch,
-    write_docs,
-    writes,
 )
 from tests.soak import size
 
@@ -38,22 +33,7 @@ BASE = folder_docs(DATA / "okta")
 
 @pytest.mark.soak
 def test_okta_export_fuzz(tmp_path_factory: pytest.TempPathFactory) -> None:
-    root = tmp_path_factory.mktemp("fuzz-okta")
-    probe = StoreProbe(root)
-
-    @given(docs=mutated_docs(BASE), how=writes, damaged=st.sampled_from(sorted(BASE)), store=STORE)
-    def prop(docs: dict, how: dict, damaged: str, store: bool) -> None:
-        with scratch(root) as folder:
-            write_docs(folder, docs, how, damaged)
-            source = okta_source(folder)
-            result = expect_parse(lambda: read_source(source), [str(folder)])
-            if store:
-                probe.feed(source, result, [str(folder)])
-
-    try:
-        prop()
-    finally:
-        probe.close()
+    probe = fuzz_export_folder(tmp_path_factory.mktemp("fuzz-okta"), BASE, okta_source)
     assert probe.committed and probe.examples  # the examples reached the store
 
 

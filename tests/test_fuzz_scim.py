@@ -13,21 +13,14 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from evidence.errors import InputError
 from tests.export_sources import DATA, read_source, scim_source
 from tests.fuzz_corpus import every_type_cases, json_cases
 from tests.fuzz_strategies import (
-    STORE,
-    StoreProbe,
     expect_parse,
     folder_docs,
-    mutated_docs,
-    scratch,
-    write_docs,
-    writes,
+    fuzz_export_folder,
 )
 from tests.soak import size
 
@@ -47,22 +40,7 @@ def _list_response(resource: str) -> str:
 
 @pytest.mark.soak
 def test_scim_export_fuzz(tmp_path_factory: pytest.TempPathFactory) -> None:
-    root = tmp_path_factory.mktemp("fuzz-scim")
-    probe = StoreProbe(root)
-
-    @given(docs=mutated_docs(BASE), how=writes, damaged=st.sampled_from(sorted(BASE)), store=STORE)
-    def prop(docs: dict, how: dict, damaged: str, store: bool) -> None:
-        with scratch(root) as folder:
-            write_docs(folder, docs, how, damaged)
-            source = scim_source(folder)
-            result = expect_parse(lambda: read_source(source), [str(folder)])
-            if store:
-                probe.feed(source, result, [str(folder)])
-
-    try:
-        prop()
-    finally:
-        probe.close()
+    probe = fuzz_export_folder(tmp_path_factory.mktemp("fuzz-scim"), BASE, scim_source)
     assert probe.committed
 
 
