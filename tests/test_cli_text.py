@@ -249,3 +249,22 @@ def test_log_lines_are_one_line_of_visible_text(capsys: pytest.CaptureFixture[st
     log_to_stderr()  # once per process, however often the CLI's callback runs
     logging.getLogger("scim_evidence.siem").warning("sink %s: down", "x\x1b[2J\n[red]y")
     assert capsys.readouterr().err == "warning: sink x\\x1b[2J\\n[red]y: down\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--people", "0"], "error: --people must be at least 100, not 0\n"),
+        (["--people", "99"], "error: --people must be at least 100, not 99\n"),
+        (["--apps", "4"], "error: --apps must be at least 5, not 4\n"),
+    ],
+)
+def test_demo_below_the_generators_minimum_is_one_line(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = run("demo", "--out", str(out), *args)
+    assert (r.exit_code, r.stderr) == (2, line)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]  # checked before anything is cleared
