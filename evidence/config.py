@@ -265,8 +265,19 @@ def _load_config(path: Path) -> Config:
     cfg.store.path = _resolve(base, cfg.store.path) or cfg.store.path
     for s in cfg.sources:
         s.path = _resolve(base, s.path)
+        for name in _SOURCE_FILES:
+            if isinstance(value := getattr(s, name, None), str):
+                setattr(s, name, str(_resolve(base, Path(value))))
     cfg.reports.signing_key_file = _resolve(base, cfg.reports.signing_key_file)
     for k in cfg.sinks:
         k.path = _resolve(base, k.path)
         k.ca_bundle = _resolve(base, k.ca_bundle)
+        extra = k.model_extra or {}
+        for name, value in extra.items():  # a sink kind's own files: token_file, cert_file, ...
+            if name.endswith("_file") and isinstance(value, str):
+                extra[name] = str(_resolve(base, Path(value)))
     return cfg
+
+
+# Files a live source names besides `path`; like every path, relative to the config file.
+_SOURCE_FILES = ("token_file", "client_secret_file", "private_key_file", "ca_bundle")
