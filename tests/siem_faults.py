@@ -30,6 +30,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from tests.servers.hec_receiver import HecReceiver
+from tests.servers.loopback import LoopbackServer
 
 __all__ = ["EsFaultProxy", "RestartableHec", "append_events", "es_ids", "store_ids"]
 
@@ -104,7 +105,6 @@ def _rejection() -> dict[str, Any]:
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _ProxyServer
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -112,7 +112,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-        status, out_headers, payload = self.server.proxy._serve(
+        status, out_headers, payload = self.server.standin._serve(  # type: ignore[attr-defined]
             self.command, self.path, headers, body
         )
         self.send_response(status)
@@ -126,14 +126,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
 
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    proxy: EsFaultProxy
-
-
-class EsFaultProxy:
+class EsFaultProxy(LoopbackServer):
     """An HTTP proxy to one Elasticsearch node that injects 429s and lost responses."""
+
+    handler = _ProxyHandler
 
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
@@ -143,32 +139,6 @@ class EsFaultProxy:
         self._bulk: list[str] = []  # one fault per coming bulk request
         self.injected: Counter[str] = Counter()
         self.bulk_requests = 0
-        self._server: _ProxyServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "proxy not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> Self:
-        self._server = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
-        self._server.proxy = self
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def reject_requests(self, n: int) -> None:
         """Answer the next `n` requests, whatever they are, with a whole-request 429."""

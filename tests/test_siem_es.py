@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from evidence.cli.main import app
-from evidence.config import SinkConfig, load_config
+from evidence.config import load_config
 from evidence.errors import ConfigError, SinkError
 from evidence.siem.forwarder import ForwardResult, forward, open_sink
 from evidence.siem.mappings import ecs
@@ -39,6 +39,7 @@ from evidence.siem.sinks.elasticsearch import ElasticsearchSink, classify, open_
 from evidence.store.db import open_store
 from tests.builders import detected_tenant
 from tests.es.node import EsProcess
+from tests.es_fixtures import es_fixture, es_sink, stream_fixture  # noqa: F401
 from tests.servers.stub_http import free_port
 from tests.siem_builders import ENTRA_RECORD, add_event, add_events, load_okta, reference
 
@@ -61,25 +62,6 @@ def con(store_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     c = open_store(store_file)
     yield c
     c.close()
-
-
-@pytest.fixture(scope="module")
-def es(es_node: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_node, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def stream(request: pytest.FixtureRequest) -> str:
-    """A data stream of the test's own."""
-    return "logs-scim_evidence." + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()) + "-test"
-
-
-def es_sink(url: str, stream: str, **extra: Any) -> SinkConfig:
-    return SinkConfig(
-        name="es", kind="elasticsearch", url=url, data_stream=stream, replicas=0, **extra
-    )
 
 
 def totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from evidence.errors import SinkError, StoreBusy
 from evidence.siem.forwarder import ForwardResult, follow, forward
 from evidence.store.db import open_store
 from tests.es.node import EsProcess
+from tests.es_fixtures import es_fixture, es_sink, stream_fixture  # noqa: F401
 from tests.siem_builders import add_event, cursor
 from tests.siem_faults import EsFaultProxy, append_events, es_ids, store_ids
 from tests.soak import size
@@ -52,25 +53,6 @@ REJECTED = (
     "max_coordinating_and_primary_bytes=0] on EsThreadPoolExecutor[name = test-node/write, "
     "queue capacity = 10000]"
 )
-
-
-@pytest.fixture(scope="module")
-def es(es_node: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_node, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def stream(request: pytest.FixtureRequest) -> str:
-    """A data stream of the test's own."""
-    return "logs-scim_evidence." + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()) + "-test"
-
-
-def es_sink(url: str, stream: str, **extra: Any) -> SinkConfig:
-    return SinkConfig(
-        name="es", kind="elasticsearch", url=url, data_stream=stream, replicas=0, **extra
-    )
 
 
 def assert_exactly_once(con: duckdb.DuckDBPyConnection, es: Elasticsearch, stream: str) -> int:
