@@ -21,7 +21,8 @@ SOAK = os.environ.get("EVIDENCE_SOAK") == "1"
 
 # Examples per property: `make test` keeps the suite within its budget; the soak's figure is
 # the one the README's Guarantees section quotes.
-FUZZ_EXAMPLES = 10_000 if SOAK else 60
+# EVIDENCE_FUZZ_EXAMPLES overrides both, for a shorter soak or a longer local run.
+FUZZ_EXAMPLES = int(os.environ.get("EVIDENCE_FUZZ_EXAMPLES") or (10_000 if SOAK else 60))
 
 
 def size(small: T, full: T) -> T:
