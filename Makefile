@@ -58,8 +58,9 @@ $(CANAILLE_STAMP): tests/servers/canaille-constraints.txt
 demo: sysdeps venv
 	$(BIN)/evidence demo --out demo-out
 
+# --durations: the slowest tests, to keep the suite within its 20-minute budget on 2 cores.
 test: sysdeps venv $(CANAILLE_STAMP) esnode
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 # The long runs at full size: fuzzing, kills, outages (tests marked soak; tests/soak.py).
 soak: sysdeps venv $(CANAILLE_STAMP) esnode

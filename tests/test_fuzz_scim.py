@@ -111,3 +111,16 @@ def test_scim_number_user_name_and_null_members_are_read(tmp_path: Path) -> None
         {"account_id": "1", "user_name": "42"}
     ]
     assert grants.rows.num_rows == 0
+
+
+@pytest.mark.parametrize("name", ["Users.json", "Groups.json"])
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf \r\n"], ids=["empty", "bom-blank"])
+def test_an_empty_page_is_refused(tmp_path: Path, name: str, data: bytes) -> None:
+    """Found by the soak: a page cut to nothing gave a KeyError (no page row named it)."""
+    (tmp_path / "Users.json").write_text(_list_response(json.dumps(_USER)))
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(InputError) as err:
+        read_source(scim_source(tmp_path))
+    assert str(err.value) == (
+        f"{tmp_path / name}: empty file: neither a SCIM ListResponse nor a JSON array"
+    )

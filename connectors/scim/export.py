@@ -155,7 +155,13 @@ def _load(
     """Read `files` into `table`, validate, and return each file's (item count, totalResults)."""
     if not files:
         return {}
-    listed = {p: _first_byte(p) == b"{" for p in files}
+    first = {p: _first_byte(p) for p in files}
+    for p, byte in first.items():
+        if not byte:  # read_json reads no row from it, so no page would name it
+            raise InputError(
+                str(p), None, None, "empty file: neither a SCIM ListResponse nor a JSON array"
+            )
+    listed = {p: byte == b"{" for p, byte in first.items()}
     objects = [str(p) for p in files if listed[p]]
     arrays = [str(p) for p in files if not listed[p]]
     try:
