@@ -124,3 +124,18 @@ def test_an_empty_page_is_refused(tmp_path: Path, name: str, data: bytes) -> Non
     assert str(err.value) == (
         f"{tmp_path / name}: empty file: neither a SCIM ListResponse nor a JSON array"
     )
+
+
+def test_a_refusal_duckdb_words_with_a_cut_character_is_an_input_error(tmp_path: Path) -> None:
+    """Found by the soak: DuckDB quoted the bad value and cut it inside a UTF-8 sequence, so
+    its error could not be decoded (UnicodeDecodeError, a traceback)."""
+    (tmp_path / "Users.json").write_text(_list_response(json.dumps(_USER)))
+    doc = [[None, {"\U00010000\U00010000\U00017900": False, "00": "0\x1f\x1f\x80\x80"}],
+           {"id": "G-EMPTY", "displayName": "nobody"}]  # fmt: skip
+    (tmp_path / "Groups.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_source(scim_source(tmp_path))
+    assert (
+        str(err.value)
+        == f"{tmp_path / 'Groups.json'}: record [0]: expected an object, got an array"
+    )

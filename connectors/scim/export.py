@@ -170,7 +170,9 @@ def _load(
             _sql(_load_file(table, bool(objects), bool(arrays))),
             _params(struct, objects, arrays),
         )
-    except duckdb.Error as e:
+    # DuckDB quotes the offending value in its message and may cut it inside a UTF-8
+    # sequence, which the binding then fails to decode: that is a refusal too.
+    except (duckdb.Error, UnicodeDecodeError) as e:
         raise _diagnose(con, files, table, struct, e) from None
     stats: dict[str, tuple[int, int | None]] = {}
     for file, n, total, ok in con.execute(_sql(f"{table}_page_stats.sql")).fetchall():
@@ -263,7 +265,7 @@ def _diagnose(
     files: list[Path],
     table: str,
     struct: str,
-    error: duckdb.Error,
+    error: Exception,
 ) -> InputError:
     """Which file DuckDB refused, and why, in the words of an InputError."""
     for path in files:
@@ -281,7 +283,7 @@ def _diagnose(
                 _sql(_load_file(table, listed, not listed)),
                 _params(struct, one if listed else [], [] if listed else one),
             )
-        except duckdb.Error as e:
+        except (duckdb.Error, UnicodeDecodeError) as e:
             return InputError(str(path), None, None, f"unexpected value types: {_first_line(e)}")
     return InputError(str(files[0].parent), None, None, f"cannot read: {_first_line(error)}")
 
