@@ -14,6 +14,7 @@ Each test prints its figures (pytest -s shows them).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -134,6 +135,7 @@ def test_node_stopped_during_follow_loses_and_duplicates_nothing(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     lines: list[str] = []
     assert proc.stderr is not None
@@ -166,7 +168,14 @@ def test_node_stopped_during_follow_loses_and_duplicates_nothing(
             "the follower's report",
         )
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Where it hangs: faulthandler prints every thread's stack on SIGABRT.
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=30)
+            reader.join(timeout=30)
+            pytest.fail("the follower did not stop within 60 s of SIGINT:\n" + "".join(lines))
         reader.join(timeout=30)
     finally:
         writer.done.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
@@ -60,10 +61,24 @@ def forward(
     def retrying(e: SinkError | StoreBusy) -> None:
         err.print(visible(f"error: {e}; retrying in {interval:g} s"))
 
-    # A service manager stops a follower with SIGTERM: end like Ctrl-C, between transactions.
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C, or SIGTERM from a service manager, ends the follower between transactions. The
+    # signal also sets a flag: DuckDB can swallow a KeyboardInterrupt that lands inside a query
+    # it then finishes (seen in the outage soak), and the flag still stops the next sleep.
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    def sleep(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        forwarder.follow(STATE.store, sink, interval=interval, on_result=report, on_error=retrying)
+        forwarder.follow(
+            STATE.store, sink, interval=interval, on_result=report, on_error=retrying, sleep=sleep
+        )
     except KeyboardInterrupt:
         err.print(f"{sink.name}: stopped")
     except RuntimeError as e:
@@ -73,4 +88,5 @@ def forward(
             raise
         err.print(f"{sink.name}: stopped")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
