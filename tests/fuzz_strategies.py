@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,9 +35,11 @@ from evidence.store.load import commit_batch
 from evidence.store.models import TABLES
 from evidence.sync import sync_sources
 from tests.export_sources import read_source
+from tests.soak import FUZZ_EXAMPLES, SOAK
 
 __all__ = [
     "STORE",
+    "Examples",
     "StoreProbe",
     "csv_files",
     "csv_rows",
@@ -227,6 +230,23 @@ def csv_text(rows: list[list[str]], *, newline: str, quote_all: bool) -> str:
 
 # ---------------------------------------------------------------------------- checks
 
+
+class Examples:
+    """How many examples a property ran: the soak prints it (the README's figure) and checks
+    that hypothesis did not stop short of the profile's count."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.n = name, 0
+
+    def tick(self) -> None:
+        self.n += 1
+
+    def check(self) -> None:
+        sys.stderr.write(f"\nfuzz: {self.name}: {self.n} examples\n")
+        if SOAK:
+            assert self.n >= FUZZ_EXAMPLES, (self.name, self.n)
+
+
 # Whether an example also goes to the store (one in four: a commit costs ~100 times a parse).
 STORE = st.integers(0, 3).map(lambda n: n == 0)
 
@@ -337,9 +357,11 @@ def fuzz_export_folder(
     which commit, or one InputError naming the folder, synced as one failed run. Returns
     the closed probe, for the caller's own checks of what reached the store."""
     probe = StoreProbe(root)
+    examples = Examples(root.name.rstrip("0123456789"))
 
     @given(docs=mutated_docs(base), how=writes, damaged=st.sampled_from(sorted(base)), store=STORE)
     def prop(docs: dict, how: dict, damaged: str, store: bool) -> None:
+        examples.tick()
         with scratch(root) as folder:
             write_docs(folder, docs, how, damaged)
             source = make_source(folder)
@@ -351,6 +373,7 @@ def fuzz_export_folder(
         prop()
     finally:
         probe.close()
+    examples.check()
     return probe
 
 

@@ -19,7 +19,14 @@ from hypothesis import given
 from evidence.config import Config
 from evidence.errors import ConfigError
 from tests.fuzz_corpus import DEEP, HUGE
-from tests.fuzz_strategies import damage, load_config_or_error, mutated_docs, scratch, writes
+from tests.fuzz_strategies import (
+    Examples,
+    damage,
+    load_config_or_error,
+    mutated_docs,
+    scratch,
+    writes,
+)
 
 BASE: dict[str, Any] = {
     "store": {"path": "evidence.duckdb", "memory_limit": "1GB"},
@@ -95,9 +102,11 @@ def test_base_config_is_valid(tmp_path: Path) -> None:
 def test_config_fuzz(tmp_path_factory: pytest.TempPathFactory) -> None:
     root = tmp_path_factory.mktemp("fuzz-config")
     outcomes = {"config": 0, "error": 0}
+    examples = Examples("evidence.toml")
 
     @given(docs=mutated_docs({"cfg": BASE}, max_mutations=4), how=writes)
     def prop(docs: dict, how: dict) -> None:
+        examples.tick()
         with scratch(root) as folder:
             path = folder / "evidence.toml"
             data = toml_text(docs["cfg"]).replace("\n", how["newline"])
@@ -106,6 +115,7 @@ def test_config_fuzz(tmp_path_factory: pytest.TempPathFactory) -> None:
             outcomes["config" if isinstance(result, Config) else "error"] += 1
 
     prop()
+    examples.check()
     assert outcomes["config"] and outcomes["error"], outcomes
 
 

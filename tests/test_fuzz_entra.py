@@ -22,6 +22,7 @@ from evidence.errors import InputError
 from tests.export_sources import AS_OF, DATA, read_source
 from tests.fuzz_corpus import every_type_cases, json_cases
 from tests.fuzz_strategies import (
+    Examples,
     expect_parse,
     folder_docs,
     fuzz_export_folder,
@@ -52,20 +53,27 @@ def _page(items: object) -> Page:
 
 
 @pytest.mark.soak
-@given(docs=mutated_docs({"logs": BASE["provisioning.json"], "users": BASE["users.json"]["value"],
-                          "sps": BASE["servicePrincipals.json"],
-                          "assigned": BASE["appRoleAssignments.json"]}))  # fmt: skip
-def test_entra_live_pages_fuzz(docs: dict) -> None:
-    where = "GET /v1.0/users?$top=999 (page 1)"
-    try:
-        entra_events(_records([_page(docs["logs"])]))
-        entra_snapshots(
-            users=_records([_page(docs["users"])]), groups=None, members={},
-            service_principals=_records([_page(docs["sps"])]),
-            assignments=_records([_page(docs["assigned"])]),
-        )  # fmt: skip
-    except InputError as e:
-        assert "\n" not in str(e) and str(e).startswith(where), str(e)
+def test_entra_live_pages_fuzz() -> None:
+    examples = Examples("entra live pages")
+
+    @given(docs=mutated_docs({"logs": BASE["provisioning.json"], "users": BASE["users.json"]["value"],
+                              "sps": BASE["servicePrincipals.json"],
+                              "assigned": BASE["appRoleAssignments.json"]}))  # fmt: skip
+    def prop(docs: dict) -> None:
+        examples.tick()
+        where = "GET /v1.0/users?$top=999 (page 1)"
+        try:
+            entra_events(_records([_page(docs["logs"])]))
+            entra_snapshots(
+                users=_records([_page(docs["users"])]), groups=None, members={},
+                service_principals=_records([_page(docs["sps"])]),
+                assignments=_records([_page(docs["assigned"])]),
+            )  # fmt: skip
+        except InputError as e:
+            assert "\n" not in str(e) and str(e).startswith(where), str(e)
+
+    prop()
+    examples.check()
 
 
 # ------------------------------------------------------------------------- fixed corpus

@@ -21,6 +21,7 @@ from evidence.errors import InputError
 from tests.export_sources import DATA, okta_source, read_source
 from tests.fuzz_corpus import every_type_cases, json_cases
 from tests.fuzz_strategies import (
+    Examples,
     expect_parse,
     folder_docs,
     fuzz_export_folder,
@@ -42,21 +43,28 @@ def _page(items: object, n: int = 1) -> Page:
 
 
 @pytest.mark.soak
-@given(docs=mutated_docs({"logs": BASE["logs.json"], "users": BASE["users.json"],
-                          "groups": BASE["groups.json"]}))  # fmt: skip
-def test_okta_live_pages_fuzz(docs: dict) -> None:
+def test_okta_live_pages_fuzz() -> None:
     """Live pages (already parsed by the http layer: NaN, lone surrogates and huge text can
     be in them) go through the same checks and mappings."""
-    where = "GET /api/v1/logs?limit=2 (page 1)"
-    try:
-        okta_events(_records([_page(docs["logs"])]))
-        okta_snapshots(
-            users=_records([_page(docs["users"])]),
-            groups=_records([_page(docs["groups"])]),
-            members={}, apps=None, pushes={}, assigned={}, apps_where="GET /api/v1/apps",
-        )  # fmt: skip
-    except InputError as e:
-        assert "\n" not in str(e) and str(e).startswith(where), str(e)
+    examples = Examples("okta live pages")
+
+    @given(docs=mutated_docs({"logs": BASE["logs.json"], "users": BASE["users.json"],
+                              "groups": BASE["groups.json"]}))  # fmt: skip
+    def prop(docs: dict) -> None:
+        examples.tick()
+        where = "GET /api/v1/logs?limit=2 (page 1)"
+        try:
+            okta_events(_records([_page(docs["logs"])]))
+            okta_snapshots(
+                users=_records([_page(docs["users"])]),
+                groups=_records([_page(docs["groups"])]),
+                members={}, apps=None, pushes={}, assigned={}, apps_where="GET /api/v1/apps",
+            )  # fmt: skip
+        except InputError as e:
+            assert "\n" not in str(e) and str(e).startswith(where), str(e)
+
+    prop()
+    examples.check()
 
 
 # ------------------------------------------------------------------------- fixed corpus

@@ -26,6 +26,7 @@ from tests.export_sources import DATA, app_source, hr_source, read_source
 from tests.fuzz_corpus import csv_cases, every_type_cases
 from tests.fuzz_strategies import (
     STORE,
+    Examples,
     StoreProbe,
     csv_files,
     csv_rows,
@@ -66,9 +67,11 @@ EXPORTS = pytest.mark.parametrize("export", [HR, APP], ids=lambda e: e.kind)
 
 def _fuzz(root: Path, strategies: dict, write: Callable[..., Path], export: Export) -> None:
     probe = StoreProbe(root)
+    examples = Examples(root.name.rstrip("0123456789"))
 
     @given(**strategies, store=STORE)
     def prop(store: bool, **drawn: Any) -> None:
+        examples.tick()
         with scratch(root) as folder:
             path = write(folder, **drawn)
             source = export.source(path)
@@ -80,6 +83,7 @@ def _fuzz(root: Path, strategies: dict, write: Callable[..., Path], export: Expo
         prop()
     finally:
         probe.close()
+    examples.check()
     assert probe.committed
 
 
