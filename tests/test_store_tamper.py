@@ -24,7 +24,9 @@ from evidence.detections.runner import detect
 from evidence.store.db import open_store
 from evidence.store.load import commit_batch
 from evidence.store.models import VERSIONED
+from evidence.store.schema import SCHEMA_VERSION
 from evidence.store.verify import ROW_PROBLEMS_SHOWN, verify_store
+from evidence.store.views import VIEWS
 from reports.verify import VerifyError, _check_store
 from tests.builders import batch, events, report_query, snap, utc
 
@@ -457,7 +459,10 @@ def test_reingest_of_the_same_data_is_a_no_op(store: duckdb.DuckDBPyConnection) 
 
 def undo_v5(con: duckdb.DuckDBPyConnection) -> None:
     """The store as release v4 left it: no ledger, no closed_run_id, no rows digest, and the
-    chain hash over event digests alone (runs without events off the chain)."""
+    chain hash over event digests alone (runs without events off the chain), nor the views
+    of v6."""
+    for v in VIEWS:
+        con.execute(f'DROP VIEW "{v}"')
     for t in ("run_rows", "digest_recomputations", "superseded_chain_hashes"):
         con.execute(f"DROP TABLE {t}")
     for t in VERSIONED:
@@ -473,7 +478,7 @@ def undo_v5(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             "UPDATE sync_runs SET chain_hash = $c WHERE run_id = $r", {"c": chain, "r": run_id}
         )
-    con.execute("DELETE FROM schema_version WHERE version = 5")
+    con.execute("DELETE FROM schema_version WHERE version >= 5")
 
 
 def test_an_old_store_migrates_to_the_digests_the_writer_records(
@@ -499,7 +504,9 @@ def test_an_old_store_migrates_to_the_digests_the_writer_records(
 
     con = open_store(path)
     try:
-        assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [(5,)]
+        assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
         # Every run's ledger, rows digest and chain hash as the writer had recorded them (the
         # store has one detect run, so its current findings are what that run wrote), and
         # every closed version attributed to the run that closed it.

@@ -37,6 +37,8 @@ bounds AS (
 -- grace_hours and deprovision_sla_hours. `verdicts` is the result: outcome is never_active |
 -- before | after_rehire | rehired | reported | listing | active, with `late` judged on the
 -- SLA (reported, listing) or the grace period (rehired, active).
+-- shared: deprovision_timing
+-- (no parameters up to `timed`: the view v_deprovision_latency includes these lines)
 -- shared: counted_runs
 runs AS (
     SELECT run_id, source, mode, as_of
@@ -350,6 +352,7 @@ timed AS (
            END AS judged_at
     FROM judged j
 ),
+-- end shared: deprovision_timing
 rows_ AS (
     SELECT t.*,
            round((epoch_us(t.deactivated_at) - epoch_us(t.termination_date)) / 3600e6, 2)

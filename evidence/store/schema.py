@@ -17,6 +17,7 @@ from duckdb_engine import Dialect
 from evidence.store.load import row_hash_sql
 from evidence.store.models import TABLES, VERSIONED
 from evidence.store.rechain import add_columns, rechain
+from evidence.store.views import create_views
 
 __all__ = ["SCHEMA_VERSION", "create_table_sql", "migrate", "current_version"]
 
@@ -115,12 +116,18 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         rechain(con, 5)
 
 
+def _v6(con: duckdb.DuckDBPyConnection) -> None:
+    # The analysts' views: migrate() (re)creates them with the newest step, whatever it is.
+    pass
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "tables of ARCHITECTURE.md's canonical model", _v1),
     (2, "current_* views over the versioned tables", _v2),
     (3, "account_facts (persistent matcher result); account_owners becomes its view", _v3),
     (4, "idp_users.lifecycle: the IdP user's canonical lifecycle state", _v4),
     (5, "run_rows and rows digests: every run's chain hash covers the rows it wrote", _v5),
+    (6, "analyst views v_* (re-created by every later step)", _v6),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -148,6 +155,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("BEGIN TRANSACTION")
         try:
             step(con)
+            if version == SCHEMA_VERSION:
+                # Views read the newest tables and are cheap to rebuild: recreating them with
+                # the newest step means a view file may use any column a step adds.
+                create_views(con)
             con.execute(
                 "INSERT INTO schema_version VALUES ($v, $at, $d)",
                 {"v": version, "at": datetime.now(UTC), "d": description},
